@@ -1,0 +1,65 @@
+/*
+ * print.c - the graph as readable text (--print-graph, --dump-after):
+ *
+ *   input  x: float32[1x3x32x32]
+ *   const  conv1.weight: float32[32x3x3x3]
+ *   y1: float32[1x32x32x32] = Conv(x, conv1.weight) {relu}   # conv1 @0
+ *   output y: float32[1x10]
+ */
+#include "nncc-impl.h"
+
+static void print_tensor(const nncc_graph *g, int t, FILE *f)
+{
+    const nncc_tensor *x = &g->t[t];
+    fprintf(f, "%s: %s[%s]", x->name, nncc_dtype_name(x->dtype),
+            x->has_shape ? nncc_shape_str(g->ctx, &x->shape) : "?");
+}
+
+static const char *act_names[] = { "", "relu", "leaky_relu", "clip", "sigmoid", "tanh",
+                                   "hard_sigmoid", "hard_swish" };
+
+void nncc_graph_print(const nncc_graph *g, FILE *f)
+{
+    fprintf(f, "graph %s\n", g->name);
+    for (int i = 0; i < g->n_inputs; i++) {
+        fprintf(f, "  input  ");
+        print_tensor(g, g->inputs[i], f);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->n_n; i++) {
+        const nncc_node *n = &g->n[i];
+        fprintf(f, "  ");
+        for (int k = 0; k < n->n_out; k++) {
+            if (k)
+                fprintf(f, ", ");
+            if (n->out[k] >= 0)
+                print_tensor(g, n->out[k], f);
+            else
+                fprintf(f, "_");
+        }
+        fprintf(f, " = %s(", nncc_ops[n->op]->name);
+        for (int k = 0; k < n->n_in; k++)
+            fprintf(f, "%s%s", k ? ", " : "", n->in[k] >= 0 ? g->t[n->in[k]].name : "");
+        fprintf(f, ")");
+        if (n->act.kind != NNCC_ACT_NONE || n->fused_add >= 0) {
+            fprintf(f, " {");
+            if (n->fused_add >= 0)
+                fprintf(f, "+%s%s", g->t[n->fused_add].name, n->act.kind ? ", " : "");
+            if (n->act.kind > 0 && n->act.kind < (int)(sizeof act_names / sizeof *act_names))
+                fprintf(f, "%s", act_names[n->act.kind]);
+            fprintf(f, "}");
+        }
+        fprintf(f, "   # %s", n->name);
+        if (n->fused_from)
+            fprintf(f, " + %s", n->fused_from);
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0 && g->t[n->out[k]].offset >= 0)
+                fprintf(f, " @%lld", (long long)g->t[n->out[k]].offset);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        fprintf(f, "  output ");
+        print_tensor(g, g->outputs[i], f);
+        fputc('\n', f);
+    }
+}

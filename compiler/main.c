@@ -1,0 +1,134 @@
+/*
+ * main.c - the nncc command line. Parses arguments, calls libnncc, turns the
+ * status into an exit code (0 ok, 1 bad input, 2 usage). Nothing else.
+ */
+#include "nncc.h"
+
+#include <stdbool.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+    "usage: nncc MODEL [-o OUT.c] [options]\n"
+    "\n"
+    "Compiles a neural network (ONNX .onnx) ahead of time into C99 source: OUT.c\n"
+    "with the weights and one function per model, OUT.h with the API, and the\n"
+    "nncc runtime files next to them. Build with: cc -O2 -c *.c (link with -lm).\n"
+    "\n"
+    "options:\n"
+    "  -o FILE            write C to FILE (and FILE's stem .h); without -o nncc only\n"
+    "                     checks the model (with --print-graph, shows it)\n"
+    "  --name PREFIX      prefix of generated names (default: the output file's stem):\n"
+    "                     PREFIX_run, PREFIX_run_ws, PREFIX_workspace_size\n"
+    "  --shape NAME=DIMS  fix the shape of input NAME, e.g. --shape input=4x3x32x32;\n"
+    "                     needed for symbolic dims other than a leading batch dim\n"
+    "                     (a symbolic batch becomes a run-time argument)\n"
+    "  -O0                no graph optimisation: every ONNX node is its own kernel\n"
+    "                     call (the unfused baseline)\n"
+    "  -O1, -O2           fold constants, fold BatchNorm, fuse bias/activation/\n"
+    "                     residual add into conv/gemm (default -O2)\n"
+    "  --print-graph      print the graph after the passes\n"
+    "  --dump-after=PASS  print the graph after PASS (infer, fold, dce, fold-bn,\n"
+    "                     fuse, memplan)\n"
+    "  --report           print what each pass changed and the arena size\n"
+    "  --version          print the version\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit status: 0 success, 1 bad or unsupported model (the message names the\n"
+    "file and node), 2 bad command line\n";
+
+static int parse_shape(const char *arg, nncc_shape_override *s)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg)
+        return -1;
+    if ((size_t)(eq - arg) >= sizeof s->input)
+        return -1;
+    memcpy(s->input, arg, (size_t)(eq - arg));
+    s->input[eq - arg] = 0;
+    s->rank = 0;
+    const char *p = eq + 1;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0 || v > (1LL << 31) || s->rank >= 8)
+            return -1;
+        s->dims[s->rank++] = v;
+        if (*end == 'x' || *end == ',')
+            end++;
+        else if (*end)
+            return -1;
+        p = end;
+    }
+    return s->rank > 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    nncc_options o;
+    nncc_options_init(&o);
+    const char *model = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("nncc %s\n", NNCC_VERSION);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--shape")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nncc: %s needs a value\n", a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "-o"))
+                out = v;
+            else if (!strcmp(a, "--name"))
+                o.name = v;
+            else if (o.n_shapes >= 16 || parse_shape(v, &o.shapes[o.n_shapes++]) != 0) {
+                fprintf(stderr, "nncc: --shape wants NAME=DIMS such as input=1x3x32x32, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
+            o.opt_level = a[2] - '0';
+        } else if (!strcmp(a, "--print-graph")) {
+            o.print_graph = 1;
+        } else if (!strncmp(a, "--dump-after=", 13)) {
+            o.dump_after = a + 13;
+        } else if (!strcmp(a, "--report")) {
+            o.report = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nncc: unknown option '%s' (see nncc --help)\n", a);
+            return 2;
+        } else if (!model) {
+            model = a;
+        } else {
+            fprintf(stderr, "nncc: more than one model given ('%s' and '%s')\n", model, a);
+            return 2;
+        }
+    }
+    if (!model) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (o.name) {
+        bool ok = (o.name[0] < '0' || o.name[0] > '9') && o.name[0];
+        for (const char *p = o.name; *p; p++)
+            ok = ok && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_');
+        if (!ok) {
+            fprintf(stderr, "nncc: --name '%s' is not a C identifier\n", o.name);
+            return 2;
+        }
+    }
+    nncc_ctx *ctx = nncc_ctx_new(&o);
+    if (!ctx) {
+        fprintf(stderr, "nncc: out of memory\n");
+        return 1;
+    }
+    nncc_status st = nncc_compile_file(ctx, model, out);
+    nncc_ctx_free(ctx);
+    return st == NNCC_OK ? 0 : st == NNCC_ERR_USAGE ? 2 : 1;
+}

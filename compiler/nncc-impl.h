@@ -1,0 +1,308 @@
+/*
+ * nncc-impl.h - the one internal header of libnncc, sectioned by file.
+ *
+ * The IR is plain structs in arrays: tensors and nodes refer to each other by
+ * index, never by pointer, so arrays can grow and the graph can be copied.
+ * Everything is allocated from the context's arena and freed with it.
+ */
+#ifndef NNCC_IMPL_H
+#define NNCC_IMPL_H
+
+#include "nncc.h"
+#include "nncc_runtime.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNCC_MAX_RANK 8              /* = NNCC_RT_MAX_RANK */
+#define NNCC_MAX_ELEMS (1LL << 34)   /* largest tensor we accept (elements) */
+
+/* Internal bugs only, never user input: prints the compiler source location. */
+#define NNCC_ASSERT(c)                                                          \
+    do {                                                                        \
+        if (!(c))                                                               \
+            nncc_die(__FILE__, __LINE__, #c);                                   \
+    } while (0)
+_Noreturn void nncc_die(const char *file, int line, const char *what);
+
+/* ------------------------------------------------------------------------ */
+/* ir/ctx.c: the context, its arena and diagnostics                          */
+/* ------------------------------------------------------------------------ */
+typedef struct nncc_chunk nncc_chunk;
+
+struct nncc_ctx {
+    nncc_options opt;          /* copy of the caller's options */
+    nncc_chunk *chunks;        /* arena: every IR object lives here */
+    long n_allocs;             /* allocations so far (for fail_alloc_after) */
+    bool oom;                  /* an allocation failed */
+    int n_errors;              /* errors reported */
+    const char *file;          /* input file name, for messages */
+};
+
+void *nncc_alloc(nncc_ctx *ctx, size_t size);          /* zeroed; NULL on failure */
+void *nncc_alloc_array(nncc_ctx *ctx, size_t n, size_t size); /* checks n*size overflow */
+char *nncc_strdup(nncc_ctx *ctx, const char *s);
+char *nncc_strndup(nncc_ctx *ctx, const char *s, size_t n);
+char *nncc_fmt(nncc_ctx *ctx, const char *fmt, ...);   /* printf into the arena */
+
+/* ------------------------------------------------------------------------ */
+/* ir/ir.c: graph, tensors, nodes                                            */
+/* ------------------------------------------------------------------------ */
+typedef enum {
+    NNCC_DT_UNDEF = 0, NNCC_DT_F32 = 1, NNCC_DT_U8 = 2, NNCC_DT_I8 = 3,
+    NNCC_DT_U16 = 4, NNCC_DT_I16 = 5, NNCC_DT_I32 = 6, NNCC_DT_I64 = 7,
+    NNCC_DT_STRING = 8, NNCC_DT_BOOL = 9, NNCC_DT_F16 = 10, NNCC_DT_F64 = 11,
+    NNCC_DT_U32 = 12, NNCC_DT_U64 = 13
+} nncc_dtype;                  /* values equal ONNX TensorProto.DataType */
+
+size_t nncc_dtype_size(nncc_dtype t);        /* bytes per element; 0: unsupported */
+const char *nncc_dtype_name(nncc_dtype t);   /* "float32", "int64", ... */
+const char *nncc_dtype_c(nncc_dtype t);      /* C type: "float", "int64_t", ... */
+nncc_dtype nncc_dtype_from_name(const char *s);
+
+typedef struct {
+    int rank;                      /* number of dims; 0 for a scalar */
+    int64_t d[NNCC_MAX_RANK];      /* sizes, row-major */
+} nncc_shape;
+
+int64_t nncc_shape_count(const nncc_shape *s);            /* product of dims */
+bool nncc_shape_eq(const nncc_shape *a, const nncc_shape *b);
+const char *nncc_shape_str(nncc_ctx *ctx, const nncc_shape *s); /* "1x3x32x32" */
+
+typedef struct {
+    const char *name;          /* tensor name in the model, unique in the graph */
+    nncc_dtype dtype;          /* element type */
+    nncc_shape shape;          /* valid when has_shape */
+    bool has_shape;            /* set by the frontend (inputs, constants) or inference */
+    void *data;                /* constant contents, row-major; NULL: computed at run time */
+    int producer;              /* index of the node writing it; -1: input or constant */
+    bool is_input, is_output;  /* graph interface */
+    const char *sym[NNCC_MAX_RANK]; /* graph inputs: symbolic dim names as written (or NULL) */
+    int batch_dim;             /* graph inputs/outputs: dim that carries the run-time batch, -1 none */
+    /* memory planning (passes/memplan.c) */
+    int64_t offset;            /* byte offset in the arena; -1 if not in the arena */
+    int alias_of;              /* tensor whose storage this one shares (a view), -1 none */
+} nncc_tensor;
+
+typedef enum {
+    NNCC_ATTR_FLOAT = 1, NNCC_ATTR_INT = 2, NNCC_ATTR_STRING = 3, NNCC_ATTR_TENSOR = 4,
+    NNCC_ATTR_GRAPH = 5, NNCC_ATTR_FLOATS = 6, NNCC_ATTR_INTS = 7, NNCC_ATTR_STRINGS = 8,
+    NNCC_ATTR_OTHER = 99
+} nncc_attr_type;              /* values equal ONNX AttributeProto.AttributeType */
+
+typedef struct {
+    const char *name;          /* attribute name as in ONNX */
+    nncc_attr_type type;
+    int64_t i;                 /* INT */
+    float f;                   /* FLOAT */
+    const char *s;             /* STRING */
+    int64_t *ints;             /* INTS (n of them) */
+    float *floats;             /* FLOATS (n of them) */
+    int n;                     /* element count of INTS/FLOATS */
+    int tensor;                /* TENSOR: index of a constant tensor in the graph */
+    bool used;                 /* consumed by the op's parser; unused ones are errors */
+} nncc_attr;
+
+typedef struct {
+    const char *name;          /* node name from the model, or "#17:Relu" */
+    int op;                    /* nncc_op_id */
+    int opset;                 /* opset version of its domain in the model */
+    int n_in, n_out;
+    int *in;                   /* tensor indices; -1: optional input left out */
+    int *out;                  /* tensor indices */
+    int n_attr;
+    nncc_attr *attr;
+    /* set by fusion passes: work merged into this node's kernel */
+    nncc_act_params act;       /* activation applied in the epilogue */
+    int fused_add;             /* tensor added before the activation (residual), -1 none */
+    const char *fused_from;    /* names of the nodes merged into this one, for comments */
+    bool dead;                 /* removed; dropped by nncc_graph_compact */
+    int line, col;             /* text format source position (0: none) */
+} nncc_node;
+
+typedef struct nncc_graph {
+    nncc_ctx *ctx;
+    const char *name;          /* graph name from the model */
+    nncc_tensor *t;            /* tensors */
+    int n_t, cap_t;
+    nncc_node *n;              /* nodes, in topological order */
+    int n_n, cap_n;
+    int *inputs, n_inputs;     /* graph inputs (tensor indices), excluding initializers */
+    int *outputs, n_outputs;   /* graph outputs */
+    int64_t opset;             /* default-domain opset */
+    int64_t arena_size;        /* bytes, after planning */
+    int batch_symbolic;        /* 1: generated code takes the batch size as an argument */
+    int *hash, hash_cap;       /* tensor name -> index (open addressing, -1 empty) */
+    int n_synth;               /* synthesised node names so far ("#17:Relu") */
+} nncc_graph;
+
+nncc_graph *nncc_graph_new(nncc_ctx *ctx);
+/* Adds a tensor (or returns the existing one of that name). -1 on OOM. */
+int nncc_tensor_add(nncc_graph *g, const char *name);
+int nncc_tensor_find(const nncc_graph *g, const char *name);  /* -1 if absent */
+/* A new tensor with a unique name derived from `base`. */
+int nncc_tensor_new_unique(nncc_graph *g, const char *base);
+/* Adds a node with room for n_in inputs and n_out outputs. NULL on OOM. */
+nncc_node *nncc_node_add(nncc_graph *g, int op, const char *name, int n_in, int n_out);
+/* Drops dead nodes, recomputes producers; keeps order. */
+void nncc_graph_compact(nncc_graph *g);
+/* Orders nodes topologically; reports a cycle as an error. */
+nncc_status nncc_graph_toposort(nncc_graph *g);
+/* Number of nodes reading tensor `ti` (outputs count as one more use). */
+int nncc_tensor_uses(const nncc_graph *g, int ti);
+/* Sets a tensor to constant data (copied into the arena). */
+nncc_status nncc_tensor_set_data(nncc_graph *g, int ti, nncc_dtype dt,
+                                 const nncc_shape *s, const void *data);
+nncc_attr *nncc_attr_find(nncc_node *n, const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* ir/diag.c: errors that point at the input                                 */
+/* ------------------------------------------------------------------------ */
+/* "model.onnx: node 'conv1' (Conv): error: ..."; node may be NULL. */
+void nncc_error(nncc_graph *g, const nncc_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void nncc_warn(nncc_graph *g, const nncc_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "model.onnx: error: ..." for errors that belong to no node. */
+void nncc_error_file(nncc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nncc_errorv(nncc_ctx *ctx, const char *kind, nncc_graph *g, const nncc_node *n,
+                 const char *fmt, va_list ap);
+
+/* ------------------------------------------------------------------------ */
+/* ir/print.c and ir/verify.c                                                */
+/* ------------------------------------------------------------------------ */
+void nncc_graph_print(const nncc_graph *g, FILE *f);
+/* Internal consistency (indices in range, topological order, shapes set). */
+nncc_status nncc_graph_verify(nncc_graph *g, const char *after_pass);
+
+/* ------------------------------------------------------------------------ */
+/* ops/: the registry                                                        */
+/* ------------------------------------------------------------------------ */
+typedef enum {
+#define NNCC_OP(id) NNCC_OP_##id,
+#include "ops/ops.def"
+#undef NNCC_OP
+    NNCC_OP_COUNT
+} nncc_op_id;
+
+typedef struct nncc_emit nncc_emit;
+
+enum {
+    NNCC_OPF_VIEW = 1,       /* output 0 is input 0's bytes with a new shape (no kernel) */
+    NNCC_OPF_SHAPE_ONLY = 2, /* output depends only on input shapes (Shape, Size): always folded */
+    NNCC_OPF_INPLACE = 4,    /* output 0 may share input 0's storage (elementwise) */
+    NNCC_OPF_NOKERNEL = 8    /* never emitted (Constant) */
+};
+
+typedef struct nncc_op {
+    const char *name;        /* ONNX op_type */
+    unsigned flags;          /* NNCC_OPF_* */
+    /* Parses attributes, checks inputs, sets output dtypes and shapes. May
+     * require some inputs to be constant (e.g. Reshape's shape). */
+    nncc_status (*infer)(nncc_graph *g, nncc_node *n);
+    /* Computes outputs from inputs on the host (folding, nncc run).
+     * in[i] is NULL for absent optional inputs. */
+    nncc_status (*eval)(nncc_graph *g, nncc_node *n, const void **in, void **out);
+    /* Writes the kernel call(s) for the node into the generated C. */
+    void (*emit_c)(nncc_emit *e, nncc_graph *g, nncc_node *n);
+} nncc_op;
+
+extern const nncc_op *const nncc_ops[NNCC_OP_COUNT];
+int nncc_op_lookup(const char *name);         /* -1 if unknown */
+const char *nncc_op_suggest(const char *name); /* closest known name, for typos */
+
+/* ops/conv.c: output size of a sliding window (Conv, pooling) along one dim;
+ * resolves auto_pad into the begin/end pads. Returns -1 if the window does not fit. */
+int64_t nncc_window_out(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d,
+                        int64_t *pb, int64_t *pe, int ceil_mode);
+
+/* ops/util.c: helpers the op files share */
+/* Attribute readers: mark the attribute used; return the default if absent;
+ * report a type mismatch as an error (status in g->ctx->n_errors). */
+int64_t nncc_attr_int(nncc_graph *g, nncc_node *n, const char *name, int64_t def);
+float nncc_attr_float(nncc_graph *g, nncc_node *n, const char *name, float def);
+const char *nncc_attr_str(nncc_graph *g, nncc_node *n, const char *name, const char *def);
+/* INTS: returns count (or -1 if absent), copies at most max into v. */
+int nncc_attr_ints(nncc_graph *g, nncc_node *n, const char *name, int64_t *v, int max);
+int nncc_attr_floats(nncc_graph *g, nncc_node *n, const char *name, float *v, int max);
+/* Errors for every attribute not consumed by the parser. */
+nncc_status nncc_attrs_done(nncc_graph *g, nncc_node *n);
+
+nncc_tensor *nncc_in(nncc_graph *g, nncc_node *n, int i);    /* NULL if absent */
+nncc_tensor *nncc_out(nncc_graph *g, nncc_node *n, int i);
+/* Checks the input count is within [lo, hi] and present inputs have shapes. */
+nncc_status nncc_check_inputs(nncc_graph *g, nncc_node *n, int lo, int hi);
+/* Checks an input has one of the listed dtypes (terminated by NNCC_DT_UNDEF). */
+nncc_status nncc_check_dtype(nncc_graph *g, nncc_node *n, int i, ...);
+/* Sets output i's dtype and shape. */
+void nncc_set_out(nncc_graph *g, nncc_node *n, int i, nncc_dtype dt, const nncc_shape *s);
+/* Normalises an axis in [-rank, rank) to [0, rank); error if out of range. */
+nncc_status nncc_axis(nncc_graph *g, nncc_node *n, int64_t *axis, int rank);
+/* Reads a constant int64/int32 1-D input into v (at most max); -1 if not constant. */
+int nncc_const_ints(nncc_graph *g, nncc_node *n, int i, int64_t *v, int max);
+/* Broadcast of two shapes (numpy rules); error naming both shapes. */
+nncc_status nncc_broadcast_shape(nncc_graph *g, nncc_node *n, const nncc_shape *a,
+                                 const nncc_shape *b, nncc_shape *out);
+/* Strides for reading `in` broadcast to `out` (0 along broadcast dims). */
+void nncc_bcast_strides(const nncc_shape *in, const nncc_shape *out, int64_t *strides);
+/* Fills a runtime broadcast descriptor for output shape `o` and inputs a, b, c (c may be NULL). */
+void nncc_bcast_fill(nncc_bcast *bc, const nncc_shape *o, const nncc_shape *a,
+                     const nncc_shape *b, const nncc_shape *c);
+/* Unsupported feature of a node: reported as "unsupported: ...". */
+nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------------ */
+/* frontend/                                                                 */
+/* ------------------------------------------------------------------------ */
+nncc_status nncc_load_onnx(nncc_ctx *ctx, const char *path, nncc_graph **out);
+
+/* ------------------------------------------------------------------------ */
+/* passes/                                                                   */
+/* ------------------------------------------------------------------------ */
+typedef nncc_status (*nncc_pass_fn)(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_run_pipeline(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_infer(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_fold(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_dce(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_fold_bn(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o);
+/* Evaluates one node on the host, its inputs all constant; outputs become constants. */
+nncc_status nncc_fold_node(nncc_graph *g, nncc_node *n);
+/* Pass report line (--report). */
+void nncc_report(nncc_graph *g, const char *pass, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------------ */
+/* backend/c.c: the C emitter and what op emitters call                      */
+/* ------------------------------------------------------------------------ */
+struct nncc_emit {
+    nncc_ctx *ctx;
+    FILE *f;                 /* body of the run function (kernel calls) */
+    FILE *pf;                /* static parameter structs, before the run function */
+    const char *prefix;      /* identifier prefix, e.g. "model" */
+    int node_index;          /* index of the node being emitted */
+    int n_params;            /* parameter structs written so far */
+};
+
+nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix);
+/* C expression for tensor ti's data, typed as `const T *`/`T *`. */
+const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti);
+/* A unique identifier for static data of the node being emitted: PREFIX_NODE_SUFFIX. */
+const char *nncc_emit_name(nncc_emit *e, const char *suffix);
+/* Starts a `static const TYPE NAME = ` parameter struct; returns NAME. */
+const char *nncc_emit_param(nncc_emit *e, const char *type);
+/* Writes "{ .kind = K, .alpha = A, .beta = B }". */
+void nncc_emit_act(nncc_emit *e, const nncc_act_params *a);
+/* Writes an int64 array initializer "{ 1, 2, 3 }" of n values. */
+void nncc_emit_i64s(nncc_emit *e, const int64_t *v, int n);
+/* Prints a float (into the parameter section) so that it reads back exactly. */
+void nncc_emit_float(nncc_emit *e, float v);
+/* The same as a C literal string ("0.5f", "(1.0f / 0.0f)"). */
+const char *nncc_float_c(nncc_ctx *ctx, float v);
+
+#endif /* NNCC_IMPL_H */

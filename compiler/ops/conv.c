@@ -1,0 +1,176 @@
+/*
+ * conv.c - Conv (ONNX opset 1-22): 1-D and 2-D convolution, NCHW, with
+ * groups, strides, dilations, explicit pads or auto_pad, optional bias.
+ * 1-D convolutions run as 2-D with height 1. 3-D is reported unsupported.
+ *
+ * Output size per spatial dim (explicit pads):
+ *   out = floor((in + pad_begin + pad_end - dilation*(k-1) - 1) / stride) + 1
+ * auto_pad SAME_UPPER/SAME_LOWER: out = ceil(in / stride), total padding
+ *   max(0, (out-1)*stride + dilation*(k-1) + 1 - in), the odd pixel at the
+ *   end (UPPER) or the beginning (LOWER). VALID: no padding.
+ * Fusion passes set n->act (activation) and n->fused_add (residual).
+ */
+#include "nncc-impl.h"
+
+#include <string.h>
+
+/* Resolves pads for one spatial dim; returns the output size or -1. */
+int64_t nncc_window_out(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d,
+                        int64_t *pb, int64_t *pe, int ceil_mode)
+{
+    int64_t ek = d * (k - 1) + 1; /* effective kernel extent */
+    if (!strcmp(auto_pad, "SAME_UPPER") || !strcmp(auto_pad, "SAME_LOWER")) {
+        int64_t out = (in + s - 1) / s;
+        int64_t total = (out - 1) * s + ek - in;
+        if (total < 0)
+            total = 0;
+        *pb = !strcmp(auto_pad, "SAME_UPPER") ? total / 2 : total - total / 2;
+        *pe = total - *pb;
+        return out;
+    }
+    if (!strcmp(auto_pad, "VALID"))
+        *pb = *pe = 0;
+    int64_t span = in + *pb + *pe - ek;
+    if (span < 0)
+        return -1;
+    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    /* ceil mode: the last window must start inside the input or left padding */
+    if (ceil_mode && (out - 1) * s >= in + *pb)
+        out--;
+    return out;
+}
+
+/* Reads attributes and shapes into the runtime's parameter struct. */
+static nncc_status conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p)
+{
+    nncc_tensor *x = nncc_in(g, n, 0), *w = nncc_in(g, n, 1), *b = nncc_in(g, n, 2);
+    int r = x->shape.rank;
+    if (r < 3 || r > 4) {
+        return nncc_unsupported(g, n, "%d-D convolution (input %s); nncc supports 1-D and 2-D",
+                                r - 2, nncc_shape_str(g->ctx, &x->shape));
+    }
+    if (w->shape.rank != r) {
+        nncc_error(g, n, "weight has %d dims, input has %d", w->shape.rank, r);
+        return NNCC_ERR_INPUT;
+    }
+    int sp = r - 2;
+    int64_t ks[2] = { 1, 1 }, st[2] = { 1, 1 }, dl[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
+    int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 2);
+    int ns = nncc_attr_ints(g, n, "strides", st, 2);
+    int nd = nncc_attr_ints(g, n, "dilations", dl, 2);
+    int np = nncc_attr_ints(g, n, "pads", pads, 4);
+    int64_t group = nncc_attr_int(g, n, "group", 1);
+    const char *ap = nncc_attr_str(g, n, "auto_pad", "NOTSET");
+    if ((nk >= 0 && nk != sp) || (ns >= 0 && ns != sp) || (nd >= 0 && nd != sp) || (np >= 0 && np != 2 * sp)) {
+        nncc_error(g, n, "kernel_shape/strides/dilations/pads do not match the %d spatial dims of the input", sp);
+        return NNCC_ERR_INPUT;
+    }
+    for (int i = 0; i < sp; i++) {
+        if (nk >= 0 && ks[i] != w->shape.d[2 + i]) {
+            nncc_error(g, n, "kernel_shape %lld does not match the weight's %lld", (long long)ks[i],
+                       (long long)w->shape.d[2 + i]);
+            return NNCC_ERR_INPUT;
+        }
+        if (st[i] < 1 || dl[i] < 1 || pads[i] < 0 || pads[i + sp] < 0) {
+            nncc_error(g, n, "strides and dilations must be positive and pads non-negative");
+            return NNCC_ERR_INPUT;
+        }
+    }
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && strcmp(ap, "SAME_UPPER") && strcmp(ap, "SAME_LOWER")) {
+        nncc_error(g, n, "auto_pad '%s' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER", ap);
+        return NNCC_ERR_INPUT;
+    }
+    int64_t C = x->shape.d[1], M = w->shape.d[0];
+    if (group < 1 || C % group || M % group || w->shape.d[1] * group != C) {
+        nncc_error(g, n, "input has %lld channels, weight %s and group %lld do not fit", (long long)C,
+                   nncc_shape_str(g->ctx, &w->shape), (long long)group);
+        return NNCC_ERR_INPUT;
+    }
+    if (b && (b->shape.rank != 1 || b->shape.d[0] != M)) {
+        nncc_error(g, n, "bias has shape %s, expected %lld", nncc_shape_str(g->ctx, &b->shape), (long long)M);
+        return NNCC_ERR_INPUT;
+    }
+    memset(p, 0, sizeof *p);
+    p->n = x->shape.d[0];
+    p->c = C;
+    p->m = M;
+    p->group = group;
+    /* 1-D: height 1 */
+    int64_t in[2] = { 1, x->shape.d[2] }, kk[2] = { 1, w->shape.d[2] };
+    int64_t S[2] = { 1, st[0] }, D[2] = { 1, dl[0] }, PB[2] = { 0, pads[0] }, PE[2] = { 0, pads[1] };
+    if (sp == 2) {
+        in[0] = x->shape.d[2], in[1] = x->shape.d[3];
+        kk[0] = w->shape.d[2], kk[1] = w->shape.d[3];
+        S[0] = st[0], S[1] = st[1], D[0] = dl[0], D[1] = dl[1];
+        PB[0] = pads[0], PB[1] = pads[1], PE[0] = pads[2], PE[1] = pads[3];
+    }
+    int64_t out[2];
+    for (int i = 0; i < 2; i++) {
+        out[i] = (sp == 1 && i == 0) ? 1 : nncc_window_out(ap, in[i], kk[i], S[i], D[i], &PB[i], &PE[i], 0);
+        if (out[i] < 1) {
+            nncc_error(g, n, "the kernel (%lld, dilation %lld) is larger than the padded input (%lld)",
+                       (long long)kk[i], (long long)D[i], (long long)(in[i] + PB[i] + PE[i]));
+            return NNCC_ERR_INPUT;
+        }
+    }
+    p->h = in[0], p->w = in[1], p->kh = kk[0], p->kw = kk[1];
+    p->sh = S[0], p->sw = S[1], p->dh = D[0], p->dw = D[1];
+    p->pt = PB[0], p->pl = PB[1], p->oh = out[0], p->ow = out[1];
+    p->act = n->act;
+    return NNCC_OK;
+}
+
+static nncc_status conv_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF) ||
+        nncc_check_dtype(g, n, 1, NNCC_DT_F32, NNCC_DT_UNDEF) || nncc_check_dtype(g, n, 2, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_conv2d_params p;
+    if (conv_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    nncc_shape s = x->shape;
+    s.d[1] = p.m;
+    if (s.rank == 4)
+        s.d[2] = p.oh, s.d[3] = p.ow;
+    else
+        s.d[2] = p.ow;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    return NNCC_OK;
+}
+
+static nncc_status conv_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_conv2d_params p;
+    if (conv_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    const float *add = n->fused_add >= 0 ? g->t[n->fused_add].data : NULL;
+    nncc_conv2d_f32(&p, in[0], in[1], in[2], add, out[0]);
+    return NNCC_OK;
+}
+
+static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_params p;
+    if (conv_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_conv2d_params");
+    fprintf(e->pf, "{\n    .n = %lld, .c = %lld, .h = %lld, .w = %lld, .m = %lld, .oh = %lld, .ow = %lld,\n"
+                   "    .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
+                   "    .pt = %lld, .pl = %lld, .group = %lld, .act = ",
+            (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w, (long long)p.m, (long long)p.oh,
+            (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
+            (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.group);
+    nncc_emit_act(e, &p.act);
+    fprintf(e->pf, "\n};\n");
+    fprintf(e->f, "    nncc_conv2d_f32(&%s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
+            nncc_emit_ref(e, g, n->fused_add), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_Conv = {
+    .name = "Conv",
+    .infer = conv_infer,
+    .eval = conv_eval,
+    .emit_c = conv_emit_c,
+};

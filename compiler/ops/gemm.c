@@ -1,0 +1,189 @@
+/*
+ * gemm.c - Gemm (Y = alpha * op(A) op(B) + beta * C, 2-D, C broadcast
+ * one-directionally to (M,N)) and MatMul (numpy matmul: 1-D operands
+ * promoted, batch dims broadcast).
+ *
+ * Fusion passes set n->act on Gemm (activation in the epilogue).
+ */
+#include "nncc-impl.h"
+
+#include <string.h>
+
+static nncc_status gemm_params(nncc_graph *g, nncc_node *n, nncc_gemm_params *p)
+{
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 1), *c = nncc_in(g, n, 2);
+    memset(p, 0, sizeof *p);
+    p->alpha = nncc_attr_float(g, n, "alpha", 1.0f);
+    p->beta = nncc_attr_float(g, n, "beta", 1.0f);
+    p->trans_a = (int32_t)nncc_attr_int(g, n, "transA", 0);
+    p->trans_b = (int32_t)nncc_attr_int(g, n, "transB", 0);
+    if (a->shape.rank != 2 || b->shape.rank != 2) {
+        nncc_error(g, n, "A and B must be 2-D, they are %s and %s", nncc_shape_str(g->ctx, &a->shape),
+                   nncc_shape_str(g->ctx, &b->shape));
+        return NNCC_ERR_INPUT;
+    }
+    p->m = a->shape.d[p->trans_a ? 1 : 0];
+    p->k = a->shape.d[p->trans_a ? 0 : 1];
+    int64_t kb = b->shape.d[p->trans_b ? 1 : 0];
+    p->n = b->shape.d[p->trans_b ? 0 : 1];
+    if (kb != p->k) {
+        nncc_error(g, n, "inner dimensions differ: op(A) is %lldx%lld, op(B) is %lldx%lld", (long long)p->m,
+                   (long long)p->k, (long long)kb, (long long)p->n);
+        return NNCC_ERR_INPUT;
+    }
+    p->bias = NNCC_BIAS_NONE;
+    if (c) {
+        const nncc_shape *s = &c->shape;
+        int64_t d0 = s->rank == 2 ? s->d[0] : 1, d1 = s->rank >= 1 ? s->d[s->rank - 1] : 1;
+        if (s->rank > 2 || (d0 != 1 && d0 != p->m) || (d1 != 1 && d1 != p->n)) {
+            nncc_error(g, n, "C has shape %s, which does not broadcast to %lldx%lld", nncc_shape_str(g->ctx, s),
+                       (long long)p->m, (long long)p->n);
+            return NNCC_ERR_INPUT;
+        }
+        p->bias = d0 == 1 && d1 == 1 ? NNCC_BIAS_SCALAR
+                  : d0 == 1         ? NNCC_BIAS_ROW
+                  : d1 == 1         ? NNCC_BIAS_COL
+                                    : NNCC_BIAS_FULL;
+        /* (M,N) with M == 1 is a row */
+        if (p->bias == NNCC_BIAS_FULL && p->m == 1)
+            p->bias = NNCC_BIAS_ROW;
+        if (p->bias == NNCC_BIAS_FULL && p->n == 1)
+            p->bias = NNCC_BIAS_COL;
+    }
+    p->act = n->act;
+    return NNCC_OK;
+}
+
+static nncc_status gemm_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 3; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    nncc_gemm_params p;
+    if (gemm_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_shape s = { 2, { p.m, p.n } };
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    return NNCC_OK;
+}
+
+static nncc_status gemm_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_gemm_params p;
+    if (gemm_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_gemm_f32(&p, in[0], in[1], n->n_in > 2 ? in[2] : NULL, out[0]);
+    return NNCC_OK;
+}
+
+static void gemm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_gemm_params p;
+    if (gemm_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_gemm_params");
+    fprintf(e->pf, "{\n    .m = %lld, .n = %lld, .k = %lld, .trans_a = %d, .trans_b = %d, .alpha = ", (long long)p.m,
+            (long long)p.n, (long long)p.k, (int)p.trans_a, (int)p.trans_b);
+    nncc_emit_float(e, p.alpha);
+    fprintf(e->pf, ", .beta = ");
+    nncc_emit_float(e, p.beta);
+    fprintf(e->pf, ",\n    .bias = %d, .act = ", (int)p.bias);
+    nncc_emit_act(e, &p.act);
+    fprintf(e->pf, "\n};\n");
+    fprintf(e->f, "    nncc_gemm_f32(&%s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_Gemm = { .name = "Gemm", .infer = gemm_infer, .eval = gemm_eval, .emit_c = gemm_emit_c };
+
+/* MatMul: computes the broadcast batch and the output shape. */
+static nncc_status matmul_params(nncc_graph *g, nncc_node *n, nncc_matmul_params *p, nncc_shape *out)
+{
+    nncc_shape a = nncc_in(g, n, 0)->shape, b = nncc_in(g, n, 1)->shape;
+    if (a.rank == 0 || b.rank == 0) {
+        nncc_error(g, n, "MatMul inputs must have at least one dim");
+        return NNCC_ERR_INPUT;
+    }
+    bool a1 = a.rank == 1, b1 = b.rank == 1;
+    if (a1) /* (K) -> (1,K) */
+        a.rank = 2, a.d[1] = a.d[0], a.d[0] = 1;
+    if (b1) /* (K) -> (K,1) */
+        b.rank = 2, b.d[1] = 1;
+    memset(p, 0, sizeof *p);
+    p->m = a.d[a.rank - 2];
+    p->k = a.d[a.rank - 1];
+    p->n = b.d[b.rank - 1];
+    if (b.d[b.rank - 2] != p->k) {
+        nncc_error(g, n, "inner dimensions differ: %s x %s", nncc_shape_str(g->ctx, &nncc_in(g, n, 0)->shape),
+                   nncc_shape_str(g->ctx, &nncc_in(g, n, 1)->shape));
+        return NNCC_ERR_INPUT;
+    }
+    nncc_shape ab = { a.rank - 2, { 0 } }, bb = { b.rank - 2, { 0 } }, batch;
+    memcpy(ab.d, a.d, sizeof ab.d[0] * (size_t)ab.rank);
+    memcpy(bb.d, b.d, sizeof bb.d[0] * (size_t)bb.rank);
+    if (nncc_broadcast_shape(g, n, &ab, &bb, &batch) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    p->rank = batch.rank;
+    p->batch = nncc_shape_count(&batch);
+    int64_t sa[NNCC_MAX_RANK], sb[NNCC_MAX_RANK];
+    nncc_bcast_strides(&ab, &batch, sa);
+    nncc_bcast_strides(&bb, &batch, sb);
+    for (int i = 0; i < batch.rank; i++) {
+        p->dims[i] = batch.d[i];
+        p->a_step[i] = sa[i] * p->m * p->k;
+        p->b_step[i] = sb[i] * p->k * p->n;
+    }
+    *out = batch;
+    if (!a1)
+        out->d[out->rank++] = p->m;
+    if (!b1)
+        out->d[out->rank++] = p->n;
+    return NNCC_OK;
+}
+
+static nncc_status matmul_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 2) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF) ||
+        nncc_check_dtype(g, n, 1, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_matmul_params p;
+    nncc_shape s;
+    if (matmul_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    return NNCC_OK;
+}
+
+static nncc_status matmul_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_matmul_params p;
+    nncc_shape s;
+    if (matmul_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_matmul_f32(&p, in[0], in[1], out[0]);
+    return NNCC_OK;
+}
+
+static void matmul_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_matmul_params p;
+    nncc_shape s;
+    if (matmul_params(g, n, &p, &s) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_matmul_params");
+    fprintf(e->pf, "{\n    .batch = %lld, .m = %lld, .n = %lld, .k = %lld, .rank = %lld,\n    .dims = ",
+            (long long)p.batch, (long long)p.m, (long long)p.n, (long long)p.k, (long long)p.rank);
+    nncc_emit_i64s(e, p.dims, (int)p.rank);
+    fprintf(e->pf, ",\n    .a_step = ");
+    nncc_emit_i64s(e, p.a_step, (int)p.rank);
+    fprintf(e->pf, ",\n    .b_step = ");
+    nncc_emit_i64s(e, p.b_step, (int)p.rank);
+    fprintf(e->pf, "\n};\n");
+    fprintf(e->f, "    nncc_matmul_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_MatMul = { .name = "MatMul", .infer = matmul_infer, .eval = matmul_eval, .emit_c = matmul_emit_c };

@@ -1,0 +1,149 @@
+/*
+ * unary.c - elementwise functions of one float32 input: activations and
+ * math (Relu, LeakyRelu, Clip, Sigmoid, Tanh, Sqrt, Exp, Log, Gelu, ...).
+ *
+ * One table, keyed by op, gives each op's runtime code and its attributes
+ * (name and default) that become the kernel's alpha and beta. Clip from
+ * opset 11 takes min and max as inputs, which must be constants.
+ */
+#include "nncc-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    int code;                     /* nncc_unary_op */
+    const char *a_name, *b_name;  /* attributes read into alpha, beta (NULL: none) */
+    float a_def, b_def;           /* their defaults */
+} unary_info;
+
+static const unary_info infos[NNCC_OP_COUNT] = {
+    [NNCC_OP_Relu] = { NNCC_UN_RELU, NULL, NULL, 0, 0 },
+    [NNCC_OP_LeakyRelu] = { NNCC_UN_LEAKY_RELU, "alpha", NULL, 0.01f, 0 },
+    [NNCC_OP_Clip] = { NNCC_UN_CLIP, NULL, NULL, 0, 0 },
+    [NNCC_OP_Sigmoid] = { NNCC_UN_SIGMOID, NULL, NULL, 0, 0 },
+    [NNCC_OP_Tanh] = { NNCC_UN_TANH, NULL, NULL, 0, 0 },
+    [NNCC_OP_Sqrt] = { NNCC_UN_SQRT, NULL, NULL, 0, 0 },
+    [NNCC_OP_Exp] = { NNCC_UN_EXP, NULL, NULL, 0, 0 },
+    [NNCC_OP_Log] = { NNCC_UN_LOG, NULL, NULL, 0, 0 },
+    [NNCC_OP_Neg] = { NNCC_UN_NEG, NULL, NULL, 0, 0 },
+    [NNCC_OP_Abs] = { NNCC_UN_ABS, NULL, NULL, 0, 0 },
+    [NNCC_OP_Reciprocal] = { NNCC_UN_RECIPROCAL, NULL, NULL, 0, 0 },
+    [NNCC_OP_Floor] = { NNCC_UN_FLOOR, NULL, NULL, 0, 0 },
+    [NNCC_OP_Ceil] = { NNCC_UN_CEIL, NULL, NULL, 0, 0 },
+    [NNCC_OP_Erf] = { NNCC_UN_ERF, NULL, NULL, 0, 0 },
+    [NNCC_OP_Elu] = { NNCC_UN_ELU, "alpha", NULL, 1.0f, 0 },
+    [NNCC_OP_Selu] = { NNCC_UN_SELU, "alpha", "gamma", 1.67326319217681884765625f, 1.05070102214813232421875f },
+    [NNCC_OP_HardSigmoid] = { NNCC_UN_HARD_SIGMOID, "alpha", "beta", 0.2f, 0.5f },
+    [NNCC_OP_HardSwish] = { NNCC_UN_HARD_SWISH, NULL, NULL, 0, 0 },
+    [NNCC_OP_Softplus] = { NNCC_UN_SOFTPLUS, NULL, NULL, 0, 0 },
+    [NNCC_OP_Softsign] = { NNCC_UN_SOFTSIGN, NULL, NULL, 0, 0 },
+    [NNCC_OP_Sin] = { NNCC_UN_SIN, NULL, NULL, 0, 0 },
+    [NNCC_OP_Cos] = { NNCC_UN_COS, NULL, NULL, 0, 0 },
+    [NNCC_OP_Tan] = { NNCC_UN_TAN, NULL, NULL, 0, 0 },
+    [NNCC_OP_Round] = { NNCC_UN_ROUND, NULL, NULL, 0, 0 },
+    [NNCC_OP_Sign] = { NNCC_UN_SIGN, NULL, NULL, 0, 0 },
+    [NNCC_OP_Gelu] = { NNCC_UN_GELU, NULL, NULL, 0, 0 },
+    [NNCC_OP_Mish] = { NNCC_UN_MISH, NULL, NULL, 0, 0 },
+    [NNCC_OP_Celu] = { NNCC_UN_CELU, "alpha", NULL, 1.0f, 0 },
+    [NNCC_OP_ThresholdedRelu] = { NNCC_UN_THRESHOLDED_RELU, "alpha", NULL, 1.0f, 0 },
+    [NNCC_OP_Shrink] = { NNCC_UN_SHRINK, "lambd", "bias", 0.5f, 0.0f },
+};
+
+/* The kernel's alpha and beta for node n. */
+static nncc_status unary_args(nncc_graph *g, nncc_node *n, float *alpha, float *beta)
+{
+    const unary_info *u = &infos[n->op];
+    *alpha = u->a_name ? nncc_attr_float(g, n, u->a_name, u->a_def) : 0.0f;
+    *beta = u->b_name ? nncc_attr_float(g, n, u->b_name, u->b_def) : 0.0f;
+    if (n->op == NNCC_OP_Gelu) {
+        const char *ap = nncc_attr_str(g, n, "approximate", "none");
+        if (strcmp(ap, "none") && strcmp(ap, "tanh")) {
+            nncc_error(g, n, "approximate must be 'none' or 'tanh', not '%s'", ap);
+            return NNCC_ERR_INPUT;
+        }
+        *alpha = !strcmp(ap, "tanh");
+    }
+    if (n->op == NNCC_OP_Clip) {
+        *alpha = -INFINITY;
+        *beta = INFINITY;
+        if (n->opset < 11) {
+            *alpha = nncc_attr_float(g, n, "min", -INFINITY);
+            *beta = nncc_attr_float(g, n, "max", INFINITY);
+        }
+        for (int i = 1; i < n->n_in && i < 3; i++) {
+            nncc_tensor *t = nncc_in(g, n, i);
+            if (!t)
+                continue;
+            if (!t->data || t->dtype != NNCC_DT_F32 || nncc_shape_count(&t->shape) != 1)
+                return nncc_unsupported(g, n, "Clip's %s must be a constant float32 scalar", i == 1 ? "min" : "max");
+            *(i == 1 ? alpha : beta) = *(const float *)t->data;
+        }
+    }
+    return NNCC_OK;
+}
+
+static nncc_status unary_infer(nncc_graph *g, nncc_node *n)
+{
+    int max_in = n->op == NNCC_OP_Clip ? 3 : 1;
+    if (nncc_check_inputs(g, n, 1, max_in) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    float a, b;
+    if (unary_args(g, n, &a, &b) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status unary_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    float a, b;
+    if (unary_args(g, n, &a, &b) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_unary_f32(infos[n->op].code, a, b, nncc_shape_count(&nncc_in(g, n, 0)->shape), in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void unary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    float a, b;
+    if (unary_args(g, n, &a, &b) != NNCC_OK)
+        return;
+    fprintf(e->f, "    nncc_unary_f32(%d, %s, %s, %lld, %s, %s);\n", infos[n->op].code, nncc_float_c(g->ctx, a),
+            nncc_float_c(g->ctx, b), (long long)nncc_shape_count(&nncc_in(g, n, 0)->shape),
+            nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+#define UNARY(NAME) \
+    const nncc_op nncc_op_##NAME = { .name = #NAME, .flags = NNCC_OPF_INPLACE, .infer = unary_infer, \
+                                     .eval = unary_eval, .emit_c = unary_emit_c }
+UNARY(Relu);
+UNARY(LeakyRelu);
+UNARY(Clip);
+UNARY(Sigmoid);
+UNARY(Tanh);
+UNARY(Sqrt);
+UNARY(Exp);
+UNARY(Log);
+UNARY(Neg);
+UNARY(Abs);
+UNARY(Reciprocal);
+UNARY(Floor);
+UNARY(Ceil);
+UNARY(Erf);
+UNARY(Elu);
+UNARY(Selu);
+UNARY(HardSigmoid);
+UNARY(HardSwish);
+UNARY(Softplus);
+UNARY(Softsign);
+UNARY(Sin);
+UNARY(Cos);
+UNARY(Tan);
+UNARY(Round);
+UNARY(Sign);
+UNARY(Gelu);
+UNARY(Mish);
+UNARY(Celu);
+UNARY(ThresholdedRelu);
+UNARY(Shrink);

@@ -1,0 +1,131 @@
+/*
+ * fuse.c - fusion of elementwise work into the kernel that produces its input.
+ *
+ *   Conv/Gemm -> activation          the activation runs in the epilogue
+ *   Conv -> Add(other) [-> Relu]     the residual add (and Relu) run in the epilogue
+ *   Add -> activation                the activation runs in the binary kernel
+ *
+ * Fused activations: Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh,
+ * HardSigmoid, HardSwish. A rewrite needs the intermediate tensor to have
+ * exactly one reader and not be a graph output; the surviving node records
+ * the fusion in n->act / n->fused_add and takes over the last output.
+ *
+ * Precondition: shapes inferred, nodes in topological order.
+ */
+#include "nncc-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The single node reading tensor t, or NULL (none, several, or a graph output). */
+static nncc_node *sole_reader(nncc_graph *g, int t)
+{
+    if (g->t[t].is_output)
+        return NULL;
+    nncc_node *r = NULL;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead)
+            continue;
+        int uses = n->fused_add == t;
+        for (int k = 0; k < n->n_in; k++)
+            uses += n->in[k] == t;
+        if (uses == 0)
+            continue;
+        if (r || uses > 1)
+            return NULL;
+        r = n;
+    }
+    return r;
+}
+
+/* The activation a node computes, if it is one the kernels can fuse. */
+static bool as_activation(nncc_graph *g, nncc_node *n, nncc_act_params *a)
+{
+    memset(a, 0, sizeof *a);
+    switch (n->op) {
+    case NNCC_OP_Relu: a->kind = NNCC_ACT_RELU; return true;
+    case NNCC_OP_Sigmoid: a->kind = NNCC_ACT_SIGMOID; return true;
+    case NNCC_OP_Tanh: a->kind = NNCC_ACT_TANH; return true;
+    case NNCC_OP_HardSwish: a->kind = NNCC_ACT_HARD_SWISH; return true;
+    case NNCC_OP_LeakyRelu:
+        a->kind = NNCC_ACT_LEAKY_RELU;
+        a->alpha = nncc_attr_float(g, n, "alpha", 0.01f);
+        return true;
+    case NNCC_OP_HardSigmoid:
+        a->kind = NNCC_ACT_HARD_SIGMOID;
+        a->alpha = nncc_attr_float(g, n, "alpha", 0.2f);
+        a->beta = nncc_attr_float(g, n, "beta", 0.5f);
+        return true;
+    case NNCC_OP_Clip: {
+        a->kind = NNCC_ACT_CLIP;
+        a->alpha = -INFINITY;
+        a->beta = INFINITY;
+        if (n->opset < 11) {
+            a->alpha = nncc_attr_float(g, n, "min", -INFINITY);
+            a->beta = nncc_attr_float(g, n, "max", INFINITY);
+            return true;
+        }
+        for (int i = 1; i < n->n_in && i < 3; i++) {
+            nncc_tensor *t = nncc_in(g, n, i);
+            if (!t)
+                continue;
+            if (!t->data || t->dtype != NNCC_DT_F32 || nncc_shape_count(&t->shape) != 1)
+                return false;
+            *(i == 1 ? &a->alpha : &a->beta) = *(const float *)t->data;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static void absorb(nncc_graph *g, nncc_node *into, nncc_node *from)
+{
+    into->out[0] = from->out[0];
+    into->fused_from = into->fused_from
+                           ? nncc_fmt(g->ctx, "%s + '%s' (%s)", into->fused_from, from->name, nncc_ops[from->op]->name)
+                           : nncc_fmt(g->ctx, "'%s' (%s)", from->name, nncc_ops[from->op]->name);
+    from->dead = true;
+}
+
+nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o)
+{
+    (void)o;
+    int acts = 0, adds = 0;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead || n->n_out < 1 || n->out[0] < 0)
+            continue;
+        bool conv = n->op == NNCC_OP_Conv, gemm = n->op == NNCC_OP_Gemm;
+        bool add = n->op == NNCC_OP_Add && nncc_out(g, n, 0)->dtype == NNCC_DT_F32;
+        if (!conv && !gemm && !add)
+            continue;
+        /* Conv -> Add(y, other) with the same shape: residual in the epilogue */
+        nncc_node *r = sole_reader(g, n->out[0]);
+        if (conv && r && r->op == NNCC_OP_Add && n->fused_add < 0 && n->act.kind == NNCC_ACT_NONE && r->n_in == 2) {
+            int other = r->in[0] == n->out[0] ? r->in[1] : r->in[0];
+            if (other >= 0 && nncc_shape_eq(&g->t[other].shape, &nncc_out(g, n, 0)->shape) &&
+                g->t[other].dtype == NNCC_DT_F32 && r->act.kind == NNCC_ACT_NONE &&
+                (g->t[other].producer < i || g->t[other].data || g->t[other].is_input)) {
+                n->fused_add = other;
+                absorb(g, n, r);
+                adds++;
+                r = sole_reader(g, n->out[0]);
+            }
+        }
+        nncc_act_params a;
+        if (r && n->act.kind == NNCC_ACT_NONE && as_activation(g, r, &a) &&
+            nncc_out(g, r, 0)->dtype == NNCC_DT_F32) {
+            n->act = a;
+            absorb(g, n, r);
+            acts++;
+        }
+    }
+    nncc_graph_compact(g);
+    if (acts || adds)
+        nncc_report(g, "fuse", "%d activation%s and %d residual Add%s fused into the producing kernel", acts,
+                    acts == 1 ? "" : "s", adds, adds == 1 ? "" : "s");
+    return NNCC_OK;
+}

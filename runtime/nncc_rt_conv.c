@@ -1,0 +1,132 @@
+/*
+ * nncc_rt_conv.c - convolution and pooling, the portable reference.
+ *
+ * Direct convolution in NCHW. The loop order walks each output row with the
+ * weight fixed, so the innermost loop is a contiguous multiply-add over the
+ * output row that compilers vectorise when the stride is 1. Padding is handled
+ * by clipping the output range per kernel tap instead of testing each element.
+ */
+#include "nncc_runtime.h"
+
+#include <float.h>
+#include <math.h>
+
+/* First output index o >= 0 with o*s + k*d - p >= 0, and the end (exclusive)
+ * of those with o*s + k*d - p < in. Returns the clipped range [*lo, *hi). */
+static void tap_range(int64_t out, int64_t in, int64_t s, int64_t off,
+                      int64_t *lo, int64_t *hi)
+{
+    /* input index = o*s + off */
+    int64_t a = 0, b = out;
+    if (off < 0)
+        a = (-off + s - 1) / s;
+    if ((out - 1) * s + off >= in)
+        b = (in - off + s - 1) / s; /* first o with o*s + off >= in */
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
+                     const float *b, const float *add, float *y)
+{
+    const int64_t cg = p->c / p->group;   /* input channels per group */
+    const int64_t mg = p->m / p->group;   /* output channels per group */
+    const int64_t osz = p->oh * p->ow;
+    for (int64_t n = 0; n < p->n; n++) {
+        const float *xn = x + n * p->c * p->h * p->w;
+        float *yn = y + n * p->m * osz;
+        for (int64_t m = 0; m < p->m; m++) {
+            const int64_t g = m / mg;
+            float *ym = yn + m * osz;
+            const float bias = b ? b[m] : 0.0f;
+            for (int64_t i = 0; i < osz; i++)
+                ym[i] = bias;
+            for (int64_t c = 0; c < cg; c++) {
+                const float *xc = xn + (g * cg + c) * p->h * p->w;
+                const float *wc = w + (m * cg + c) * p->kh * p->kw;
+                for (int64_t ky = 0; ky < p->kh; ky++) {
+                    int64_t oy0, oy1;
+                    tap_range(p->oh, p->h, p->sh, ky * p->dh - p->pt, &oy0, &oy1);
+                    for (int64_t kx = 0; kx < p->kw; kx++) {
+                        const float wv = wc[ky * p->kw + kx];
+                        const int64_t offx = kx * p->dw - p->pl;
+                        int64_t ox0, ox1;
+                        tap_range(p->ow, p->w, p->sw, offx, &ox0, &ox1);
+                        for (int64_t oy = oy0; oy < oy1; oy++) {
+                            const float *xr = xc + (oy * p->sh + ky * p->dh - p->pt) * p->w + offx;
+                            float *yr = ym + oy * p->ow;
+                            if (p->sw == 1) {
+                                for (int64_t ox = ox0; ox < ox1; ox++)
+                                    yr[ox] += wv * xr[ox];
+                            } else {
+                                for (int64_t ox = ox0; ox < ox1; ox++)
+                                    yr[ox] += wv * xr[ox * p->sw];
+                            }
+                        }
+                    }
+                }
+            }
+            if (add) {
+                const float *am = add + n * p->m * osz + m * osz;
+                for (int64_t i = 0; i < osz; i++)
+                    ym[i] += am[i];
+            }
+        }
+    }
+    nncc_act_f32(&p->act, p->n * p->m * osz, y);
+}
+
+void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
+{
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+        const float *xc = x + nc * p->h * p->w;
+        float *yc = y + nc * p->oh * p->ow;
+        for (int64_t oy = 0; oy < p->oh; oy++) {
+            for (int64_t ox = 0; ox < p->ow; ox++) {
+                const int64_t iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
+                float acc = p->kind == NNCC_POOL_MAX ? -INFINITY : 0.0f;
+                int64_t cnt = 0;
+                for (int64_t ky = 0; ky < p->kh; ky++) {
+                    const int64_t iy = iy0 + ky * p->dh;
+                    if (iy < 0 || iy >= p->h)
+                        continue;
+                    for (int64_t kx = 0; kx < p->kw; kx++) {
+                        const int64_t ix = ix0 + kx * p->dw;
+                        if (ix < 0 || ix >= p->w)
+                            continue;
+                        const float v = xc[iy * p->w + ix];
+                        if (p->kind == NNCC_POOL_MAX)
+                            acc = v > acc || isnan(v) ? v : acc;
+                        else
+                            acc += v;
+                        cnt++;
+                    }
+                }
+                if (p->kind == NNCC_POOL_AVG) {
+                    if (p->count_include_pad) {
+                        /* the window clipped to the padded input, as ONNX counts it */
+                        int64_t y0 = iy0, y1 = iy0 + (p->kh - 1) * p->dh + 1;
+                        int64_t x0 = ix0, x1 = ix0 + (p->kw - 1) * p->dw + 1;
+                        if (y1 > p->h + p->pb) y1 = p->h + p->pb;
+                        if (x1 > p->w + p->pr) x1 = p->w + p->pr;
+                        cnt = ((y1 - y0 + p->dh - 1) / p->dh) * ((x1 - x0 + p->dw - 1) / p->dw);
+                    }
+                    acc = cnt > 0 ? acc / (float)cnt : 0.0f;
+                }
+                yc[oy * p->ow + ox] = acc;
+            }
+        }
+    }
+}
+
+void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y)
+{
+    for (int64_t i = 0; i < nc; i++) {
+        float s = 0.0f;
+        for (int64_t j = 0; j < hw; j++)
+            s += x[i * hw + j];
+        y[i] = s / (float)hw;
+    }
+}
