@@ -201,6 +201,30 @@ static const char *prefix_for(nncc_ctx *ctx, const char *out_c)
     return p;
 }
 
+/* --report totals: kernel calls, parameters, multiply-accumulates. */
+static void report_totals(nncc_graph *g)
+{
+    int64_t params = 0, bytes = 0, macs = 0;
+    bool *seen = nncc_alloc_array(g->ctx, (size_t)g->n_t + 1, sizeof(bool));
+    if (!seen)
+        return;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k];
+            if (t >= 0 && g->t[t].data && !seen[t]) {
+                seen[t] = true;
+                params += nncc_shape_count(&g->t[t].shape);
+                bytes += nncc_shape_count(&g->t[t].shape) * (int64_t)nncc_dtype_size(g->t[t].dtype);
+            }
+        }
+        if (nncc_ops[n->op]->macs)
+            macs += nncc_ops[n->op]->macs(g, n);
+    }
+    nncc_report(g, "total", "%d nodes, %lld parameters (%lld bytes), %lld MACs per inference%s", g->n_n,
+                (long long)params, (long long)bytes, (long long)macs, g->batch_symbolic ? " (per sample)" : "");
+}
+
 nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_c)
 {
     ctx->file = model;
@@ -214,6 +238,8 @@ nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_
         st = nncc_run_pipeline(g, &ctx->opt);
     if (st == NNCC_OK && g->batch_symbolic)
         st = check_batch(g, model);
+    if (st == NNCC_OK && ctx->opt.report)
+        report_totals(g);
     if (st == NNCC_OK && ctx->opt.print_graph)
         nncc_graph_print(g, ctx->opt.out);
     if (st == NNCC_OK && out_c)

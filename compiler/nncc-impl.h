@@ -208,6 +208,8 @@ typedef struct nncc_op {
     nncc_status (*eval)(nncc_graph *g, nncc_node *n, const void **in, void **out);
     /* Writes the kernel call(s) for the node into the generated C. */
     void (*emit_c)(nncc_emit *e, nncc_graph *g, nncc_node *n);
+    /* Multiply-accumulates per inference, for --report (NULL: negligible). */
+    int64_t (*macs)(nncc_graph *g, nncc_node *n);
 } nncc_op;
 
 extern const nncc_op *const nncc_ops[NNCC_OP_COUNT];

@@ -168,9 +168,18 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             nncc_emit_ref(e, g, n->fused_add), nncc_emit_ref(e, g, n->out[0]));
 }
 
+static int64_t conv_macs(nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_params p;
+    if (conv_params(g, n, &p) != NNCC_OK)
+        return 0;
+    return p.n * p.m * p.oh * p.ow * (p.c / p.group) * p.kh * p.kw;
+}
+
 const nncc_op nncc_op_Conv = {
     .name = "Conv",
     .infer = conv_infer,
     .eval = conv_eval,
     .emit_c = conv_emit_c,
+    .macs = conv_macs,
 };

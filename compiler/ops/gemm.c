@@ -97,7 +97,14 @@ static void gemm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             nncc_emit_ref(e, g, n->out[0]));
 }
 
-const nncc_op nncc_op_Gemm = { .name = "Gemm", .infer = gemm_infer, .eval = gemm_eval, .emit_c = gemm_emit_c };
+static int64_t gemm_macs(nncc_graph *g, nncc_node *n)
+{
+    nncc_gemm_params p;
+    return gemm_params(g, n, &p) == NNCC_OK ? p.m * p.n * p.k : 0;
+}
+
+const nncc_op nncc_op_Gemm = { .name = "Gemm", .infer = gemm_infer, .eval = gemm_eval, .emit_c = gemm_emit_c,
+                               .macs = gemm_macs };
 
 /* MatMul: computes the broadcast batch and the output shape. */
 static nncc_status matmul_params(nncc_graph *g, nncc_node *n, nncc_matmul_params *p, nncc_shape *out)
@@ -186,4 +193,12 @@ static void matmul_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
 }
 
-const nncc_op nncc_op_MatMul = { .name = "MatMul", .infer = matmul_infer, .eval = matmul_eval, .emit_c = matmul_emit_c };
+static int64_t matmul_macs(nncc_graph *g, nncc_node *n)
+{
+    nncc_matmul_params p;
+    nncc_shape s;
+    return matmul_params(g, n, &p, &s) == NNCC_OK ? p.batch * p.m * p.n * p.k : 0;
+}
+
+const nncc_op nncc_op_MatMul = { .name = "MatMul", .infer = matmul_infer, .eval = matmul_eval, .emit_c = matmul_emit_c,
+                                 .macs = matmul_macs };
