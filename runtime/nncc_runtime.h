@@ -263,6 +263,32 @@ void nncc_slice(const nncc_slice_params *p, size_t size, const void *x, void *y)
  * toward zero (C semantics), any nonzero value becomes true for BOOL. */
 void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);
 
+/* ------------------------------------------------------------------------ */
+/* Comparisons, logic, selection (nncc_rt_logic.c)                           */
+/* ------------------------------------------------------------------------ */
+typedef enum { NNCC_CMP_EQ = 0, NNCC_CMP_LT, NNCC_CMP_LE, NNCC_CMP_GT, NNCC_CMP_GE } nncc_cmp_op;
+typedef enum { NNCC_LOGIC_AND = 0, NNCC_LOGIC_OR, NNCC_LOGIC_XOR, NNCC_LOGIC_NOT } nncc_logic_op;
+
+/* y = a op b (bool), inputs of NNCC_RT_* type `type`, broadcast by bc (sa, sb). */
+void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
+                  const void *b, uint8_t *y);
+/* y = a op b on bools; NOT ignores b (may be NULL). */
+void nncc_logical(int32_t op, const nncc_bcast *bc, const uint8_t *a, const uint8_t *b, uint8_t *y);
+/* y = cond ? x : z, broadcast by bc (sa: cond, sb: x, sc: z); elements of `size` bytes. */
+void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const void *x,
+                const void *z, void *y);
+/* y(outer, inner) = index of the max (min != 0: min) of x(outer, len, inner)
+ * along len; ties go to the first index, or the last when last != 0. */
+void nncc_argmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
+                     const float *x, int64_t *y);
+/* y(rows, len) = (x - mean) / sqrt(var + eps) * scale(len) + bias(len), with
+ * mean and variance over each row (LayerNormalization); bias may be NULL. */
+void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,
+                        const float *bias, const float *x, float *y);
+/* y(N,C,HW) normalised over HW per (n, c), then * scale[c] + bias[c]. */
+void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
+                           const float *bias, const float *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif

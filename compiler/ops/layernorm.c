@@ -1,0 +1,121 @@
+/*
+ * layernorm.c - LayerNormalization (normalise over axis..rank-1, scale and
+ * bias of that trailing shape) and InstanceNormalization (over the spatial
+ * dims per (n, c), scale and bias per channel). The optional Mean and
+ * InvStdDev outputs of LayerNormalization are training outputs: refused.
+ */
+#include "nncc-impl.h"
+
+static nncc_status ln_sizes(nncc_graph *g, nncc_node *n, int64_t *rows, int64_t *len)
+{
+    nncc_tensor *x = nncc_in(g, n, 0);
+    int64_t axis = nncc_attr_int(g, n, "axis", -1);
+    if (nncc_axis(g, n, &axis, x->shape.rank) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    *rows = *len = 1;
+    for (int i = 0; i < x->shape.rank; i++)
+        *(i < axis ? rows : len) *= x->shape.d[i];
+    return NNCC_OK;
+}
+
+static nncc_status ln_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 3; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    nncc_attr_float(g, n, "epsilon", 1e-5f);
+    nncc_attr_int(g, n, "stash_type", 1); /* float32 statistics either way */
+    for (int i = 1; i < n->n_out; i++)
+        if (n->out[i] >= 0)
+            return nncc_unsupported(g, n, "the Mean/InvStdDev outputs (training outputs)");
+    int64_t rows, len;
+    if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    for (int i = 1; i < n->n_in; i++) {
+        nncc_tensor *t = nncc_in(g, n, i);
+        if (t && nncc_shape_count(&t->shape) != len)
+            return nncc_unsupported(g, n, "%s of shape %s (nncc needs the full normalised shape, %lld elements)",
+                                    i == 1 ? "Scale" : "B", nncc_shape_str(g->ctx, &t->shape), (long long)len);
+    }
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status ln_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    int64_t rows, len;
+    if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_layernorm_f32(rows, len, nncc_attr_float(g, n, "epsilon", 1e-5f), in[1], n->n_in > 2 ? in[2] : NULL, in[0],
+                       out[0]);
+    return NNCC_OK;
+}
+
+static void ln_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int64_t rows, len;
+    if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
+        return;
+    fprintf(e->f, "    nncc_layernorm_f32(%lld, %lld, %s, %s, %s, %s, %s);\n", (long long)rows, (long long)len,
+            nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)), nncc_emit_ref(e, g, n->in[1]),
+            nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_LayerNormalization = {
+    .name = "LayerNormalization", .infer = ln_infer, .eval = ln_eval, .emit_c = ln_emit_c };
+
+/* ---- InstanceNormalization ---- */
+
+static nncc_status in_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 3, 3))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 3; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    nncc_attr_float(g, n, "epsilon", 1e-5f);
+    nncc_tensor *x = nncc_in(g, n, 0);
+    if (x->shape.rank < 3) {
+        nncc_error(g, n, "input %s has no spatial dims", nncc_shape_str(g->ctx, &x->shape));
+        return NNCC_ERR_INPUT;
+    }
+    for (int i = 1; i < 3; i++)
+        if (nncc_shape_count(&nncc_in(g, n, i)->shape) != x->shape.d[1]) {
+            nncc_error(g, n, "scale and B must have one value per channel (%lld)", (long long)x->shape.d[1]);
+            return NNCC_ERR_INPUT;
+        }
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &x->shape);
+    return NNCC_OK;
+}
+
+static void in_sizes(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW)
+{
+    nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    *N = s->d[0];
+    *C = s->d[1];
+    *HW = (*N && *C) ? nncc_shape_count(s) / (*N * *C) : 0;
+}
+
+static nncc_status in_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    int64_t N, C, HW;
+    in_sizes(g, n, &N, &C, &HW);
+    nncc_instancenorm_f32(N, C, HW, nncc_attr_float(g, n, "epsilon", 1e-5f), in[1], in[2], in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void in_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int64_t N, C, HW;
+    in_sizes(g, n, &N, &C, &HW);
+    fprintf(e->f, "    nncc_instancenorm_f32(%lld, %lld, %lld, %s, %s, %s, %s, %s);\n", (long long)N, (long long)C,
+            (long long)HW, nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_InstanceNormalization = {
+    .name = "InstanceNormalization", .infer = in_infer, .eval = in_eval, .emit_c = in_emit_c };

@@ -1,0 +1,157 @@
+/*
+ * nncc_rt_logic.c - comparisons, logical ops, Where, argmax/argmin, and the
+ * row normalisations (LayerNormalization, InstanceNormalization), portable
+ * reference. Booleans are one byte, 0 or 1.
+ */
+#include "nncc_runtime.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Output-order walk over a broadcast, as in nncc_rt_elementwise.c, with up
+ * to three inputs. BODY sees o, ia, ib, ic. */
+#define NNCC_WALK3(bc, BODY)                                                    \
+    do {                                                                        \
+        int64_t idx_[NNCC_RT_MAX_RANK] = { 0 }, total_ = 1;                    \
+        for (int64_t d_ = 0; d_ < (bc)->rank; d_++)                             \
+            total_ *= (bc)->dims[d_];                                           \
+        int64_t ia = 0, ib = 0, ic = 0;                                         \
+        for (int64_t o = 0; o < total_; o++) {                                  \
+            BODY;                                                               \
+            for (int64_t d_ = (bc)->rank - 1; d_ >= 0; d_--) {                  \
+                ia += (bc)->sa[d_], ib += (bc)->sb[d_], ic += (bc)->sc[d_];     \
+                if (++idx_[d_] < (bc)->dims[d_])                                \
+                    break;                                                      \
+                ia -= (bc)->sa[d_] * (bc)->dims[d_];                            \
+                ib -= (bc)->sb[d_] * (bc)->dims[d_];                            \
+                ic -= (bc)->sc[d_] * (bc)->dims[d_];                            \
+                idx_[d_] = 0;                                                   \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+#define CMP(a, b)                                                               \
+    (op == NNCC_CMP_EQ ? (a) == (b) : op == NNCC_CMP_LT ? (a) < (b)             \
+     : op == NNCC_CMP_LE ? (a) <= (b) : op == NNCC_CMP_GT ? (a) > (b) : (a) >= (b))
+
+void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
+                  const void *b, uint8_t *y)
+{
+    switch (type) {
+    case NNCC_RT_F32: {
+        const float *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    case NNCC_RT_F64: {
+        const double *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    case NNCC_RT_I64: {
+        const int64_t *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    case NNCC_RT_I32: {
+        const int32_t *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    case NNCC_RT_I8: {
+        const int8_t *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    default: { /* uint8, bool */
+        const uint8_t *x = a, *z = b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
+        break;
+    }
+    }
+}
+
+static uint8_t logic1(int32_t op, int p, int q)
+{
+    switch (op) {
+    case NNCC_LOGIC_AND: return (uint8_t)(p && q);
+    case NNCC_LOGIC_OR: return (uint8_t)(p || q);
+    case NNCC_LOGIC_XOR: return (uint8_t)(p != q);
+    default: return (uint8_t)!p;
+    }
+}
+
+void nncc_logical(int32_t op, const nncc_bcast *bc, const uint8_t *a, const uint8_t *b, uint8_t *y)
+{
+    if (!b)
+        b = a; /* NOT: the second operand is ignored */
+    NNCC_WALK3(bc, y[o] = logic1(op, a[ia] != 0, b[ib] != 0));
+}
+
+void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const void *x,
+                const void *z, void *y)
+{
+    const unsigned char *xs = x, *zs = z;
+    unsigned char *ys = y;
+    /* sa: cond, sb: x, sc: z */
+    NNCC_WALK3(bc, memcpy(ys + (size_t)o * size,
+                          cond[ia] ? xs + (size_t)ib * size : zs + (size_t)ic * size, size));
+}
+
+void nncc_argmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
+                     const float *x, int64_t *y)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const float *xr = x + o * len * inner + i;
+            int64_t best = 0;
+            for (int64_t k = 1; k < len; k++) {
+                const float v = xr[k * inner], b = xr[best * inner];
+                const int better = min ? (last ? v <= b : v < b) : (last ? v >= b : v > b);
+                if (better)
+                    best = k;
+            }
+            y[o * inner + i] = best;
+        }
+    }
+}
+
+/* mean and 1/sqrt(variance + eps) of n values */
+static void moments(const float *x, int64_t n, float eps, float *mean, float *inv)
+{
+    float m = 0.0f, v = 0.0f;
+    for (int64_t k = 0; k < n; k++)
+        m += x[k];
+    m /= (float)n;
+    for (int64_t k = 0; k < n; k++)
+        v += (x[k] - m) * (x[k] - m);
+    v /= (float)n;
+    *mean = m;
+    *inv = 1.0f / sqrtf(v + eps);
+}
+
+void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,
+                        const float *bias, const float *x, float *y)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * len;
+        float *yr = y + r * len;
+        float mean, inv;
+        moments(xr, len, eps, &mean, &inv);
+        for (int64_t k = 0; k < len; k++)
+            yr[k] = (xr[k] - mean) * inv * scale[k] + (bias ? bias[k] : 0.0f);
+    }
+}
+
+void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
+                           const float *bias, const float *x, float *y)
+{
+    for (int64_t r = 0; r < n * c; r++) {
+        const float *xr = x + r * hw;
+        float *yr = y + r * hw;
+        float mean, inv;
+        moments(xr, hw, eps, &mean, &inv);
+        for (int64_t k = 0; k < hw; k++)
+            yr[k] = (xr[k] - mean) * inv * scale[r % c] + bias[r % c];
+    }
+}
