@@ -81,6 +81,12 @@ typedef struct {
 void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
                      const float *b, const float *add, float *y);
 
+/* y(N,M,OH,OW) = act(conv_transpose(x(N,C,H,W), w(C,M/group,KH,KW)) + b(M)), with
+ * the same parameters as Conv read the other way: c = input channels,
+ * m = output channels, pt/pl = padding removed at top/left (nncc_rt_convt.c). */
+void nncc_conv_transpose2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
+                               const float *b, float *y);
+
 /* ------------------------------------------------------------------------ */
 /* Pooling                                                                   */
 /* ------------------------------------------------------------------------ */
