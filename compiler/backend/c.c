@@ -22,6 +22,9 @@ typedef struct {
     nncc_emit e;
     nncc_graph *g;
     const char **tname;        /* C identifier per tensor (weights, inputs, outputs) */
+    const char **pname;        /* run parameter per graph input/output (tname is the
+                                  weight's name for a constant output) */
+    bool *referenced;          /* weights some emitted code names (the others are not written) */
     const char **used;         /* identifiers taken, for uniqueness */
     int n_used, cap_used;
     FILE *weights, *params, *body;
@@ -101,6 +104,7 @@ const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
     if (t->data) {
         if (!c->tname[r])
             return "0"; /* empty constant */
+        c->referenced[r] = true;
         if (t->dtype == NNCC_DT_F32)
             return nncc_fmt(g->ctx, "%s.f", c->tname[r]);
         return c->tname[r];
@@ -165,15 +169,24 @@ void nncc_emit_i64s(nncc_emit *e, const int64_t *v, int n)
 
 /* ---- weights ---- */
 
+/* Names a weight (empty ones get none: nncc_emit_ref gives "0" for them). */
+static void name_weight(cgen *c, int ti)
+{
+    nncc_graph *g = c->g;
+    nncc_tensor *t = &g->t[ti];
+    if (nncc_shape_count(&t->shape) > 0)
+        c->tname[ti] = ident(c, "", nncc_fmt(g->ctx, "%s_w_%s", c->e.prefix, t->name));
+}
+
+/* Writes a named weight's definition. */
 static void write_weight(cgen *c, int ti)
 {
     nncc_graph *g = c->g;
     nncc_tensor *t = &g->t[ti];
     int64_t n = nncc_shape_count(&t->shape);
     FILE *f = c->weights;
-    if (n == 0)
+    if (n == 0 || !c->tname[ti])
         return;
-    c->tname[ti] = ident(c, "", nncc_fmt(g->ctx, "%s_w_%s", c->e.prefix, t->name));
     c->weight_bytes += n * (int64_t)nncc_dtype_size(t->dtype);
     fprintf(f, "/* '%s': %s[%s] */\n", t->name, nncc_dtype_name(t->dtype),
             nncc_shape_str(g->ctx, &t->shape));
@@ -312,7 +325,9 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     c.e.ctx = ctx;
     c.e.prefix = prefix;
     c.tname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
-    if (!c.tname)
+    c.pname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
+    c.referenced = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
+    if (!c.tname || !c.pname || !c.referenced)
         return NNCC_ERR_NOMEM;
     c.weights = open_memstream(&c.wbuf, &c.wlen);
     c.params = open_memstream(&c.pbuf, &c.plen);
@@ -342,7 +357,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             nncc_tensor *t = &g->t[ti];
             if (c.tname[ti]) /* an input that is also an output */
                 continue;
-            c.tname[ti] = ident(&c, "", t->name);
+            c.tname[ti] = c.pname[ti] = ident(&c, "", t->name);
             const char *decl = nncc_fmt(ctx, "%s%s *%s", pass ? "" : "const ", nncc_dtype_c(t->dtype), c.tname[ti]);
             fprintf(pf, "%s%s", ftell(pf) ? ", " : "", decl);
             fprintf(of, ", %s", decl);
@@ -367,7 +382,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             for (int k = 0; k <= g->n[i].n_in && !used; k++)
                 used = (k < g->n[i].n_in ? g->n[i].in[k] : g->n[i].fused_add) == t;
         if (used)
-            write_weight(&c, t);
+            name_weight(&c, t);
     }
 
     /* the calls */
@@ -402,8 +417,14 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         size_t bytes = (size_t)nncc_shape_count(&t->shape) * nncc_dtype_size(t->dtype);
         if (t->data && bytes)
             fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", t->name,
-                    c.tname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
+                    c.pname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
     }
+    /* only the weights the calls name: a constant input whose value an op
+     * baked into its parameters (Expand's shape, Clip's bounds at -O0) would
+     * be an unused static, which -Wall -Werror rejects */
+    for (int t = 0; t < g->n_t; t++)
+        if (c.referenced[t])
+            write_weight(&c, t);
     fclose(c.weights);
     fclose(c.params);
     fclose(c.body);
@@ -423,7 +444,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
                 if (pass && g->t[ti].is_input)
                     continue;
                 nncc_tensor *t = &g->t[ti];
-                fprintf(lf, ", %s + b * %lld", c.tname[ti], (long long)nncc_shape_count(&t->shape));
+                fprintf(lf, ", %s + b * %lld", c.pname[ti], (long long)nncc_shape_count(&t->shape));
             }
         }
         fprintf(lf, ");\n        if (rc)\n            return rc;\n    }\n    return 0;\n");

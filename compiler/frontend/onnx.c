@@ -309,6 +309,14 @@ static nncc_status load_value_info(loader *L, const Onnx__ValueInfoProto *vi, in
                                                     d->dim_param ? d->dim_param : "?");
         }
     }
+    /* the fixed dims alone must make a tensor nncc can hold (symbolic ones are 1 here) */
+    int64_t fixed[NNCC_MAX_RANK];
+    for (int i = 0; i < t->shape.rank; i++)
+        fixed[i] = t->shape.d[i] < 0 ? 1 : t->shape.d[i];
+    if (checked_count(fixed, (size_t)t->shape.rank) < 0) {
+        nncc_error_file(L->ctx, "graph input '%s' has an absurdly large shape", t->name);
+        return NNCC_ERR_INPUT;
+    }
     t->has_shape = true;
     return NNCC_OK;
 }
@@ -324,7 +332,12 @@ static nncc_status load_graph(loader *L, const Onnx__ModelProto *m)
         if (!dom || !*dom || !strcmp(dom, "ai.onnx"))
             g->opset = m->opset_import[i]->version;
     }
-    if (g->opset < 0) {
+    /* a model of other domains only (ai.onnx.ml, training) needs no default
+     * opset: its nodes are reported as unsupported operators below */
+    bool default_nodes = m->n_opset_import == 0;
+    for (size_t i = 0; i < gp->n_node; i++)
+        default_nodes |= !gp->node[i]->domain || !*gp->node[i]->domain || !strcmp(gp->node[i]->domain, "ai.onnx");
+    if (g->opset < 0 && default_nodes) {
         nncc_error_file(L->ctx, "the model imports no version of the default ONNX opset");
         return NNCC_ERR_INPUT;
     }
@@ -366,10 +379,14 @@ static nncc_status load_graph(loader *L, const Onnx__ModelProto *m)
         const char *dom = np->domain ? np->domain : "";
         int op = (!*dom || !strcmp(dom, "ai.onnx")) ? nncc_op_lookup(type) : -1;
         if (op < 0) {
-            const char *hint = nncc_op_suggest(type);
+            const char *hint = *dom && strcmp(dom, "ai.onnx") ? NULL : nncc_op_suggest(type);
+            int64_t version = g->opset; /* of the node's domain */
+            for (size_t k = 0; k < m->n_opset_import && *dom && strcmp(dom, "ai.onnx"); k++)
+                if (m->opset_import[k]->domain && !strcmp(m->opset_import[k]->domain, dom))
+                    version = m->opset_import[k]->version;
             nncc_error_file(L->ctx, "node '%s': unsupported: operator %s%s%s (opset %lld)%s",
                             np->name && *np->name ? np->name : nncc_fmt(L->ctx, "#%zu", i),
-                            *dom ? dom : "", *dom ? "." : "", type, (long long)g->opset,
+                            *dom ? dom : "", *dom ? "." : "", type, (long long)version,
                             hint && strcmp(hint, type) ? nncc_fmt(L->ctx, " (did you mean '%s'?)", hint) : "");
             unknown++;
             continue;

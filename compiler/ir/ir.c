@@ -54,9 +54,12 @@ nncc_dtype nncc_dtype_from_name(const char *s)
 
 int64_t nncc_shape_count(const nncc_shape *s)
 {
+    /* saturates instead of overflowing, so size checks on absurd shapes
+     * (2^40 x 2^40) see a huge count rather than a wrapped one */
     int64_t n = 1;
     for (int i = 0; i < s->rank; i++)
-        n *= s->d[i];
+        if (__builtin_mul_overflow(n, s->d[i], &n))
+            return INT64_MAX;
     return n;
 }
 

@@ -25,9 +25,25 @@ static int bin_code(nncc_graph *g, nncc_node *n)
 /* One input (Max/Min of a single tensor) is a copy: b = a, same shape. */
 static int in_b(nncc_node *n) { return n->n_in > 1 ? n->in[1] : n->in[0]; }
 
+/* b's shape for broadcasting. PRelu before opset 7 has a per-channel slope
+ * of shape (C) for an input (N, C, ...): it broadcasts as (C, 1, ..., 1). */
+static nncc_shape b_shape(nncc_graph *g, nncc_node *n)
+{
+    nncc_shape s = g->t[in_b(n)].shape;
+    const nncc_shape *a = &nncc_in(g, n, 0)->shape;
+    if (n->op == NNCC_OP_PRelu && n->opset < 7 && s.rank == 1 && a->rank > 2 && s.d[0] == a->d[1]) {
+        s.rank = a->rank - 1;
+        for (int i = 1; i < s.rank; i++)
+            s.d[i] = 1;
+    }
+    return s;
+}
+
 static nncc_status binary_infer(nncc_graph *g, nncc_node *n)
 {
     bool variadic = n->op == NNCC_OP_Max || n->op == NNCC_OP_Min;
+    if (variadic && n->n_in > 2)
+        return nncc_unsupported(g, n, "%s of %d inputs (nncc takes one or two)", nncc_ops[n->op]->name, n->n_in);
     if (nncc_check_inputs(g, n, variadic ? 1 : 2, 2))
         return NNCC_ERR_INPUT;
     nncc_tensor *a = nncc_in(g, n, 0), *b = &g->t[in_b(n)];
@@ -40,8 +56,8 @@ static nncc_status binary_infer(nncc_graph *g, nncc_node *n)
     if (a->dtype != NNCC_DT_F32 && n->op == NNCC_OP_PRelu)
         return nncc_unsupported(g, n, "PRelu on %s", nncc_dtype_name(a->dtype));
     (void)bin_code(g, n);
-    nncc_shape s;
-    if (nncc_broadcast_shape(g, n, &a->shape, &b->shape, &s) != NNCC_OK)
+    nncc_shape s, bs = b_shape(g, n);
+    if (nncc_broadcast_shape(g, n, &a->shape, &bs, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
     if (n->op == NNCC_OP_PRelu && !nncc_shape_eq(&s, &a->shape)) {
         nncc_error(g, n, "slope %s does not broadcast to the input %s", nncc_shape_str(g->ctx, &b->shape),
@@ -54,7 +70,8 @@ static nncc_status binary_infer(nncc_graph *g, nncc_node *n)
 
 static void fill(nncc_graph *g, nncc_node *n, nncc_bcast *bc)
 {
-    nncc_bcast_fill(bc, &nncc_out(g, n, 0)->shape, &nncc_in(g, n, 0)->shape, &g->t[in_b(n)].shape, NULL);
+    nncc_shape bs = b_shape(g, n);
+    nncc_bcast_fill(bc, &nncc_out(g, n, 0)->shape, &nncc_in(g, n, 0)->shape, &bs, NULL);
 }
 
 static nncc_status binary_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)

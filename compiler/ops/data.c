@@ -555,11 +555,12 @@ static nncc_status slice_params(nncc_graph *g, nncc_node *n, nncc_slice_params *
             b = b < 0 ? -1 : b > dim - 1 ? dim - 1 : b;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
         }
-        int64_t cnt = step > 0 ? (e - b + step - 1) / step : (b - e + (-step) - 1) / (-step);
-        if (cnt < 0)
-            cnt = 0;
+        /* b and e are clamped to [-1, dim]; the step may be anything (INT64_MIN too) */
+        uint64_t mag = step > 0 ? (uint64_t)step : (uint64_t)0 - (uint64_t)step;
+        int64_t span = step > 0 ? e - b : b - e;
+        int64_t cnt = span > 0 ? (int64_t)((uint64_t)(span - 1) / mag) + 1 : 0;
         p->start[a] = cnt ? b : 0;
-        p->step[a] = step;
+        p->step[a] = cnt > 1 ? step : 1; /* one element: any step; keeps INT64_MIN out of the emitted C */
         p->dims[a] = cnt;
     }
     out->rank = r;

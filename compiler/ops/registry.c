@@ -52,7 +52,8 @@ static int distance(const char *a, const char *b)
 const char *nncc_op_suggest(const char *name)
 {
     const char *best = NULL;
-    int bd = 3; /* suggest only close names */
+    /* suggest only close names: one edit for short names, two for longer */
+    int bd = strlen(name) > 3 ? 3 : 2;
     for (int i = 0; i < NNCC_OP_COUNT; i++) {
         int d = distance(name, nncc_ops[i]->name);
         if (d < bd) {

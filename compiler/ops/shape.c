@@ -79,7 +79,10 @@ static nncc_status reshape_infer(nncc_graph *g, nncc_node *n)
             return NNCC_ERR_INPUT;
         }
         s.d[i] = d;
-        known *= d;
+        if (__builtin_mul_overflow(known, d, &known)) {
+            nncc_error(g, n, "the target shape has an absurdly large element count");
+            return NNCC_ERR_INPUT;
+        }
     }
     if (infer_at >= 0) {
         if (known == 0 || total % known) {

@@ -76,7 +76,9 @@ nncc_status nncc_pass_infer(nncc_graph *g, const nncc_options *o)
         for (int k = 0; k < n->n_attr; k++)
             n->attr[k].used = false;
         const nncc_op *op = nncc_ops[n->op];
-        if (op->infer(g, n) != NNCC_OK || nncc_attrs_done(g, n) != NNCC_OK) {
+        /* attribute readers report a wrong type as an error and return the default */
+        int errors = g->ctx->n_errors;
+        if (op->infer(g, n) != NNCC_OK || nncc_attrs_done(g, n) != NNCC_OK || g->ctx->n_errors > errors) {
             st = NNCC_ERR_INPUT;
             continue;
         }

@@ -1,0 +1,384 @@
+/*
+ * test_passes.c - the optimisation passes through nncc_run_pipeline:
+ * BatchNorm folding and fusion must remove nodes AND keep the numbers (each
+ * graph is interpreted node by node with nncc_fold_node, i.e. the runtime's
+ * reference kernels, at -O0 and -O2, and the outputs compared); dead-code
+ * elimination; Identity/Dropout bypass; constant folding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model_builder.h"
+#include "nncc-impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T "passes"
+#define F32 ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+#define DIMS(...) (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
+
+typedef struct {
+    nncc_ctx *ctx;
+    FILE *diag;
+    nncc_graph *g;
+} compiled;
+
+static int file_no;
+static uint32_t seed = 12345;
+
+static float frand(float lo, float hi)
+{
+    seed = seed * 1664525u + 1013904223u;
+    return lo + (hi - lo) * (float)(seed >> 8) / (float)(1u << 24);
+}
+
+static void rand_init(mb *m, const char *name, int rank, const int64_t *d, float lo, float hi)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)d[i];
+    float *v = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand(lo, hi);
+    mb_init_f32(m, name, rank, d, v);
+    free(v);
+}
+
+/* Loads the model and runs the whole pipeline at -O<level>. */
+static void compile(compiled *C, mb *m, int level)
+{
+    char path[4096], name[64];
+    snprintf(name, sizeof name, "m%d.onnx", file_no++);
+    ut_path(path, sizeof path, T, name);
+    assert_int_equal(mb_write(m, path), 0);
+    nncc_options o;
+    nncc_options_init(&o);
+    o.opt_level = level;
+    C->diag = tmpfile();
+    assert_non_null(C->diag);
+    o.diag = C->diag;
+    C->ctx = nncc_ctx_new(&o);
+    assert_non_null(C->ctx);
+    nncc_status st = nncc_load_onnx(C->ctx, path, &C->g);
+    if (st == NNCC_OK)
+        st = nncc_graph_toposort(C->g);
+    if (st == NNCC_OK)
+        st = nncc_run_pipeline(C->g, &o);
+    if (st != NNCC_OK) {
+        char *t = ut_slurp(C->diag);
+        fprintf(stderr, "compile failed:\n%s", t);
+        free(t);
+    }
+    assert_int_equal(st, NNCC_OK);
+}
+
+static void release(compiled *C)
+{
+    nncc_ctx_free(C->ctx);
+    fclose(C->diag);
+}
+
+static int count_op(nncc_graph *g, int op)
+{
+    int c = 0;
+    for (int i = 0; i < g->n_n; i++)
+        c += g->n[i].op == op;
+    return c;
+}
+
+static nncc_node *find_node(nncc_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_n; i++)
+        if (!strcmp(g->n[i].name, name))
+            return &g->n[i];
+    return NULL;
+}
+
+/* Interprets the planned graph: inputs get the given data, every node runs
+ * through its op's eval (the runtime's reference kernel). Returns output data. */
+static const float *interpret(compiled *C, int n_in, const char **names, float **data, const char *out)
+{
+    nncc_graph *g = C->g;
+    for (int i = 0; i < n_in; i++) {
+        int ti = nncc_tensor_find(g, names[i]);
+        assert_true(ti >= 0);
+        g->t[ti].data = data[i];
+    }
+    for (int i = 0; i < g->n_n; i++) {
+        assert_int_equal(nncc_fold_node(g, &g->n[i]), NNCC_OK);
+        for (int k = 0; k < g->n[i].n_out; k++)
+            if (g->n[i].out[k] >= 0)
+                assert_non_null(g->t[g->n[i].out[k]].data);
+    }
+    int ti = nncc_tensor_find(g, out);
+    assert_true(ti >= 0);
+    assert_non_null(g->t[ti].data);
+    return g->t[ti].data;
+}
+
+/* Folding BN into the weights reassociates (w*x summed, then scaled, versus
+ * w scaled, then summed): a few float32 ulps of the partial sums. With
+ * |values| <= ~10 and 18-term sums, 1e-4 relative to (1 + |ref|) is far above
+ * that rounding (~1e-6) and far below any real error (a wrong channel,
+ * a missed epsilon: >= 1e-2). */
+static void assert_close(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float tol = 1e-4f * (1.0f + fabsf(b[i]));
+        if (fabsf(a[i] - b[i]) > tol)
+            fprintf(stderr, "element %zu: %.9g vs %.9g\n", i, (double)a[i], (double)b[i]);
+        assert_true(fabsf(a[i] - b[i]) <= tol);
+    }
+}
+
+/* x -> Conv(+bias) -> BatchNormalization -> Relu -> y */
+static mb *conv_bn_relu(void)
+{
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 2, 5, 5));
+    rand_init(m, "w", DIMS(3, 2, 3, 3), -1.0f, 1.0f);
+    rand_init(m, "b", DIMS(3), -0.5f, 0.5f);
+    rand_init(m, "scale", DIMS(3), 0.5f, 2.0f);
+    rand_init(m, "shift", DIMS(3), -1.0f, 1.0f);
+    rand_init(m, "mean", DIMS(3), -0.5f, 0.5f);
+    rand_init(m, "var", DIMS(3), 0.1f, 3.0f);
+    Onnx__NodeProto *n = mb_node(m, "Conv", "conv1", "x,w,b", "c");
+    mb_attr_ints(m, n, "pads", DIMS(1, 1, 1, 1));
+    n = mb_node(m, "BatchNormalization", "bn1", "c,scale,shift,mean,var", "n");
+    mb_attr_float(m, n, "epsilon", 1e-3f);
+    mb_node(m, "Relu", "relu1", "n", "y");
+    mb_output(m, "y");
+    return m;
+}
+
+static void test_fold_bn_keeps_numbers(void **state)
+{
+    (void)state;
+    mb *m = conv_bn_relu();
+    compiled c0, c2;
+    compile(&c0, m, 0);
+    compile(&c2, m, 2);
+    /* -O0 keeps every node; -O2 leaves one Conv with the Relu in its epilogue */
+    assert_int_equal(c0.g->n_n, 3);
+    assert_int_equal(count_op(c0.g, NNCC_OP_BatchNormalization), 1);
+    assert_int_equal(c2.g->n_n, 1);
+    assert_int_equal(count_op(c2.g, NNCC_OP_BatchNormalization), 0);
+    assert_int_equal(count_op(c2.g, NNCC_OP_Relu), 0);
+    nncc_node *conv = &c2.g->n[0];
+    assert_int_equal(conv->op, NNCC_OP_Conv);
+    assert_int_equal(conv->act.kind, NNCC_ACT_RELU);
+    assert_non_null(conv->fused_from);
+    assert_non_null(strstr(conv->fused_from, "bn1"));
+    assert_non_null(strstr(conv->fused_from, "relu1"));
+    assert_string_equal(c2.g->t[conv->out[0]].name, "y");
+    /* the folded weights are new constants, not the originals rewritten */
+    assert_int_not_equal(conv->in[1], nncc_tensor_find(c2.g, "w"));
+
+    /* inputs of both signs, so the Relu clips some outputs and not others */
+    float x[50];
+    for (int i = 0; i < 50; i++)
+        x[i] = frand(-2.0f, 2.0f);
+    const char *names[] = { "x" };
+    float *xs[] = { x };
+    const float *y0 = interpret(&c0, 1, names, xs, "y");
+    const float *y2 = interpret(&c2, 1, names, xs, "y");
+    int pos = 0, zero = 0;
+    for (int i = 0; i < 75; i++) {
+        pos += y0[i] > 0;
+        zero += y0[i] == 0;
+    }
+    assert_true(pos > 5 && zero > 5); /* the data exercises both sides of the Relu */
+    assert_close(y2, y0, 75);
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* A Conv output read twice cannot absorb the BN (the other reader needs the
+ * unnormalised values). */
+static void test_fold_bn_needs_single_reader(void **state)
+{
+    (void)state;
+    mb *m = conv_bn_relu();
+    mb_output(m, "c");
+    compiled c2;
+    compile(&c2, m, 2);
+    assert_int_equal(count_op(c2.g, NNCC_OP_BatchNormalization), 1);
+    release(&c2);
+    mb_free(m);
+}
+
+static void test_fuse_conv_add_relu(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 2, 4, 4));
+    mb_input(m, "r", F32, DIMS(1, 3, 4, 4));
+    rand_init(m, "w", DIMS(3, 2, 3, 3), -1.0f, 1.0f);
+    Onnx__NodeProto *n = mb_node(m, "Conv", "conv1", "x,w", "c");
+    mb_attr_str(m, n, "auto_pad", "SAME_UPPER");
+    mb_node(m, "Add", "add1", "c,r", "s");
+    mb_node(m, "Relu", "relu1", "s", "y");
+    mb_output(m, "y");
+    compiled c0, c2;
+    compile(&c0, m, 0);
+    compile(&c2, m, 2);
+    assert_int_equal(c0.g->n_n, 3);
+    assert_int_equal(c2.g->n_n, 1);
+    nncc_node *conv = find_node(c2.g, "conv1");
+    assert_non_null(conv);
+    assert_int_equal(conv->act.kind, NNCC_ACT_RELU);
+    assert_int_equal(conv->fused_add, nncc_tensor_find(c2.g, "r"));
+    assert_non_null(strstr(conv->fused_from, "add1"));
+    float x[32], r[48];
+    for (int i = 0; i < 32; i++)
+        x[i] = frand(-1.0f, 1.0f);
+    for (int i = 0; i < 48; i++)
+        r[i] = frand(-3.0f, 3.0f);
+    const char *names[] = { "x", "r" };
+    float *xs[] = { x, r };
+    const float *y0 = interpret(&c0, 2, names, xs, "y");
+    const float *y2 = interpret(&c2, 2, names, xs, "y");
+    /* the same sums in the same order, then the add and the max: bit-exact
+     * unless the epilogue does something else (a tolerance would hide that) */
+    assert_memory_equal(y0, y2, 48 * sizeof(float));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* Add -> Relu: the activation goes into the binary kernel */
+static void test_fuse_add_relu(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "a", F32, DIMS(2, 3));
+    mb_input(m, "b", F32, DIMS(2, 3));
+    mb_node(m, "Add", "add1", "a,b", "s");
+    mb_node(m, "Relu", "relu1", "s", "y");
+    mb_output(m, "y");
+    compiled c2;
+    compile(&c2, m, 2);
+    assert_int_equal(c2.g->n_n, 1);
+    assert_int_equal(c2.g->n[0].op, NNCC_OP_Add);
+    assert_int_equal(c2.g->n[0].act.kind, NNCC_ACT_RELU);
+    release(&c2);
+    mb_free(m);
+}
+
+static void test_dce_and_bypass(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 4));
+    mb_node(m, "Identity", "id1", "x", "a");
+    mb_node(m, "Relu", "relu1", "a", "y");
+    mb_node(m, "Sigmoid", "unused1", "x", "u");
+    mb_node(m, "Tanh", "unused2", "u", "u2"); /* a dead chain: both go */
+    mb_node(m, "Dropout", "drop1", "x", "d");
+    mb_node(m, "Neg", "neg1", "d", "y2");
+    mb_node(m, "Identity", "id_out", "x", "y3"); /* writes a graph output: stays */
+    mb_output(m, "y");
+    mb_output(m, "y2");
+    mb_output(m, "y3");
+    compiled c0, c1;
+    compile(&c0, m, 0);
+    compile(&c1, m, 1);
+    assert_int_equal(c0.g->n_n, 7);
+    assert_int_equal(c1.g->n_n, 3);
+    assert_null(find_node(c1.g, "id1"));
+    assert_null(find_node(c1.g, "unused1"));
+    assert_null(find_node(c1.g, "unused2"));
+    assert_null(find_node(c1.g, "drop1"));
+    int x = nncc_tensor_find(c1.g, "x");
+    nncc_node *r = find_node(c1.g, "relu1"), *ng = find_node(c1.g, "neg1");
+    assert_non_null(r);
+    assert_non_null(ng);
+    assert_int_equal(r->in[0], x);  /* reads x directly now */
+    assert_int_equal(ng->in[0], x);
+    assert_non_null(find_node(c1.g, "id_out"));
+    release(&c0);
+    release(&c1);
+    mb_free(m);
+}
+
+/* Constant subgraphs: evaluated by the fold pass at -O1, kept at -O0 when
+ * they are float work on more than 64 elements (infer folds only small ones). */
+static void test_constant_folding(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(100));
+    float c1[100], c2[100];
+    for (int i = 0; i < 100; i++) {
+        c1[i] = (float)i;
+        c2[i] = 0.5f;
+    }
+    mb_init_f32(m, "c1", DIMS(100), c1);
+    mb_init_f32(m, "c2", DIMS(100), c2);
+    mb_node(m, "Add", "cadd", "c1,c2", "k");
+    mb_node(m, "Mul", "mul1", "x,k", "y");
+    mb_output(m, "y");
+    compiled c0, c1c;
+    compile(&c0, m, 0);
+    compile(&c1c, m, 1);
+    assert_int_equal(c0.g->n_n, 2);
+    assert_int_equal(c1c.g->n_n, 1);
+    assert_non_null(find_node(c1c.g, "mul1"));
+    nncc_tensor *k = &c1c.g->t[nncc_tensor_find(c1c.g, "k")];
+    assert_non_null(k->data);
+    for (int i = 0; i < 100; i++)
+        assert_true(((const float *)k->data)[i] == (float)i + 0.5f); /* exact: halves of small ints */
+    release(&c0);
+    release(&c1c);
+    mb_free(m);
+}
+
+/* torch-style shape subgraph Shape -> Gather -> Unsqueeze -> Concat -> Reshape
+ * disappears even at -O0 */
+static void test_shape_subgraph_folds_at_O0(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3, 4));
+    int64_t zero = 0, minus1 = -1, ax0 = 0;
+    mb_init_i64(m, "i0", 0, NULL, &zero);
+    mb_init_i64(m, "m1", DIMS(1), &minus1);
+    mb_init_i64(m, "ax", DIMS(1), &ax0);
+    mb_node(m, "Shape", "shape", "x", "s");
+    mb_node(m, "Gather", "gather", "s,i0", "n");
+    mb_node(m, "Unsqueeze", "unsq", "n,ax", "n1");
+    Onnx__NodeProto *n = mb_node(m, "Concat", "cat", "n1,m1", "shp");
+    mb_attr_int(m, n, "axis", 0);
+    mb_node(m, "Reshape", "reshape", "x,shp", "y");
+    mb_output(m, "y");
+    compiled c0;
+    compile(&c0, m, 0);
+    assert_int_equal(c0.g->n_n, 1);
+    assert_int_equal(c0.g->n[0].op, NNCC_OP_Reshape);
+    nncc_tensor *y = &c0.g->t[nncc_tensor_find(c0.g, "y")];
+    assert_int_equal(y->shape.rank, 2);
+    assert_int_equal(y->shape.d[0], 2);
+    assert_int_equal(y->shape.d[1], 12);
+    release(&c0);
+    mb_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fold_bn_keeps_numbers),
+        cmocka_unit_test(test_fold_bn_needs_single_reader),
+        cmocka_unit_test(test_fuse_conv_add_relu),
+        cmocka_unit_test(test_fuse_add_relu),
+        cmocka_unit_test(test_dce_and_bypass),
+        cmocka_unit_test(test_constant_folding),
+        cmocka_unit_test(test_shape_subgraph_folds_at_O0),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
