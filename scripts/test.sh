@@ -4,11 +4,11 @@
 #   1. scripts/setup.sh (Debian packages and .venv, only what is missing)
 #   2. build/      : warnings are errors, Python tests use .venv; all tests
 #   3. build-asan/ : AddressSanitizer + UndefinedBehaviorSanitizer build;
-#                    the unit tests (NNCC_ASAN_ALL=1: every test)
+#                    every test (NNCC_ASAN_ALL=0: the unit tests only)
 #
 # Exits non-zero when anything fails; runs both stages either way.
 # Environment: NNCC_BUILD_DIR, NNCC_ASAN_BUILD_DIR (default build, build-asan),
-# NNCC_TEST_JOBS (ctest -j, default 2), NNCC_SKIP_ASAN=1, NNCC_ASAN_ALL=1.
+# NNCC_TEST_JOBS (ctest -j, default 2), NNCC_SKIP_ASAN=1, NNCC_ASAN_ALL=0.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,7 +47,7 @@ if [[ ${NNCC_SKIP_ASAN:-0} != 1 ]]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   # the unit tests carry the CTest label "unit" (or, failing that, a name with "unit")
   select=()
-  if [[ ${NNCC_ASAN_ALL:-0} == 1 ]]; then
+  if [[ ${NNCC_ASAN_ALL:-1} == 1 ]]; then
     what="all tests"
   elif ctest --test-dir "$asan" -N -L unit | grep -q 'Total Tests: [1-9]'; then
     select=(-L unit); what="unit tests (-L unit)"
