@@ -221,6 +221,9 @@ const char *nncc_op_suggest(const char *name); /* closest known name, for typos 
 int64_t nncc_window_out(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d,
                         int64_t *pb, int64_t *pe, int ceil_mode);
 
+/* ops/conv.c: writes a static nncc_conv2d_params (Conv, ConvTranspose); returns its name. */
+const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p);
+
 /* ops/util.c: helpers the op files share */
 /* Attribute readers: mark the attribute used; return the default if absent;
  * report a type mismatch as an error (status in g->ctx->n_errors). */

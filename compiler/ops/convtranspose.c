@@ -127,15 +127,7 @@ static void convt_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_conv2d_params p;
     if (convt_params(g, n, &p) != NNCC_OK)
         return;
-    const char *name = nncc_emit_param(e, "nncc_conv2d_params");
-    fprintf(e->pf, "{\n    .n = %lld, .c = %lld, .h = %lld, .w = %lld, .m = %lld, .oh = %lld, .ow = %lld,\n"
-                   "    .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
-                   "    .pt = %lld, .pl = %lld, .group = %lld, .act = ",
-            (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w, (long long)p.m, (long long)p.oh,
-            (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.dh,
-            (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.group);
-    nncc_emit_act(e, &p.act);
-    fprintf(e->pf, "\n};\n");
+    const char *name = nncc_emit_conv2d_params(e, &p);
     fprintf(e->f, "    nncc_conv_transpose2d_f32(&%s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
             nncc_emit_ref(e, g, n->out[0]));
