@@ -92,6 +92,37 @@ int main(int argc, char **argv)
                 fprintf(stderr, "nncc: --shape wants NAME=DIMS such as input=1x3x32x32, got '%s'\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--align") || !strcmp(a, "--max-arena") || !strcmp(a, "--plan-time")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nncc: %s needs a value\n", a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            char *end;
+            if (!strcmp(a, "--plan-time")) {
+                double d = strtod(v, &end);
+                if (end == v || *end || !(d >= 0 && d <= 3600)) {
+                    fprintf(stderr, "nncc: --plan-time wants seconds between 0 and 3600, got '%s'\n", v);
+                    return 2;
+                }
+                o.plan_time = d;
+                continue;
+            }
+            long long n = strtoll(v, &end, 10);
+            bool pow2 = n > 0 && (n & (n - 1)) == 0;
+            if (end == v || *end || n <= 0 || (!strcmp(a, "--align") && (!pow2 || n > 4096))) {
+                fprintf(stderr, "nncc: %s wants %s, got '%s'\n", a,
+                        strcmp(a, "--align") ? "a positive number of bytes" : "a power of two up to 4096", v);
+                return 2;
+            }
+            if (!strcmp(a, "--align"))
+                o.align = n;
+            else
+                o.max_arena = n;
+        } else if (!strcmp(a, "--memory-map")) {
+            o.memory_map = 1;
+        } else if (!strcmp(a, "--canary")) {
+            o.canary = 1;
         } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
             o.opt_level = a[2] - '0';
         } else if (!strcmp(a, "--print-graph")) {

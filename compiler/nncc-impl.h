@@ -84,7 +84,10 @@ typedef struct {
     int batch_dim;             /* graph inputs/outputs: dim that carries the run-time batch, -1 none */
     /* memory planning (passes/memplan.c) */
     int64_t offset;            /* byte offset in the arena; -1 if not in the arena */
-    int alias_of;              /* tensor whose storage this one shares (a view), -1 none */
+    int alias_of;              /* tensor whose storage this one shares (a view or an
+                                  in-place output), -1 none */
+    int live_first, live_last; /* arena roots: first and last step (node index) the
+                                  storage is live, inclusive; -1 if not in the arena */
 } nncc_tensor;
 
 typedef enum {
@@ -134,6 +137,8 @@ typedef struct nncc_graph {
     int *outputs, n_outputs;   /* graph outputs */
     int64_t opset;             /* default-domain opset */
     int64_t arena_size;        /* bytes, after planning */
+    int64_t canary_guard;      /* --canary: guard bytes before each tensor (and at least
+                                  that many after it); 0 without --canary */
     int batch_symbolic;        /* 1: generated code takes the batch size as an argument */
     int *hash, hash_cap;       /* tensor name -> index (open addressing, -1 empty) */
     int n_synth;               /* synthesised node names so far ("#17:Relu") */
@@ -275,7 +280,16 @@ nncc_status nncc_pass_fold(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_dce(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fold_bn(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_schedule(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o);
+/* Plans the arena for the nodes taken in `order` (node indices; NULL: the
+ * graph's order) without changing the graph, with greedy placement only;
+ * returns the arena bytes in *arena and the lower bound in *bound. */
+nncc_status nncc_memplan_try(nncc_graph *g, const nncc_options *o, const int *order, int64_t *arena,
+                             int64_t *bound);
+/* Exact search nodes per nominal second of --plan-time (about one second on
+ * a 2020s x86-64 core; a fixed count keeps the output machine-independent). */
+#define NNCC_PLAN_NODES_PER_SECOND 200000L
 /* Evaluates one node on the host, its inputs all constant; outputs become constants. */
 nncc_status nncc_fold_node(nncc_graph *g, nncc_node *n);
 /* Pass report line (--report). */

@@ -41,11 +41,20 @@ typedef struct nncc_options {
     FILE *diag;                     /* where errors and reports go; NULL: stderr */
     FILE *out;                      /* where --print-graph goes; NULL: stdout */
     long fail_alloc_after;          /* tests: fail the Nth arena allocation (0: never) */
+    /* memory planning (passes/schedule.c, passes/memplan.c) */
+    double plan_time;               /* exact arena search budget, in nominal seconds (--plan-time);
+                                       counted in search steps, so results do not depend on the
+                                       machine; 0: greedy planning only */
+    int64_t align;                  /* arena alignment of every tensor, bytes, power of two (--align) */
+    int64_t max_arena;              /* fail if the arena needs more bytes (--max-arena); 0: no limit */
+    int memory_map;                 /* print every tensor's place in the arena (--memory-map) */
+    int canary;                     /* test builds: guard bytes around every tensor, checked after
+                                       each node (--canary) */
 } nncc_options;
 
 typedef struct nncc_ctx nncc_ctx;
 
-/* Fills `o` with the defaults (-O2). */
+/* Fills `o` with the defaults (-O2, 16-byte alignment, 1 s of plan search). */
 void nncc_options_init(nncc_options *o);
 
 nncc_ctx *nncc_ctx_new(const nncc_options *o);

@@ -20,6 +20,8 @@ void nncc_options_init(nncc_options *o)
 {
     memset(o, 0, sizeof *o);
     o->opt_level = 2;
+    o->plan_time = 1.0;
+    o->align = 16;
 }
 
 nncc_ctx *nncc_ctx_new(const nncc_options *o)

@@ -160,6 +160,7 @@ int nncc_tensor_add(nncc_graph *g, const char *name)
     x->producer = -1;
     x->offset = -1;
     x->alias_of = -1;
+    x->live_first = x->live_last = -1;
     x->batch_dim = -1;
     uint32_t k = hash_str(name) & (uint32_t)(g->hash_cap - 1);
     while (g->hash[k] >= 0)

@@ -1,15 +1,19 @@
 /*
  * memplan.c - static memory planning: every intermediate tensor gets an
- * offset in one arena, decided at compile time. See memplan.h for the
- * algorithm and its limits.
+ * offset in one arena, decided at compile time. The planner's algorithm is
+ * described in memplan.h; the graph pass is at the end of this file.
  *
  * The graph pass computes lifetimes over the node order: a tensor is live
  * from the step of its producer to the step of its last reader. Views
  * (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their input's
- * storage, so the storage lives until the last reader of any view. Graph
- * inputs and outputs are the caller's buffers and are not in the arena;
- * constants are weights. An output that is a view of an input, a constant or
- * another output is copied instead (the node gets alias_of = -1).
+ * storage, so the storage lives until the last reader of any view. An
+ * elementwise op (NNCC_OPF_INPLACE) writes its output over input 0 when
+ * that is input 0's last use and both have the same type and size (the
+ * kernels read element i before writing element i). Graph inputs and
+ * outputs are the caller's buffers and are not in the arena; constants are
+ * weights; neither is ever written in place. An output that is a view of an
+ * input, a constant or another output is copied instead (the node gets
+ * alias_of = -1).
  */
 #include "memplan.h"
 #include "nncc-impl.h"
@@ -21,6 +25,7 @@ void nncc_plan_init(nncc_plan *p, int64_t align)
 {
     memset(p, 0, sizeof *p);
     p->align = align > 0 ? align : 16;
+    p->method = "none";
 }
 
 void nncc_plan_free(nncc_plan *p)
@@ -52,83 +57,336 @@ static bool lives_overlap(const nncc_plan_buf *a, const nncc_plan_buf *b)
     return a->first <= b->last && b->first <= a->last;
 }
 
-static int by_size_desc(const void *x, const void *y)
+/* ---- greedy placement ---- */
+
+typedef struct {
+    int64_t k1, k2, k3;     /* sort keys, all descending */
+    int idx;                /* buffer */
+} order_item;
+
+static int by_keys(const void *x, const void *y)
 {
-    const nncc_plan_buf *a = *(const nncc_plan_buf *const *)x, *b = *(const nncc_plan_buf *const *)y;
-    if (a->size != b->size)
-        return a->size < b->size ? 1 : -1;
-    if (a->first != b->first)
-        return a->first < b->first ? -1 : 1;
-    return a < b ? -1 : a > b;
+    const order_item *a = x, *b = y;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1 ? 1 : -1;
+    if (a->k2 != b->k2)
+        return a->k2 < b->k2 ? 1 : -1;
+    if (a->k3 != b->k3)
+        return a->k3 < b->k3 ? 1 : -1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
 }
+
+typedef struct {
+    int64_t off, end;       /* a placed buffer's bytes [off, end) */
+} span;
 
 static int by_offset(const void *x, const void *y)
 {
-    const nncc_plan_buf *a = *(const nncc_plan_buf *const *)x, *b = *(const nncc_plan_buf *const *)y;
-    if (a->offset != b->offset)
-        return a->offset < b->offset ? -1 : 1;
-    return a < b ? -1 : a > b;
+    const span *a = x, *b = y;
+    if (a->off != b->off)
+        return a->off < b->off ? -1 : 1;
+    return (a->end > b->end) - (a->end < b->end);
 }
 
-bool nncc_plan_solve(nncc_plan *p)
+/* Places buffers in `order`, each in the smallest gap among the buffers live
+ * with it (best fit), else on top. Writes off[]; returns the arena. */
+static int64_t greedy(const nncc_plan *p, const order_item *order, int64_t *off, span *tmp)
 {
-    nncc_plan_buf **order = malloc(((size_t)p->n + 1) * sizeof *order);
-    nncc_plan_buf **placed = malloc(((size_t)p->n + 1) * sizeof *placed);
-    if (!order || !placed) {
-        free(order);
-        free(placed);
-        return false;
-    }
-    for (int i = 0; i < p->n; i++) {
-        order[i] = &p->b[i];
-        p->b[i].offset = -1;
-    }
-    qsort(order, (size_t)p->n, sizeof *order, by_size_desc);
-    p->arena = 0;
-    for (int i = 0; i < p->n; i++) {
-        nncc_plan_buf *b = order[i];
-        int np = 0;
-        for (int j = 0; j < i; j++)
-            if (lives_overlap(order[j], b))
-                placed[np++] = order[j];
-        qsort(placed, (size_t)np, sizeof *placed, by_offset);
-        /* best fit: the smallest gap that holds b; else the end */
+    int64_t arena = 0;
+    for (int k = 0; k < p->n; k++) {
+        int i = order[k].idx;
+        const nncc_plan_buf *b = &p->b[i];
+        if (b->size == 0) {
+            off[i] = 0;
+            continue;
+        }
+        int ns = 0;
+        for (int j2 = 0; j2 < k; j2++) {
+            int j = order[j2].idx;
+            if (p->b[j].size && lives_overlap(&p->b[j], b))
+                tmp[ns++] = (span){ off[j], off[j] + p->b[j].size };
+        }
+        qsort(tmp, (size_t)ns, sizeof *tmp, by_offset);
         int64_t best = -1, best_gap = INT64_MAX, cur = 0;
-        for (int j = 0; j < np; j++) {
-            int64_t gap = placed[j]->offset - cur;
+        for (int j = 0; j < ns; j++) {
+            int64_t gap = tmp[j].off - cur;
             if (gap >= b->size && gap < best_gap) {
                 best = cur;
                 best_gap = gap;
             }
-            int64_t end = placed[j]->offset + placed[j]->size;
-            if (end > cur)
-                cur = end;
+            if (tmp[j].end > cur)
+                cur = tmp[j].end;
         }
-        b->offset = best >= 0 ? best : cur;
-        if (b->offset + b->size > p->arena)
-            p->arena = b->offset + b->size;
+        off[i] = best >= 0 ? best : cur;
+        if (off[i] + b->size > arena)
+            arena = off[i] + b->size;
+    }
+    return arena;
+}
+
+/* ---- exact search (see memplan.h) ---- */
+
+typedef uint64_t mask;     /* one bit per search buffer: at most 64 */
+
+typedef struct {
+    int n;                  /* buffers in the search (the non-empty ones) */
+    int64_t *size;          /* per search buffer */
+    mask *conf;             /* per search buffer: the buffers live with it */
+    mask *live;             /* per event step: the buffers live then */
+    int n_evt;
+    int64_t *off;           /* current offsets */
+    int64_t *floor;         /* (n + 1) x n: per depth, the top of the placed buffers each is live with */
+    int *cand;              /* (n + 1) x n: per depth, candidates */
+    int64_t best;           /* best arena so far */
+    int64_t *best_off;
+    long nodes, budget;
+    bool stopped;           /* budget used up */
+} search;
+
+static int ctz64(mask m)
+{
+    int k = 0;
+    while (!(m & 1)) {
+        m >>= 1;
+        k++;
+    }
+    return k;
+}
+
+static void dfs(search *s, int depth, mask placed, int64_t L, int lastk, int64_t maxtop)
+{
+    int n = s->n;
+    if (depth == n) {
+        if (maxtop < s->best) {
+            s->best = maxtop;
+            memcpy(s->best_off, s->off, (size_t)n * sizeof *s->off);
+        }
+        return;
+    }
+    if (s->stopped)
+        return;
+    if (++s->nodes > s->budget) {
+        s->stopped = true;
+        return;
+    }
+    const int64_t *fl = s->floor + (size_t)depth * (size_t)n;
+    mask unplaced = ~placed & (n == 64 ? ~(mask)0 : (((mask)1 << n) - 1));
+    /* bound: each unplaced buffer ends at least at max(floor, L) + size ... */
+    int64_t bound = maxtop;
+    for (mask m = unplaced; m; m &= m - 1) {
+        int k = ctz64(m);
+        int64_t v = (fl[k] > L ? fl[k] : L) + s->size[k];
+        if (v > bound)
+            bound = v;
+        /* a buffer below L with nothing left to lift it can never be placed */
+        if (fl[k] < L && !(s->conf[k] & unplaced))
+            return;
+    }
+    /* ... and at every step, the unplaced bytes live there stack above L */
+    for (int e = 0; e < s->n_evt && bound < s->best; e++) {
+        int64_t sum = L;
+        for (mask m = s->live[e]; m; m &= m - 1) {
+            int k = ctz64(m);
+            if (unplaced >> k & 1)
+                sum += s->size[k];
+            else if (s->off[k] + s->size[k] > L)
+                sum += s->off[k] + s->size[k] - L;
+        }
+        if (sum > bound)
+            bound = sum;
+    }
+    if (bound >= s->best)
+        return;
+    /* candidates: offsets non-decreasing, ties in index order */
+    int *cand = s->cand + (size_t)depth * (size_t)n, nc = 0;
+    for (mask m = unplaced; m; m &= m - 1) {
+        int k = ctz64(m);
+        if (fl[k] > L || (fl[k] == L && k > lastk))
+            cand[nc++] = k;
+    }
+    /* lowest first, then largest (insertion sort: n is small) */
+    for (int a = 1; a < nc; a++) {
+        int k = cand[a], b = a - 1;
+        while (b >= 0 && (fl[cand[b]] > fl[k] || (fl[cand[b]] == fl[k] && s->size[cand[b]] < s->size[k]))) {
+            cand[b + 1] = cand[b];
+            b--;
+        }
+        cand[b + 1] = k;
+    }
+    int64_t *nf = s->floor + (size_t)(depth + 1) * (size_t)n;
+    for (int c = 0; c < nc && !s->stopped; c++) {
+        int k = cand[c];
+        int64_t top = fl[k] + s->size[k];
+        if (top >= s->best)
+            continue;
+        s->off[k] = fl[k];
+        memcpy(nf, fl, (size_t)n * sizeof *nf);
+        for (mask m = s->conf[k] & unplaced; m; m &= m - 1) {
+            int j = ctz64(m);
+            if (nf[j] < top)
+                nf[j] = top;
+        }
+        dfs(s, depth + 1, placed | (mask)1 << k, fl[k], k, top > maxtop ? top : maxtop);
+    }
+}
+
+/* Runs the exact search over the non-empty buffers, improving off[] and
+ * returning the arena; *proven: the search finished. false: out of memory. */
+static bool exact(nncc_plan *p, int64_t *off, int64_t *arena, bool *proven)
+{
+    int n = 0, *id = malloc(((size_t)p->n + 1) * sizeof *id);
+    if (!id)
+        return false;
+    for (int i = 0; i < p->n; i++)
+        if (p->b[i].size)
+            id[n++] = i;
+    search s;
+    memset(&s, 0, sizeof s);
+    s.n = n;
+    s.size = malloc(((size_t)n + 1) * sizeof *s.size);
+    s.conf = calloc((size_t)n + 1, sizeof *s.conf);
+    s.live = calloc((size_t)n + 1, sizeof *s.live);
+    s.off = calloc((size_t)n + 1, sizeof *s.off);
+    s.best_off = calloc((size_t)n + 1, sizeof *s.best_off);
+    s.floor = calloc(((size_t)n + 1) * ((size_t)n + 1), sizeof *s.floor);
+    s.cand = calloc(((size_t)n + 1) * ((size_t)n + 1), sizeof *s.cand);
+    bool ok = s.size && s.conf && s.live && s.off && s.best_off && s.floor && s.cand;
+    if (ok) {
+        for (int a = 0; a < n; a++) {
+            const nncc_plan_buf *ba = &p->b[id[a]];
+            s.size[a] = ba->size;
+            for (int b = 0; b < n; b++)
+                if (b != a && lives_overlap(ba, &p->b[id[b]]))
+                    s.conf[a] |= (mask)1 << b;
+            /* the live set is largest at some buffer's first step */
+            mask lv = 0;
+            for (int b = 0; b < n; b++)
+                if (p->b[id[b]].first <= ba->first && ba->first <= p->b[id[b]].last)
+                    lv |= (mask)1 << b;
+            bool dup = false;
+            for (int e = 0; e < s.n_evt && !dup; e++)
+                dup = s.live[e] == lv;
+            if (!dup)
+                s.live[s.n_evt++] = lv;
+        }
+        s.best = *arena;
+        s.budget = p->budget;
+        dfs(&s, 0, 0, 0, -1, 0);
+        if (s.best < *arena) {
+            *arena = s.best;
+            for (int a = 0; a < n; a++)
+                off[id[a]] = s.best_off[a];
+        }
+        *proven = !s.stopped;
+        p->nodes = s.nodes;
+    }
+    free(s.size);
+    free(s.conf);
+    free(s.live);
+    free(s.off);
+    free(s.best_off);
+    free(s.floor);
+    free(s.cand);
+    free(id);
+    return ok;
+}
+
+bool nncc_plan_solve(nncc_plan *p)
+{
+    static const char *const names[] = { "greedy by size", "greedy by conflicts", "greedy by start",
+                                          "greedy by lifetime" };
+    int n = p->n;
+    order_item *order = malloc(((size_t)n + 1) * sizeof *order);
+    span *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
+    int64_t *off = malloc(((size_t)n + 1) * sizeof *off), *conflict = calloc((size_t)n + 1, sizeof *conflict);
+    bool ok = order && tmp && off && conflict;
+    p->arena = 0;
+    p->optimal = n == 0;
+    p->method = "none";
+    p->nodes = 0;
+    for (int i = 0; ok && i < n; i++) {
+        p->b[i].offset = 0;
+        for (int j = 0; j < n; j++)
+            if (lives_overlap(&p->b[i], &p->b[j]))
+                conflict[i] += p->b[j].size;
+    }
+    int64_t best = INT64_MAX;
+    for (int h = 0; ok && n && h < (int)(sizeof names / sizeof names[0]); h++) {
+        for (int i = 0; i < n; i++) {
+            const nncc_plan_buf *b = &p->b[i];
+            order_item it = { b->size, 0, 0, i };
+            if (h == 1)
+                it = (order_item){ conflict[i], b->size, 0, i };
+            else if (h == 2)
+                it = (order_item){ -(int64_t)b->first, b->size, 0, i };
+            else if (h == 3)
+                it = (order_item){ b->last - b->first, b->size, 0, i };
+            order[i] = it;
+        }
+        qsort(order, (size_t)n, sizeof *order, by_keys);
+        int64_t a = greedy(p, order, off, tmp);
+        if (a < best) {
+            best = a;
+            p->method = names[h];
+            for (int i = 0; i < n; i++)
+                p->b[i].offset = off[i];
+        }
+    }
+    if (ok && n) {
+        p->arena = p->greedy_arena = best;
+        int64_t bound = nncc_plan_lower_bound(p);
+        p->optimal = best == bound;
+        int nonempty = 0;
+        for (int i = 0; i < n; i++)
+            nonempty += p->b[i].size > 0;
+        if (!p->optimal && p->budget > 0 && nonempty <= NNCC_PLAN_EXACT_MAX) {
+            for (int i = 0; i < n; i++)
+                off[i] = p->b[i].offset;
+            int64_t a = best;
+            bool proven = false;
+            ok = exact(p, off, &a, &proven);
+            if (ok) {
+                p->optimal = proven;
+                if (a < best) {
+                    p->method = "exact search";
+                    p->arena = a;
+                    for (int i = 0; i < n; i++)
+                        p->b[i].offset = off[i];
+                }
+            }
+        }
     }
     free(order);
-    free(placed);
-    return true;
+    free(tmp);
+    free(off);
+    free(conflict);
+    return ok;
+}
+
+int64_t nncc_plan_lower_bound_at(const nncc_plan *p, int *step)
+{
+    int64_t best = 0;
+    int at = -1;
+    /* the live total is largest at some buffer's first step */
+    for (int i = 0; i < p->n; i++) {
+        int s = p->b[i].first;
+        int64_t live = 0;
+        for (int j = 0; j < p->n; j++)
+            if (p->b[j].first <= s && s <= p->b[j].last)
+                live += p->b[j].size;
+        if (live > best || (live == best && at >= 0 && s < at)) {
+            best = live;
+            at = s;
+        }
+    }
+    if (step)
+        *step = at;
+    return best;
 }
 
 int64_t nncc_plan_lower_bound(const nncc_plan *p)
 {
-    int steps = 0;
-    for (int i = 0; i < p->n; i++)
-        if (p->b[i].last + 1 > steps)
-            steps = p->b[i].last + 1;
-    int64_t best = 0;
-    for (int s = 0; s < steps; s++) {
-        int64_t live = 0;
-        for (int i = 0; i < p->n; i++)
-            if (p->b[i].first <= s && s <= p->b[i].last)
-                live += p->b[i].size;
-        if (live > best)
-            best = live;
-    }
-    return best;
+    return nncc_plan_lower_bound_at(p, NULL);
 }
 
 bool nncc_plan_any_overlap(const nncc_plan *p)
@@ -143,103 +401,328 @@ bool nncc_plan_any_overlap(const nncc_plan *p)
     return false;
 }
 
-/* Storage root of a tensor: follows views. */
-static int root_of(const nncc_graph *g, int t)
+/* ---- the graph pass ---- */
+
+/* The plan of a graph in one node order, before it is written into the graph. */
+typedef struct {
+    const int *order;      /* node indices in run order; NULL: the graph's order */
+    int *alias;            /* per tensor: tensor whose storage it shares, -1 none */
+    bool *claimed;         /* per tensor: a root stored in the graph output that views it */
+    int *first, *last;     /* per root: live steps (positions in the order), inclusive */
+    int *buf;              /* per tensor: its buffer in the plan, -1 none */
+    int64_t *bytes;        /* per tensor: bytes it holds */
+    int64_t naive;         /* sum of the bytes of every arena tensor */
+    int n_inplace;         /* elementwise outputs written over their input */
+    nncc_plan plan;
+} gplan;
+
+static int root_in(const int *alias, int t)
 {
-    while (g->t[t].alias_of >= 0)
-        t = g->t[t].alias_of;
+    while (alias[t] >= 0)
+        t = alias[t];
     return t;
 }
 
-nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
+static nncc_node *node_at(nncc_graph *g, const gplan *p, int step)
 {
-    (void)o;
+    return &g->n[p->order ? p->order[step] : step];
+}
+
+/* Views, in-place outputs, lifetimes and the buffers: everything but the offsets. */
+static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p)
+{
     int T = g->n_t;
+    nncc_ctx *ctx = g->ctx;
+    p->alias = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->claimed = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(bool));
+    p->first = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->last = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->buf = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->bytes = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int64_t));
+    if (!p->alias || !p->claimed || !p->first || !p->last || !p->buf || !p->bytes)
+        return NNCC_ERR_NOMEM;
     for (int t = 0; t < T; t++) {
-        g->t[t].alias_of = -1;
-        g->t[t].offset = -1;
+        p->alias[t] = p->first[t] = p->last[t] = p->buf[t] = -1;
+        p->bytes[t] = g->t[t].has_shape ? nncc_shape_count(&g->t[t].shape) * (int64_t)nncc_dtype_size(g->t[t].dtype) : 0;
     }
     /* views share storage, except where an output would alias something the
      * caller owns or another output: then the view node copies */
-    bool *claimed = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(bool));
-    int *first = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
-    int *last = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
-    if (!claimed || !first || !last)
-        return NNCC_ERR_NOMEM;
-    for (int i = 0; i < g->n_n; i++) {
-        nncc_node *n = &g->n[i];
+    for (int s = 0; s < g->n_n; s++) {
+        nncc_node *n = node_at(g, p, s);
         if (!(nncc_ops[n->op]->flags & NNCC_OPF_VIEW) || n->in[0] < 0 || n->out[0] < 0)
             continue;
-        int y = n->out[0], r = root_of(g, n->in[0]);
+        int y = n->out[0], r = root_in(p->alias, n->in[0]);
         if (g->t[y].is_output) {
             nncc_tensor *rt = &g->t[r];
-            if (rt->is_input || rt->is_output || rt->data || claimed[r])
+            if (rt->is_input || rt->is_output || rt->data || p->claimed[r])
                 continue; /* copy */
-            claimed[r] = true;
+            p->claimed[r] = true;
         }
-        g->t[y].alias_of = n->in[0];
+        p->alias[y] = n->in[0];
     }
-    for (int t = 0; t < T; t++) {
-        first[t] = -1;
-        last[t] = -1;
-    }
-    for (int i = 0; i < g->n_n; i++) {
-        nncc_node *n = &g->n[i];
+    for (int s = 0; s < g->n_n; s++) {
+        nncc_node *n = node_at(g, p, s);
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0) {
-                int r = root_of(g, n->out[k]);
-                if (first[r] < 0)
-                    first[r] = i;
-                if (last[r] < i)
-                    last[r] = i;
+                int r = root_in(p->alias, n->out[k]);
+                if (p->first[r] < 0)
+                    p->first[r] = s;
+                if (p->last[r] < s)
+                    p->last[r] = s;
             }
         for (int k = 0; k <= n->n_in; k++) {
             int t = k < n->n_in ? n->in[k] : n->fused_add;
             if (t >= 0) {
-                int r = root_of(g, t);
-                if (last[r] < i)
-                    last[r] = i;
+                int r = root_in(p->alias, t);
+                if (p->last[r] < s)
+                    p->last[r] = s;
             }
         }
     }
-    nncc_plan plan;
-    nncc_plan_init(&plan, 16);
-    int *buf = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
-    if (!buf)
-        return NNCC_ERR_NOMEM;
-    /* a root that is a view of an output (claimed) lives in the caller's buffer */
-    int64_t naive = 0;
+    /* in place: y = f(x, ...) over x when this node is x's storage's last
+     * use, both are arena tensors of one type and size, and no residual is
+     * fused in (its kernel reads another tensor after writing) */
+    for (int s = 0; s < g->n_n; s++) {
+        nncc_node *n = node_at(g, p, s);
+        if (!(nncc_ops[n->op]->flags & NNCC_OPF_INPLACE) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 ||
+            n->out[0] < 0 || n->fused_add >= 0)
+            continue;
+        int x = n->in[0], y = n->out[0], rx = root_in(p->alias, x);
+        nncc_tensor *tx = &g->t[rx], *ty = &g->t[y];
+        if (tx->data || tx->is_input || tx->is_output || p->claimed[rx] || ty->is_output || p->claimed[y] ||
+            p->alias[y] >= 0 || rx == y || p->last[rx] != s || g->t[x].dtype != ty->dtype ||
+            p->bytes[x] != p->bytes[y] || p->bytes[rx] < p->bytes[y])
+            continue;
+        p->alias[y] = x;
+        if (p->last[y] > p->last[rx])
+            p->last[rx] = p->last[y];
+        p->first[y] = p->last[y] = -1;
+        p->n_inplace++;
+    }
+    int64_t guard = o->canary ? (o->align > 16 ? o->align : 16) : 0;
+    nncc_plan_init(&p->plan, o->align);
+    p->naive = 0;
     for (int t = 0; t < T; t++) {
         nncc_tensor *x = &g->t[t];
-        buf[t] = -1;
-        if (x->alias_of >= 0 || x->data || x->is_input || x->is_output || first[t] < 0 || claimed[t])
+        if (p->alias[t] >= 0 || x->data || x->is_input || x->is_output || p->first[t] < 0 || p->claimed[t])
             continue;
-        int64_t bytes = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
-        naive += bytes;
-        buf[t] = nncc_plan_add(&plan, bytes, first[t], last[t]);
-        if (buf[t] < 0) {
-            nncc_plan_free(&plan);
+        int64_t b = (p->bytes[t] + o->align - 1) / o->align * o->align;
+        p->naive += b;
+        p->buf[t] = nncc_plan_add(&p->plan, b + 2 * guard, p->first[t], p->last[t]);
+        if (p->buf[t] < 0)
             return NNCC_ERR_NOMEM;
+    }
+    return NNCC_OK;
+}
+
+nncc_status nncc_memplan_try(nncc_graph *g, const nncc_options *o, const int *order, int64_t *arena,
+                             int64_t *bound)
+{
+    gplan p;
+    memset(&p, 0, sizeof p);
+    p.order = order;
+    nncc_status st = plan_lifetimes(g, o, &p);
+    if (st == NNCC_OK && !nncc_plan_solve(&p.plan))
+        st = NNCC_ERR_NOMEM;
+    *arena = p.plan.arena;
+    *bound = nncc_plan_lower_bound(&p.plan);
+    nncc_plan_free(&p.plan);
+    return st;
+}
+
+/* Tensors (roots) live at `step`, as "name (N bytes)" separated by commas. */
+static const char *live_at(nncc_graph *g, const gplan *p, int step)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (!f)
+        return "";
+    int k = 0;
+    for (int t = 0; t < g->n_t; t++)
+        if (p->buf[t] >= 0 && p->first[t] <= step && step <= p->last[t])
+            fprintf(f, "%s'%s' (%lld)", k++ ? ", " : "", g->t[t].name, (long long)p->bytes[t]);
+    fclose(f);
+    const char *r = nncc_strdup(g->ctx, s ? s : "");
+    free(s);
+    return r ? r : "";
+}
+
+static char map_label(int b)
+{
+    static const char labels[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    return labels[b % (int)(sizeof labels - 1)];
+}
+
+/* --memory-map: a table of every arena tensor and the arena over time. */
+static void memory_map(nncc_graph *g, const gplan *p, FILE *f)
+{
+    const nncc_plan *pl = &p->plan;
+    fprintf(f, "memory map of '%s': arena %lld bytes, %d buffers (aligned to %lld)\n", g->name ? g->name : "",
+            (long long)pl->arena, pl->n, (long long)pl->align);
+    fprintf(f, "  %-3s %10s %10s  %-11s %s\n", "id", "offset", "bytes", "steps", "tensor (shares: views, in-place)");
+    for (int t = 0; t < g->n_t; t++) {
+        int b = p->buf[t];
+        if (b < 0)
+            continue;
+        fprintf(f, "  %c   %10lld %10lld  %4d..%-5d '%s'", map_label(b),
+                (long long)(pl->b[b].offset + g->canary_guard), (long long)p->bytes[t], pl->b[b].first,
+                pl->b[b].last, g->t[t].name);
+        for (int u = 0; u < g->n_t; u++)
+            if (u != t && p->alias[u] >= 0 && root_in(p->alias, u) == t)
+                fprintf(f, " '%s'", g->t[u].name);
+        fputc('\n', f);
+    }
+    enum { W = 64 };
+    fprintf(f, "arena over time: one row per step, %d columns of %lld bytes each; letters are the ids above\n", W,
+            (long long)(pl->arena + W - 1) / W);
+    int64_t col = pl->arena > 0 ? (pl->arena + W - 1) / W : 1;
+    for (int s = 0; s < g->n_n; s++) {
+        char row[W + 1];
+        for (int c = 0; c < W; c++) {
+            int64_t lo = c * col, hi = lo + col;
+            row[c] = lo < pl->arena ? '.' : ' ';
+            for (int b = 0; b < pl->n; b++) {
+                const nncc_plan_buf *x = &pl->b[b];
+                if (x->size && x->first <= s && s <= x->last && x->offset < hi && lo < x->offset + x->size) {
+                    row[c] = map_label(b);
+                    break;
+                }
+            }
+        }
+        row[W] = 0;
+        nncc_node *n = node_at(g, p, s);
+        fprintf(f, "  %4d |%s| %s (%s)\n", s, row, n->name, nncc_ops[n->op]->name);
+    }
+}
+
+/* The overlap check on the graph itself: lifetimes recomputed from the nodes
+ * and the written alias_of/offset fields, independent of the planner. */
+static nncc_status check_graph_plan(nncc_graph *g, const nncc_options *o)
+{
+    int T = g->n_t;
+    int *first = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
+    int *last = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
+    if (!first || !last)
+        return NNCC_ERR_NOMEM;
+    for (int t = 0; t < T; t++)
+        first[t] = last[t] = -1;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        for (int k = 0; k <= n->n_in + n->n_out; k++) {
+            int t = k < n->n_in ? n->in[k] : k == n->n_in ? n->fused_add : n->out[k - n->n_in - 1];
+            if (t < 0)
+                continue;
+            while (g->t[t].alias_of >= 0)
+                t = g->t[t].alias_of;
+            if (first[t] < 0)
+                first[t] = i;
+            last[t] = i;
         }
     }
-    if (!nncc_plan_solve(&plan)) {
-        nncc_plan_free(&plan);
+    for (int a = 0; a < T; a++) {
+        nncc_tensor *x = &g->t[a];
+        if (x->alias_of >= 0 || x->offset < 0 || first[a] < 0)
+            continue;
+        int64_t xa = x->offset, xb = xa + nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
+        if (xa % o->align || xb + g->canary_guard > g->arena_size) {
+            nncc_error(g, NULL, "internal error: memplan put '%s' at %lld, misaligned or outside the arena",
+                       x->name, (long long)xa);
+            return NNCC_ERR_INPUT;
+        }
+        for (int b = a + 1; b < T; b++) {
+            nncc_tensor *y = &g->t[b];
+            if (y->alias_of >= 0 || y->offset < 0 || first[b] < 0)
+                continue;
+            int64_t ya = y->offset, yb = ya + nncc_shape_count(&y->shape) * (int64_t)nncc_dtype_size(y->dtype);
+            if (first[a] <= last[b] && first[b] <= last[a] && xa < yb && ya < xb && xa < xb && ya < yb) {
+                nncc_error(g, NULL, "internal error: memplan overlaps '%s' and '%s', live at the same time", x->name,
+                           y->name);
+                return NNCC_ERR_INPUT;
+            }
+        }
+    }
+    return NNCC_OK;
+}
+
+nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
+{
+    gplan p;
+    memset(&p, 0, sizeof p);
+    nncc_status st = plan_lifetimes(g, o, &p);
+    if (st != NNCC_OK) {
+        nncc_plan_free(&p.plan);
+        return st;
+    }
+    p.plan.budget = (long)(o->plan_time * (double)NNCC_PLAN_NODES_PER_SECOND);
+    if (!nncc_plan_solve(&p.plan)) {
+        nncc_plan_free(&p.plan);
         return NNCC_ERR_NOMEM;
     }
-    for (int t = 0; t < T; t++)
-        if (buf[t] >= 0)
-            g->t[t].offset = plan.b[buf[t]].offset;
+    int T = g->n_t;
+    g->canary_guard = o->canary ? (o->align > 16 ? o->align : 16) : 0;
+    for (int t = 0; t < T; t++) {
+        nncc_tensor *x = &g->t[t];
+        x->alias_of = p.alias[t];
+        x->offset = -1;
+        x->live_first = x->live_last = -1;
+        if (p.buf[t] >= 0) {
+            x->offset = p.plan.b[p.buf[t]].offset + g->canary_guard;
+            x->live_first = p.first[t];
+            x->live_last = p.last[t];
+        }
+    }
     /* claimed roots: stored in the output that views them */
     for (int t = 0; t < T; t++) {
         if (g->t[t].is_output && g->t[t].alias_of >= 0) {
-            int r = root_of(g, t);
+            int r = root_in(p.alias, t);
             g->t[r].alias_of = t;   /* the root now lives in the output's buffer */
             g->t[t].alias_of = -1;
         }
     }
-    g->arena_size = plan.arena;
-    nncc_report(g, "memplan", "arena %lld bytes (lower bound %lld, sum of intermediates %lld)",
-                (long long)plan.arena, (long long)nncc_plan_lower_bound(&plan), (long long)naive);
-    nncc_plan_free(&plan);
-    return NNCC_OK;
+    /* views and in-place outputs show their storage's offset */
+    for (int t = 0; t < T; t++)
+        if (g->t[t].alias_of >= 0) {
+            int r = t;
+            while (g->t[r].alias_of >= 0)
+                r = g->t[r].alias_of;
+            g->t[t].offset = g->t[r].offset;
+        }
+    g->arena_size = p.plan.arena;
+    int peak = -1;
+    int64_t bound = nncc_plan_lower_bound_at(&p.plan, &peak);
+    int64_t weights = 0;
+    bool *seen = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(bool));
+    for (int i = 0; seen && i < g->n_n; i++)
+        for (int k = 0; k <= g->n[i].n_in; k++) {
+            int t = k < g->n[i].n_in ? g->n[i].in[k] : g->n[i].fused_add;
+            if (t >= 0 && g->t[t].data && !seen[t]) {
+                seen[t] = true;
+                weights += p.bytes[t];
+            }
+        }
+    nncc_report(g, "memplan", "arena %lld bytes, lower bound %lld for this order (ratio %.3f), %s (%s%s), "
+                "naive sum %lld, weights %lld bytes; %d in place, align %lld",
+                (long long)p.plan.arena, (long long)bound,
+                bound ? (double)p.plan.arena / (double)bound : 1.0,
+                p.plan.optimal ? "proven optimal" : "not proven optimal", p.plan.method,
+                p.plan.nodes ? nncc_fmt(g->ctx, ", %ld search steps", p.plan.nodes) : "", (long long)p.naive,
+                (long long)weights, p.n_inplace, (long long)o->align);
+    if (peak >= 0)
+        nncc_report(g, "memplan", "peak at step %d, node '%s' (%s): %s", peak, g->n[peak].name,
+                    nncc_ops[g->n[peak].op]->name, live_at(g, &p, peak));
+    if (o->memory_map)
+        memory_map(g, &p, o->out ? o->out : stdout);
+    if (o->max_arena > 0 && p.plan.arena > o->max_arena) {
+        nncc_error(g, peak >= 0 ? &g->n[peak] : NULL,
+                   "the arena needs %lld bytes, more than --max-arena %lld; the peak is at step %d, where "
+                   "%lld bytes are live: %s",
+                   (long long)p.plan.arena, (long long)o->max_arena, peak, (long long)bound,
+                   peak >= 0 ? live_at(g, &p, peak) : "");
+        st = NNCC_ERR_INPUT;
+    }
+    nncc_plan_free(&p.plan);
+    if (st == NNCC_OK)
+        st = check_graph_plan(g, o);
+    return st;
 }

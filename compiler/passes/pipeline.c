@@ -7,6 +7,7 @@
  *   dce       removes nodes whose outputs nobody reads, and Identity/Dropout (-O1+)
  *   fold-bn   BatchNormalization into the preceding Conv/Gemm weights (-O1+)
  *   fuse      bias, activation and residual Add into the producing kernel (-O1+)
+ *   schedule  memory-aware node order for branching graphs (-O1+)
  *   memplan   static arena offsets for every intermediate tensor
  *
  * The IR verifier runs after every pass; --dump-after=NAME prints the graph.
@@ -26,6 +27,7 @@ static const struct {
     { "fold-bn", nncc_pass_fold_bn, 1 },
     { "fuse", nncc_pass_fuse, 1 },
     { "dce", nncc_pass_dce, 1 },
+    { "schedule", nncc_pass_schedule, 1 },
     { "memplan", nncc_pass_memplan, 0 },
 };
 
