@@ -289,7 +289,7 @@ nncc_status nncc_memplan_try(nncc_graph *g, const nncc_options *o, const int *or
                              int64_t *bound);
 /* Exact search nodes per nominal second of --plan-time (about one second on
  * a 2020s x86-64 core; a fixed count keeps the output machine-independent). */
-#define NNCC_PLAN_NODES_PER_SECOND 200000L
+#define NNCC_PLAN_NODES_PER_SECOND 1000000L
 /* Evaluates one node on the host, its inputs all constant; outputs become constants. */
 nncc_status nncc_fold_node(nncc_graph *g, nncc_node *n);
 /* Pass report line (--report). */

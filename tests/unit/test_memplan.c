@@ -3,6 +3,8 @@
  * buffer sets must never overlap in space while live at the same time, every
  * offset is aligned, the arena is at least the lower bound and holds every
  * buffer; small cases whose optimum is known by hand are met exactly.
+ * Random lifetimes from DAGs: the exact search is never worse than the
+ * greedy plans, and on tiny sets it matches a brute force over all offsets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +67,157 @@ static void test_random_sets(void **state)
         assert_true(p.arena <= raw_sum);
         nncc_plan_free(&p);
     }
+}
+
+/* Lifetimes as a graph makes them: node i produces one tensor, read by one
+ * to three later nodes (mostly near ones, sometimes far: skip connections). */
+static void add_dag(nncc_plan *p, int nodes)
+{
+    for (int i = 0; i < nodes; i++) {
+        int last = i;
+        int readers = 1 + (int)(rnd() % 3);
+        for (int r = 0; r < readers; r++) {
+            int span = rnd() % 8 == 0 ? 12 : 3;
+            int j = i + 1 + (int)(rnd() % (uint64_t)span);
+            if (j > last)
+                last = j;
+        }
+        int64_t size = (int64_t)(rnd() % 4 == 0 ? 1 + rnd() % 20000 : 1 + rnd() % 2000);
+        nncc_plan_add(p, size, i, last);
+    }
+}
+
+/* Thousands of DAG lifetime sets, greedy only and with the exact search:
+ * both valid, the search never worse, and a plan claimed optimal is at most
+ * the greedy one. */
+static void test_random_dags_exact_vs_greedy(void **state)
+{
+    (void)state;
+    int64_t aligns[] = { 16, 1, 64 };
+    int improved = 0, proven = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        nncc_plan a, b;
+        uint64_t seed = rng_state;
+        int nodes = 2 + (int)(rnd() % 30);
+        nncc_plan_init(&a, aligns[iter % 3]);
+        nncc_plan_init(&b, aligns[iter % 3]);
+        add_dag(&a, nodes);
+        rng_state = seed;
+        (void)rnd();
+        add_dag(&b, nodes);
+        assert_int_equal(a.n, b.n);
+        b.budget = 20000;
+        assert_true(nncc_plan_solve(&a));
+        assert_true(nncc_plan_solve(&b));
+        check_plan(&a);
+        check_plan(&b);
+        assert_true(b.arena <= a.arena);
+        assert_int_equal(b.greedy_arena, a.arena);
+        if (a.optimal)
+            assert_int_equal(a.arena, nncc_plan_lower_bound(&a));
+        improved += b.arena < a.arena;
+        proven += b.optimal;
+        nncc_plan_free(&a);
+        nncc_plan_free(&b);
+    }
+    /* the search must be doing something on these sets */
+    assert_true(improved > 0);
+    assert_true(proven > 2500);
+}
+
+/* Brute force: every buffer at every offset below `cap` (units of 1 byte). */
+static void brute(const nncc_plan *p, int i, int64_t *off, int64_t top, int64_t *best)
+{
+    if (top >= *best)
+        return;
+    if (i == p->n) {
+        *best = top;
+        return;
+    }
+    for (int64_t o = 0; o + p->b[i].size < *best; o++) {
+        bool ok = true;
+        for (int j = 0; j < i && ok; j++)
+            ok = !(p->b[i].first <= p->b[j].last && p->b[j].first <= p->b[i].last && o < off[j] + p->b[j].size &&
+                   off[j] < o + p->b[i].size);
+        if (!ok)
+            continue;
+        off[i] = o;
+        brute(p, i + 1, off, o + p->b[i].size > top ? o + p->b[i].size : top, best);
+    }
+}
+
+static void test_exact_matches_brute_force(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 400; iter++) {
+        nncc_plan p;
+        nncc_plan_init(&p, 1);
+        int n = 2 + (int)(rnd() % 5), steps = 2 + (int)(rnd() % 5);
+        for (int i = 0; i < n; i++) {
+            int a = (int)(rnd() % (uint64_t)steps), b = (int)(rnd() % (uint64_t)steps);
+            nncc_plan_add(&p, 1 + (int64_t)(rnd() % 6), a < b ? a : b, a < b ? b : a);
+        }
+        p.budget = 1000000;
+        assert_true(nncc_plan_solve(&p));
+        check_plan(&p);
+        assert_true(p.optimal);
+        int64_t off[8], best = INT64_MAX;
+        brute(&p, 0, off, 0, &best);
+        assert_int_equal(p.arena, best);
+        nncc_plan_free(&p);
+    }
+}
+
+/* Hand cases (found by a random search) where every greedy order leaves a
+ * hole and the exact search reaches the bound. */
+static void test_exact_beats_greedy(void **state)
+{
+    (void)state;
+    static const struct {
+        int n;
+        int64_t greedy, optimum;
+        int64_t b[6][3];        /* size, first, last */
+    } cases[] = {
+        { 5, 12, 11, { { 4, 0, 4 }, { 1, 0, 2 }, { 4, 1, 5 }, { 3, 3, 4 }, { 6, 0, 0 } } },
+        { 6, 17, 14, { { 3, 2, 4 }, { 3, 0, 2 }, { 4, 4, 4 }, { 2, 1, 4 }, { 4, 1, 1 }, { 5, 0, 4 } } },
+        { 5, 9, 8, { { 5, 0, 0 }, { 5, 2, 2 }, { 1, 0, 2 }, { 1, 0, 1 }, { 2, 1, 2 } } },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int budget = 0; budget < 2; budget++) {
+            nncc_plan p;
+            nncc_plan_init(&p, 1);
+            for (int i = 0; i < cases[c].n; i++)
+                nncc_plan_add(&p, cases[c].b[i][0], (int)cases[c].b[i][1], (int)cases[c].b[i][2]);
+            p.budget = budget ? 100000 : 0;
+            assert_true(nncc_plan_solve(&p));
+            check_plan(&p);
+            assert_int_equal(nncc_plan_lower_bound(&p), cases[c].optimum);
+            assert_int_equal(p.arena, budget ? cases[c].optimum : cases[c].greedy);
+            assert_int_equal(p.optimal, budget == 1);
+            nncc_plan_free(&p);
+        }
+    }
+}
+
+/* A budget too small to finish keeps the best plan found and says so. */
+static void test_budget_exhausted(void **state)
+{
+    (void)state;
+    nncc_plan p;
+    nncc_plan_init(&p, 1);
+    nncc_plan_add(&p, 3, 2, 4);
+    nncc_plan_add(&p, 3, 0, 2);
+    nncc_plan_add(&p, 4, 4, 4);
+    nncc_plan_add(&p, 2, 1, 4);
+    nncc_plan_add(&p, 4, 1, 1);
+    nncc_plan_add(&p, 5, 0, 4);
+    p.budget = 1;
+    assert_true(nncc_plan_solve(&p));
+    check_plan(&p);
+    assert_false(p.optimal);
+    assert_int_equal(p.arena, 17);
+    assert_int_equal(p.nodes, 2);
+    nncc_plan_free(&p);
 }
 
 static void test_disjoint_lifetimes_share(void **state)
@@ -148,6 +301,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sets),
+        cmocka_unit_test(test_random_dags_exact_vs_greedy),
+        cmocka_unit_test(test_exact_matches_brute_force),
+        cmocka_unit_test(test_exact_beats_greedy),
+        cmocka_unit_test(test_budget_exhausted),
         cmocka_unit_test(test_disjoint_lifetimes_share),
         cmocka_unit_test(test_overlapping_lifetimes_sum),
         cmocka_unit_test(test_chain_optimum),
