@@ -385,10 +385,31 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             name_weight(&c, t);
     }
 
+    /* --canary: guard bytes before and after every arena tensor, set when
+     * its storage comes alive and checked after every node while it lives */
+    const nncc_options *opt = &ctx->opt;
+    if (g->canary_guard)
+        fprintf(c.params, "/* --canary: guard bytes around every arena tensor, checked after each node */\n"
+                          "static void %s_canary_set(unsigned char *p, size_t n)\n{\n    memset(p, 0xCB, n);\n}\n\n"
+                          "static int %s_canary_bad(const unsigned char *p, size_t n)\n{\n    size_t i;\n"
+                          "    for (i = 0; i < n; i++)\n        if (p[i] != 0xCB)\n            return 1;\n"
+                          "    return 0;\n}\n\n", prefix, prefix);
+
     /* the calls */
     for (int i = 0; i < g->n_n; i++) {
         nncc_node *n = &g->n[i];
         c.e.node_index = i;
+        for (int t = 0; g->canary_guard && t < g->n_t; t++) {
+            nncc_tensor *x = &g->t[t];
+            if (x->alias_of >= 0 || x->offset < 0 || x->live_first != i)
+                continue;
+            int64_t bytes = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
+            int64_t padded = (bytes + opt->align - 1) / opt->align * opt->align;
+            fprintf(c.body, "    %s_canary_set(ws + %lld, %lld); /* guards of '%s' */\n", prefix,
+                    (long long)(x->offset - g->canary_guard), (long long)g->canary_guard, x->name);
+            fprintf(c.body, "    %s_canary_set(ws + %lld, %lld);\n", prefix, (long long)(x->offset + bytes),
+                    (long long)(padded - bytes + g->canary_guard));
+        }
         fprintf(c.body, "    /* node '%s' (%s)", n->name, nncc_ops[n->op]->name);
         if (n->fused_from)
             fprintf(c.body, " + %s", n->fused_from);
@@ -410,6 +431,18 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         }
         fprintf(c.body, " */\n");
         nncc_ops[n->op]->emit_c(&c.e, g, n);
+        for (int t = 0; g->canary_guard && t < g->n_t; t++) {
+            nncc_tensor *x = &g->t[t];
+            if (x->alias_of >= 0 || x->offset < 0 || x->live_first > i || x->live_last < i)
+                continue;
+            int64_t bytes = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
+            int64_t padded = (bytes + opt->align - 1) / opt->align * opt->align;
+            fprintf(c.body, "    if (%s_canary_bad(ws + %lld, %lld) || %s_canary_bad(ws + %lld, %lld))\n"
+                            "        return %d; /* node '%s' wrote outside its outputs, over the guards of '%s' */\n",
+                    prefix, (long long)(x->offset - g->canary_guard), (long long)g->canary_guard, prefix,
+                    (long long)(x->offset + bytes), (long long)(padded - bytes + g->canary_guard), 1000 + i, n->name,
+                    x->name);
+        }
     }
     /* graph outputs that are constants, or views copied out */
     for (int i = 0; i < g->n_outputs; i++) {
@@ -470,7 +503,10 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "SOURCE_FILE", cname },
         { "VERSION", NNCC_VERSION },
         { "SOURCE", basename_of(ctx->file) },
-        { "OPTIONS", nncc_fmt(ctx, "-O%d", o->opt_level) },
+        { "OPTIONS", nncc_fmt(ctx, "-O%d%s%s", o->opt_level,
+                              o->align != 16 ? nncc_fmt(ctx, " --align %lld", (long long)o->align) : "",
+                              o->canary ? " --canary" : "") },
+        { "ALIGN", nncc_fmt(ctx, "%lld", (long long)o->align) },
         { "GUARD", guard },
         { "PREFIX", prefix },
         { "UPREFIX", up },

@@ -137,7 +137,7 @@ nncc_status nncc_pass_schedule(nncc_graph *g, const nncc_options *o)
         return st;
     best = arena0;
     int best_rule = -1;
-    for (int r = 0; r < N_RULES && best > bound0; r++) {
+    for (int r = 0; r < N_RULES; r++) {
         st = list_schedule(g, r, order);
         if (st != NNCC_OK)
             return st;

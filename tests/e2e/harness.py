@@ -245,9 +245,10 @@ def build(m, cc="gcc", cflags=None, builddir=None):
     return exe
 
 
-def run(m, exe, inputs, batch=None):
+def run(m, exe, inputs, batch=None, wrapper=()):
     """Runs the harness on `inputs` (numpy arrays, graph order); returns the
-    outputs as numpy arrays shaped as the header says."""
+    outputs as numpy arrays shaped as the header says. `wrapper`: a command
+    to run it under (e.g. valgrind and its options)."""
     if len(inputs) != len(m.inputs):
         raise HarnessError("%s takes %d inputs, got %d" % (m.prefix, len(m.inputs), len(inputs)))
     if batch is None:
@@ -256,7 +257,7 @@ def run(m, exe, inputs, batch=None):
             if "batch" in p.dims:
                 batch = x.shape[p.dims.index("batch")]
     d = os.path.dirname(exe)
-    args = [exe] + ([str(batch)] if m.has_batch else [])
+    args = list(wrapper) + [exe] + ([str(batch)] if m.has_batch else [])
     for i, (p, x) in enumerate(zip(m.inputs, inputs)):
         x = np.ascontiguousarray(x, dtype=p.np_dtype)
         if x.shape != p.shape(batch):
