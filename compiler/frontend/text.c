@@ -280,6 +280,7 @@ static bool parse_string(parser *P, const char **out)
     for (int i = 1; i < t.len - 1; i++) {
         char c = t.p[i];
         if (c == '\\') {
+            int at = t.col + i; /* the backslash */
             char e = i + 1 < t.len - 1 ? t.p[++i] : 0;
             int h1, h2;
             switch (e) {
@@ -290,14 +291,14 @@ static bool parse_string(parser *P, const char **out)
                 h1 = i + 1 < t.len - 1 ? t.p[i + 1] : 0;
                 h2 = i + 2 < t.len - 1 ? t.p[i + 2] : 0;
                 if (!strchr("0123456789abcdefABCDEF", h1) || !h1 || !strchr("0123456789abcdefABCDEF", h2) || !h2)
-                    return error_at(P, t.line, t.col + i, "\\x needs two hex digits");
+                    return error_at(P, t.line, at, "\\x needs two hex digits");
                 c = (char)strtol((char[]){ (char)h1, (char)h2, 0 }, NULL, 16);
                 if (c == 0)
-                    return error_at(P, t.line, t.col + i, "strings cannot hold a NUL byte");
+                    return error_at(P, t.line, at, "strings cannot hold a NUL byte");
                 i += 2;
                 break;
             default:
-                return error_at(P, t.line, t.col + i, "unknown escape in a string (use \\\" \\\\ \\n \\t \\xHH)");
+                return error_at(P, t.line, at, "unknown escape in a string (use \\\" \\\\ \\n \\t \\xHH)");
             }
         } else if ((unsigned char)c < 0x20 && c != '\t') {
             return error_at(P, t.line, t.col + i, "control character in a string (write it as \\xHH)");
@@ -370,8 +371,9 @@ static bool parse_int(parser *P, int64_t *v, const char *what)
     return true;
 }
 
-/* A number token: integer or float. *is_float tells which it is. */
-static bool parse_number(parser *P, int64_t *iv, double *fv, bool *is_float, float *f32)
+/* A number token: integer or float. *is_float tells which it is; f64: the
+ * value is for a float64 (else it must fit a float32). */
+static bool parse_number(parser *P, int64_t *iv, double *fv, bool *is_float, float *f32, bool f64)
 {
     char buf[64];
     token t = P->tok;
@@ -395,8 +397,8 @@ static bool parse_number(parser *P, int64_t *iv, double *fv, bool *is_float, flo
     if (*end || end == buf)
         return error_tok(P, t, "%s is not a number", tok_desc(P, &t));
     double d = strtod(buf, NULL);
-    if (isinf(d) && !strpbrk(buf, "iI"))
-        return error_tok(P, t, "%s is out of range", buf);
+    if ((f64 ? isinf(d) : isinf(f)) && !strpbrk(buf, "iI"))
+        return error_tok(P, t, "%s is out of range for %s", buf, f64 ? "float64" : "float32");
     *f32 = f;
     *fv = d;
     *iv = 0;
@@ -540,7 +542,7 @@ static bool parse_elem(parser *P, literal *L)
     double fv;
     float f32;
     bool isf;
-    if (!parse_number(P, &iv, &fv, &isf, &f32))
+    if (!parse_number(P, &iv, &fv, &isf, &f32, L->dt == NNCC_DT_F64))
         return false;
     static const struct { int64_t lo, hi; } range[] = {
         [NNCC_DT_U8] = { 0, 255 }, [NNCC_DT_I8] = { -128, 127 }, [NNCC_DT_U16] = { 0, 65535 },
@@ -551,6 +553,8 @@ static bool parse_elem(parser *P, literal *L)
     case NNCC_DT_F32: *(float *)dst = f32; break;
     case NNCC_DT_F64: *(double *)dst = fv; break;
     case NNCC_DT_I64:
+        if (isf && t.kind == T_NUMBER && (int)strspn(t.p, "+-0123456789") >= t.len)
+            return error_tok(P, t, "%s is not a valid int64 (out of range)", tok_desc(P, &t));
         if (isf)
             return error_tok(P, t, "expected an integer for int64 data, found %s", tok_desc(P, &t));
         *(int64_t *)dst = iv;
@@ -1061,7 +1065,7 @@ static bool parse_attr_value(parser *P, pattr *pa, const char *node_desc)
         if (!is_number_tok(&t))
             return error_tok(P, t, "expected an attribute value (number, string, [list] or tensor), found %s",
                              tok_desc(P, &t));
-        if (!parse_number(P, &iv, &dv, &isf, &fv))
+        if (!parse_number(P, &iv, &dv, &isf, &fv, false))
             return false;
         a->type = isf ? NNCC_ATTR_FLOAT : NNCC_ATTR_INT;
         a->i = iv;
@@ -1081,7 +1085,7 @@ static bool parse_attr_value(parser *P, pattr *pa, const char *node_desc)
                 break;
         }
         token e = P->tok;
-        if (!parse_number(P, &iv, &dv, &isf, &fv))
+        if (!parse_number(P, &iv, &dv, &isf, &fv, false))
             return false;
         if (isf && forced == 1)
             return error_tok(P, e, "%s in an ints[...] list", tok_desc(P, &e));
