@@ -513,6 +513,34 @@ static void test_node_positions(void **state)
     nncc_ctx_free(ctx);
 }
 
+/* Every allocation of a parse failing in turn: an error status, never a crash. */
+static void test_alloc_fail(void **state)
+{
+    (void)state;
+    const char *src = "graph g\ninput x: float32[N, 4]\nweight w: float32[2, 2] = [[1, 2], [3, 4]]\n"
+                      "y, _ = Dropout(x) @d\nc = Constant() {value=tensor int64[2] [1, 2]}\n"
+                      "z = Conv(y, w) {pads=[1, 1], alpha=0.5, s=\"a\", f=[1.5]}\noutput z\n";
+    bool ok_seen = false;
+    for (long n = 1; n < 400 && !ok_seen; n++) {
+        nncc_options o;
+        nncc_options_init(&o);
+        FILE *diag = tmpfile();
+        o.diag = diag;
+        o.fail_alloc_after = n;
+        nncc_ctx *ctx = nncc_ctx_new(&o);
+        ctx->file = "t.nng";
+        nncc_graph *g = NULL;
+        nncc_status st = nncc_parse_text(ctx, src, strlen(src), NULL, &g);
+        if (st == NNCC_OK)
+            ok_seen = true;
+        else
+            assert_int_equal(st, NNCC_ERR_NOMEM);
+        nncc_ctx_free(ctx);
+        fclose(diag);
+    }
+    assert_true(ok_seen); /* and with enough allocations it parses */
+}
+
 int main(void)
 {
     ut_dir(T);
@@ -529,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_node_positions),
+        cmocka_unit_test(test_alloc_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
