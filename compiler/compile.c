@@ -24,10 +24,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 static nncc_status load(nncc_ctx *ctx, const char *path, nncc_graph **g)
 {
-    if (ends_with(path, ".nng")) {
-        nncc_error_file(ctx, "the text graph format (.nng) is not available in this build yet");
-        return NNCC_ERR_INPUT;
-    }
+    if (ends_with(path, ".nng"))
+        return nncc_load_text(ctx, path, g);
     return nncc_load_onnx(ctx, path, g);
 }
 
@@ -230,6 +228,9 @@ nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_
     ctx->file = model;
     nncc_graph *g = NULL;
     nncc_status st = load(ctx, model, &g);
+    /* the graph as loaded: reading it back reproduces this point exactly */
+    if (st == NNCC_OK && ctx->opt.emit_graph)
+        st = nncc_write_text(g, ctx->opt.emit_graph);
     if (st == NNCC_OK)
         st = fix_shapes(g, &ctx->opt, 1);
     if (st == NNCC_OK)

@@ -13,9 +13,10 @@
 static const char *usage =
     "usage: nncc MODEL [-o OUT.c] [options]\n"
     "\n"
-    "Compiles a neural network (ONNX .onnx) ahead of time into C99 source: OUT.c\n"
-    "with the weights and one function per model, OUT.h with the API, and the\n"
-    "nncc runtime files next to them. Build with: cc -O2 -c *.c (link with -lm).\n"
+    "Compiles a neural network (ONNX .onnx, or nncc's text format .nng) ahead of\n"
+    "time into C99 source: OUT.c with the weights and one function per model,\n"
+    "OUT.h with the API, and the nncc runtime files next to them. Build with:\n"
+    "cc -O2 -c *.c (link with -lm).\n"
     "\n"
     "options:\n"
     "  -o FILE            write C to FILE (and FILE's stem .h); without -o nncc only\n"
@@ -32,6 +33,9 @@ static const char *usage =
     "  --print-graph      print the graph after the passes\n"
     "  --dump-after=PASS  print the graph after PASS (infer, fold, dce, fold-bn,\n"
     "                     fuse, memplan)\n"
+    "  --emit-graph FILE  write the model as loaded (before any pass) in the text\n"
+    "                     format to FILE (.nng), larger weights to FILE.bin;\n"
+    "                     nncc FILE gives the same C as the model itself\n"
     "  --report           print what each pass changed and the arena size\n"
     "  --version          print the version\n"
     "  -h, --help         this text\n"
@@ -78,7 +82,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("nncc %s\n", NNCC_VERSION);
             return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--shape")) {
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--shape") ||
+                   !strcmp(a, "--emit-graph")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nncc: %s needs a value\n", a);
                 return 2;
@@ -88,6 +93,8 @@ int main(int argc, char **argv)
                 out = v;
             else if (!strcmp(a, "--name"))
                 o.name = v;
+            else if (!strcmp(a, "--emit-graph"))
+                o.emit_graph = v;
             else if (o.n_shapes >= 16 || parse_shape(v, &o.shapes[o.n_shapes++]) != 0) {
                 fprintf(stderr, "nncc: --shape wants NAME=DIMS such as input=1x3x32x32, got '%s'\n", v);
                 return 2;

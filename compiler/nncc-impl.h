@@ -175,6 +175,10 @@ void nncc_warn(nncc_graph *g, const nncc_node *n, const char *fmt, ...)
 void nncc_error_file(nncc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nncc_errorv(nncc_ctx *ctx, const char *kind, nncc_graph *g, const nncc_node *n,
                  const char *fmt, va_list ap);
+/* "net.nng:12:7: error: ..." (text format), for errors before there is a node. */
+void nncc_error_at(nncc_ctx *ctx, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void nncc_error_atv(nncc_ctx *ctx, int line, int col, const char *fmt, va_list ap);
 
 /* ------------------------------------------------------------------------ */
 /* ir/print.c and ir/verify.c                                                */
@@ -269,6 +273,11 @@ nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
 /* frontend/                                                                 */
 /* ------------------------------------------------------------------------ */
 nncc_status nncc_load_onnx(nncc_ctx *ctx, const char *path, nncc_graph **out);
+/* frontend/text.c: the text format (docs/graph-format.md). nncc_parse_text
+ * reads `len` bytes at `src`; `dir` is the folder file()/npy() paths are
+ * relative to ("" or ending in '/'), NULL to refuse them (fuzzing, tests). */
+nncc_status nncc_load_text(nncc_ctx *ctx, const char *path, nncc_graph **out);
+nncc_status nncc_parse_text(nncc_ctx *ctx, const char *src, size_t len, const char *dir, nncc_graph **out);
 
 /* ------------------------------------------------------------------------ */
 /* passes/                                                                   */
@@ -309,6 +318,10 @@ struct nncc_emit {
 };
 
 nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix);
+
+/* backend/text.c: writes the graph as loaded (before any pass) in the text
+ * format to `path`, weights of more than a few values to `path`.bin. */
+nncc_status nncc_write_text(nncc_graph *g, const char *path);
 /* C expression for tensor ti's data, typed as `const T *`/`T *`. */
 const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti);
 /* A unique identifier for static data of the node being emitted: PREFIX_NODE_SUFFIX. */

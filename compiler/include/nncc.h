@@ -36,6 +36,7 @@ typedef struct nncc_options {
     const char *dump_after;         /* pass name after which the graph is printed (--dump-after) */
     int print_graph;                /* print the graph after the passes (--print-graph) */
     int report;                     /* print what each pass changed (--report) */
+    const char *emit_graph;         /* write the loaded graph in the text format here (--emit-graph) */
     nncc_shape_override shapes[16]; /* --shape overrides */
     int n_shapes;
     FILE *diag;                     /* where errors and reports go; NULL: stderr */
@@ -63,7 +64,8 @@ void nncc_ctx_free(nncc_ctx *ctx);
 /* Number of errors reported so far through this context. */
 int nncc_error_count(const nncc_ctx *ctx);
 
-/* Loads `model` (.onnx or .nng), runs the pipeline and writes the C output
+/* Loads `model` (.onnx or .nng; with emit_graph set, writes it out as
+ * text), runs the pipeline and writes the C output
  * to `out_c` plus a header next to it (same stem, .h) and the runtime files
  * into the same folder. `out_c` NULL: compile only (checks, --print-graph). */
 nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_c);

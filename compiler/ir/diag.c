@@ -51,3 +51,21 @@ void nncc_error_file(nncc_ctx *ctx, const char *fmt, ...)
     nncc_errorv(ctx, "error", NULL, NULL, fmt, ap);
     va_end(ap);
 }
+
+/* "net.nng:12:7: error: ..." for text-format errors that belong to no node yet. */
+void nncc_error_atv(nncc_ctx *ctx, int line, int col, const char *fmt, va_list ap)
+{
+    FILE *f = ctx->opt.diag;
+    fprintf(f, "%s:%d:%d: error: ", ctx->file ? ctx->file : "nncc", line, col);
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    ctx->n_errors++;
+}
+
+void nncc_error_at(nncc_ctx *ctx, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nncc_error_atv(ctx, line, col, fmt, ap);
+    va_end(ap);
+}
