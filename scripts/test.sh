@@ -8,7 +8,7 @@
 #
 # Exits non-zero when anything fails; runs both stages either way.
 # Environment: NNCC_BUILD_DIR, NNCC_ASAN_BUILD_DIR (default build, build-asan),
-# NNCC_TEST_JOBS (ctest -j, default 2), NNCC_SKIP_ASAN=1, NNCC_ASAN_ALL=0.
+# NNCC_TEST_JOBS (ctest -j, default 2), NNCC_SKIP_ASAN=1, NNCC_ASAN_ALL=0, NNCC_SKIP_FUZZ=1.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +60,15 @@ if [[ ${NNCC_SKIP_ASAN:-0} != 1 ]]; then
   if ! ctest --test-dir "$asan" --output-on-failure -j"$jobs" "${select[@]}"; then
     failed+=("sanitizer tests in $asan/")
   fi
+fi
+
+# ---- the text-format parser under libFuzzer (clang only), bounded in time ----
+if [[ ${NNCC_SKIP_FUZZ:-0} != 1 ]] && command -v clang >/dev/null; then
+  fuzz=${NNCC_FUZZ_BUILD_DIR:-build-fuzz}
+  step "fuzz: $fuzz/ (clang, -DNNCC_FUZZ=ON), fuzz_text for \${NNCC_FUZZ_SECONDS:-30} s"
+  cmake -S . -B "$fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DNNCC_FUZZ=ON -DNNCC_WERROR=ON -DNNCC_PYTHON="$python"
+  cmake --build "$fuzz" --target fuzz_text
+  ctest --test-dir "$fuzz" -R '^fuzz_text$' --output-on-failure || failed+=("fuzz_text")
 fi
 
 elapsed=$((SECONDS - start))
