@@ -89,6 +89,28 @@ static const char *ident(cgen *c, const char *prefix, const char *name)
     return out;
 }
 
+/* A model name made safe inside a C comment: no comment end, no newline. */
+static const char *cs(nncc_graph *g, const char *s)
+{
+    if (!strstr(s, "*/") && !strpbrk(s, "\n\r"))
+        return s;
+    size_t n = strlen(s);
+    char *o = nncc_alloc(g->ctx, 2 * n + 1);
+    if (!o)
+        return "?";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n' || s[i] == '\r')
+            o[k++] = ' ';
+        else if (s[i] == '*' && s[i + 1] == '/')
+            o[k++] = '*', o[k++] = ' ';
+        else
+            o[k++] = s[i];
+    }
+    o[k] = 0;
+    return o;
+}
+
 /* ---- what op emitters call ---- */
 
 const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
@@ -188,7 +210,7 @@ static void write_weight(cgen *c, int ti)
     if (n == 0 || !c->tname[ti])
         return;
     c->weight_bytes += n * (int64_t)nncc_dtype_size(t->dtype);
-    fprintf(f, "/* '%s': %s[%s] */\n", t->name, nncc_dtype_name(t->dtype),
+    fprintf(f, "/* '%s': %s[%s] */\n", cs(g, t->name), nncc_dtype_name(t->dtype),
             nncc_shape_str(g->ctx, &t->shape));
     if (t->dtype == NNCC_DT_F32) {
         fprintf(f, "static const union { uint32_t u[%lld]; float f[%lld]; } %s = {{", (long long)n,
@@ -363,7 +385,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             fprintf(of, ", %s", decl);
             fprintf(af, ", %s", c.tname[ti]);
             fprintf(df, "/* %s %s: %s[%s] ('%s') */\n", pass ? "output" : "input ", c.tname[ti],
-                    nncc_dtype_name(t->dtype), shape_doc(g, t), t->name);
+                    nncc_dtype_name(t->dtype), shape_doc(g, t), cs(g, t->name));
         }
     }
     if (ftell(pf) == 0)
@@ -406,13 +428,13 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             int64_t bytes = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
             int64_t padded = (bytes + opt->align - 1) / opt->align * opt->align;
             fprintf(c.body, "    %s_canary_set(ws + %lld, %lld); /* guards of '%s' */\n", prefix,
-                    (long long)(x->offset - g->canary_guard), (long long)g->canary_guard, x->name);
+                    (long long)(x->offset - g->canary_guard), (long long)g->canary_guard, cs(g, x->name));
             fprintf(c.body, "    %s_canary_set(ws + %lld, %lld);\n", prefix, (long long)(x->offset + bytes),
                     (long long)(padded - bytes + g->canary_guard));
         }
-        fprintf(c.body, "    /* node '%s' (%s)", n->name, nncc_ops[n->op]->name);
+        fprintf(c.body, "    /* node '%s' (%s)", cs(g, n->name), nncc_ops[n->op]->name);
         if (n->fused_from)
-            fprintf(c.body, " + %s", n->fused_from);
+            fprintf(c.body, " + %s", cs(g, n->fused_from));
         fprintf(c.body, "\n     *   ");
         for (int k = 0; k < n->n_in; k++) {
             nncc_tensor *t = nncc_in(g, n, k);
@@ -424,7 +446,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             nncc_tensor *t = nncc_out(g, n, k);
             if (!t)
                 continue;
-            fprintf(c.body, "%s'%s' %s[%s]", k ? ", " : " -> ", t->name, nncc_dtype_name(t->dtype),
+            fprintf(c.body, "%s'%s' %s[%s]", k ? ", " : " -> ", cs(g, t->name), nncc_dtype_name(t->dtype),
                     nncc_shape_str(ctx, &t->shape));
             if (t->offset >= 0)
                 fprintf(c.body, " @ws+%lld", (long long)t->offset);
@@ -440,8 +462,8 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             fprintf(c.body, "    if (%s_canary_bad(ws + %lld, %lld) || %s_canary_bad(ws + %lld, %lld))\n"
                             "        return %d; /* node '%s' wrote outside its outputs, over the guards of '%s' */\n",
                     prefix, (long long)(x->offset - g->canary_guard), (long long)g->canary_guard, prefix,
-                    (long long)(x->offset + bytes), (long long)(padded - bytes + g->canary_guard), 1000 + i, n->name,
-                    x->name);
+                    (long long)(x->offset + bytes), (long long)(padded - bytes + g->canary_guard), 1000 + i, cs(g, n->name),
+                    cs(g, x->name));
         }
     }
     /* graph outputs that are constants, or views copied out */
@@ -449,7 +471,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         nncc_tensor *t = &g->t[g->outputs[i]];
         size_t bytes = (size_t)nncc_shape_count(&t->shape) * nncc_dtype_size(t->dtype);
         if (t->data && bytes)
-            fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", t->name,
+            fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", cs(g, t->name),
                     c.pname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
     }
     /* only the weights the calls name: a constant input whose value an op
@@ -502,7 +524,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "HEADER", hname },
         { "SOURCE_FILE", cname },
         { "VERSION", NNCC_VERSION },
-        { "SOURCE", basename_of(ctx->file) },
+        { "SOURCE", cs(g, basename_of(ctx->file)) },
         { "OPTIONS", nncc_fmt(ctx, "-O%d%s%s", o->opt_level,
                               o->align != 16 ? nncc_fmt(ctx, " --align %lld", (long long)o->align) : "",
                               o->canary ? " --canary" : "") },
@@ -517,7 +539,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "WS_PARAMS", strcmp(plist, "void") ? nncc_fmt(ctx, ", %s", plist) : "" },
         { "ONE_PARAMS", one },
         { "COMMA_ARGS", alist },
-        { "GRAPH", g->name },
+        { "GRAPH", cs(g, g->name) },
         { "N_NODES", nncc_fmt(ctx, "%d", g->n_n) },
         { "N_WEIGHT_BYTES", nncc_fmt(ctx, "%lld", (long long)c.weight_bytes) },
         { "WEIGHTS", c.wbuf },

@@ -22,11 +22,6 @@ static int new_const(nncc_graph *g, const char *base, const nncc_shape *s, const
     return t;
 }
 
-static int reader_count(nncc_graph *g, int t)
-{
-    return nncc_tensor_uses(g, t);
-}
-
 /* Folds bn into producer p; returns 1 if done, 0 if not applicable, -1 on OOM. */
 static int fold(nncc_graph *g, nncc_node *p, nncc_node *bn)
 {
@@ -115,7 +110,7 @@ nncc_status nncc_pass_fold_bn(nncc_graph *g, const nncc_options *o)
             continue;
         int x = bn->in[0];
         int pi = g->t[x].producer;
-        if (pi < 0 || g->t[x].is_output || reader_count(g, x) != 1)
+        if (pi < 0 || g->t[x].is_output || nncc_tensor_uses(g, x) != 1)
             continue;
         nncc_node *p = &g->n[pi];
         if (p->dead || (p->op != NNCC_OP_Conv && p->op != NNCC_OP_Gemm))
