@@ -205,8 +205,20 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
     nncc_plan plan;
     nncc_plan_init(&plan, 16);
     int *buf = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
-    if (!buf)
+    int *sbuf = nncc_alloc_array(g->ctx, (size_t)g->n_n + 1, sizeof(int));
+    if (!buf || !sbuf)
         return NNCC_ERR_NOMEM;
+    /* kernels' scratch memory: live during its node only */
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        int64_t bytes = nncc_ops[n->op]->scratch ? nncc_ops[n->op]->scratch(g, n) : 0;
+        n->scratch_offset = -1;
+        sbuf[i] = bytes > 0 ? nncc_plan_add(&plan, bytes, i, i) : -1;
+        if (bytes > 0 && sbuf[i] < 0) {
+            nncc_plan_free(&plan);
+            return NNCC_ERR_NOMEM;
+        }
+    }
     /* a root that is a view of an output (claimed) lives in the caller's buffer */
     int64_t naive = 0;
     for (int t = 0; t < T; t++) {
@@ -229,6 +241,9 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
     for (int t = 0; t < T; t++)
         if (buf[t] >= 0)
             g->t[t].offset = plan.b[buf[t]].offset;
+    for (int i = 0; i < g->n_n; i++)
+        if (sbuf[i] >= 0)
+            g->n[i].scratch_offset = plan.b[sbuf[i]].offset;
     /* claimed roots: stored in the output that views them */
     for (int t = 0; t < T; t++) {
         if (g->t[t].is_output && g->t[t].alias_of >= 0) {
