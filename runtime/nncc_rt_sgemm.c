@@ -24,7 +24,8 @@
  * Relu/Clip. Other activations run over Y afterwards (nncc_act_f32).
  *
  * Micro-kernels, picked by the target's predefined macros when the generated
- * code is compiled: AVX2+FMA (x86-64, 6x16 in 12 ymm registers), NEON
+ * code is compiled: AVX2+FMA (x86-64, 6x16 in 12 ymm registers; with
+ * AVX-512F also 6x32 over two B panels in 12 zmm registers), NEON
  * (AArch64, 6x16 in 24 q registers), and portable C written so compilers
  * auto-vectorise it. All three share the packed layouts, so the weights nncc
  * writes suit any target.
@@ -65,12 +66,12 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* Epilogue and store from an accumulator tile acc[MR][NR] (portable; full or partial tiles). */
-static void store_tile(const float *acc, const tile *t)
+/* Epilogue and store from an accumulator tile acc[MR][lda] (portable; full or partial tiles). */
+static void store_tile(const float *acc, int lda, const tile *t)
 {
     for (int i = 0; i < t->mr; i++) {
         float *c = t->c + i * t->ldc;
-        const float *a = acc + i * NR;
+        const float *a = acc + i * lda;
         const float bias = t->bias ? t->bias[i] : 0.0f;
         const float *add = t->add ? t->add + i * t->ldc : 0;
         for (int j = 0; j < t->nr; j++) {
@@ -169,8 +170,85 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
     _mm256_storeu_ps(acc + 3 * NR, c30), _mm256_storeu_ps(acc + 3 * NR + 8, c31);
     _mm256_storeu_ps(acc + 4 * NR, c40), _mm256_storeu_ps(acc + 4 * NR + 8, c41);
     _mm256_storeu_ps(acc + 5 * NR, c50), _mm256_storeu_ps(acc + 5 * NR + 8, c51);
-    store_tile(acc, t);
+    store_tile(acc, NR, t);
 }
+#if defined(__AVX512F__)
+/* With AVX-512 (16 lanes), two adjacent B panels at once: a 6x32 tile in 12
+ * zmm registers, c(6x32) (+)= a(kc x 6) [b0 b1](kc x 32). */
+#define NNCC_SGEMM_WIDE 1
+static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const float *b1, const tile *t)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1);
+        __m512 av;
+        av = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(av, v0, c00);
+        c01 = _mm512_fmadd_ps(av, v1, c01);
+        av = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(av, v0, c10);
+        c11 = _mm512_fmadd_ps(av, v1, c11);
+        av = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(av, v0, c20);
+        c21 = _mm512_fmadd_ps(av, v1, c21);
+        av = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(av, v0, c30);
+        c31 = _mm512_fmadd_ps(av, v1, c31);
+        av = _mm512_set1_ps(a[4]);
+        c40 = _mm512_fmadd_ps(av, v0, c40);
+        c41 = _mm512_fmadd_ps(av, v1, c41);
+        av = _mm512_set1_ps(a[5]);
+        c50 = _mm512_fmadd_ps(av, v0, c50);
+        c51 = _mm512_fmadd_ps(av, v1, c51);
+        a += MR;
+        b0 += NR;
+        b1 += NR;
+    }
+    __m512 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    if (t->mr == MR && t->nr == 2 * NR) {
+        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+        for (int i = 0; i < MR; i++) {
+            float *c = t->c + i * t->ldc;
+            __m512 v0 = acc[2 * i], v1 = acc[2 * i + 1];
+            if (t->load) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+            }
+            if (t->bias) {
+                const __m512 bv = _mm512_set1_ps(t->bias[i]);
+                v0 = _mm512_add_ps(v0, bv);
+                v1 = _mm512_add_ps(v1, bv);
+            }
+            if (t->add) {
+                const float *d = t->add + i * t->ldc;
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(d));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(d + 16));
+            }
+            if (t->clamp == 1) {
+                v0 = _mm512_max_ps(v0, lo);
+                v1 = _mm512_max_ps(v1, lo);
+            } else if (t->clamp == 3) {
+                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
+                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
+            }
+            _mm512_storeu_ps(c, v0);
+            _mm512_storeu_ps(c + 16, v1);
+        }
+        return;
+    }
+    float tmp[MR * 2 * NR];
+    for (int i = 0; i < 2 * MR; i++)
+        _mm512_storeu_ps(tmp + 16 * i, acc[i]);
+    store_tile(tmp, 2 * NR, t);
+}
+#endif
 #elif defined(NNCC_SGEMM_NEON)
 /* c(6x16) (+)= a(kc x 6) b(kc x 16): 24 accumulators in q registers. */
 static void micro_kernel(int64_t kc, const float *a, const float *b, const tile *t)
@@ -196,7 +274,7 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < 4; j++)
             vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
-    store_tile(acc, t);
+    store_tile(acc, NR, t);
 }
 #else
 /* Portable: the accumulator tile is a local array; the j loops have a
@@ -215,7 +293,7 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
         a += MR;
         b += NR;
     }
-    store_tile(acc, t);
+    store_tile(acc, NR, t);
 }
 #endif
 
@@ -269,10 +347,32 @@ static void pack_b_conv(const nncc_conv2d_params *p, const float *xg, int64_t k0
             const int64_t run = min64(p->ow - ox, jend - j);
             const int64_t iy = oy * p->sh + offy;
             const float *xr = (oy < p->oh && iy >= 0 && iy < p->h) ? xc + iy * p->w : 0;
-            const int64_t lo = xr ? oxlo : p->ow, hi = xr ? oxhi : p->ow;
-            for (int64_t o = ox; o < ox + run; o++) {
-                dst[jj] = (o >= lo && o < hi) ? xr[o * p->sw + offx] : 0.0f;
-                if (++jj == NR) {
+            const int64_t end = ox + run;
+            /* [ox, a0) and [a1, end) fall in the padding, [a0, a1) reads the row */
+            int64_t a0 = xr ? oxlo : end, a1 = xr ? oxhi : end;
+            a0 = a0 < ox ? ox : a0 > end ? end : a0;
+            a1 = a1 < a0 ? a0 : a1 > end ? end : a1;
+            int64_t o = ox;
+            while (o < end) {
+                /* up to the end of this region or of the current panel row */
+                const int64_t stop = o < a0 ? a0 : o < a1 ? a1 : end;
+                const int64_t cnt = min64(stop - o, NR - jj);
+                float *d = dst + jj;
+                if (o >= a0 && o < a1) {
+                    const float *s = xr + o * p->sw + offx;
+                    if (p->sw == 1)
+                        for (int64_t q = 0; q < cnt; q++)
+                            d[q] = s[q];
+                    else
+                        for (int64_t q = 0; q < cnt; q++)
+                            d[q] = s[q * p->sw];
+                } else {
+                    for (int64_t q = 0; q < cnt; q++)
+                        d[q] = 0.0f;
+                }
+                o += cnt;
+                jj += cnt;
+                if (jj == NR) {
                     jj = 0;
                     dst += kc * NR;
                 }
@@ -310,17 +410,31 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                         const int64_t m0 = pi * MR;
                         for (int64_t jp = 0; jp < ncp / NR; jp++) {
                             const int64_t off = yoff + m0 * npix + j0 + jp * NR;
+#if defined(NNCC_SGEMM_WIDE)
+                            const int wide = jp + 1 < ncp / NR;
+#endif
                             tile t;
                             t.c = y + off;
                             t.ldc = npix;
                             t.mr = (int)min64(MR, mg - m0);
                             t.nr = (int)min64(NR, nc - jp * NR);
+#if defined(NNCC_SGEMM_WIDE)
+                            if (wide)
+                                t.nr = (int)min64(2 * NR, nc - jp * NR);
+#endif
                             t.load = k0 > 0;
                             t.bias = last && b ? b + g * mg + m0 : 0;
                             t.add = last && add ? add + off : 0;
                             t.clamp = last ? clamp : 0;
                             t.lo = lo;
                             t.hi = hi;
+#if defined(NNCC_SGEMM_WIDE)
+                            if (wide) {
+                                micro_kernel_wide(kc, a, scratch + jp * kc * NR, scratch + (jp + 1) * kc * NR, &t);
+                                jp++;
+                                continue;
+                            }
+#endif
                             micro_kernel(kc, a, scratch + jp * kc * NR, &t);
                         }
                     }

@@ -12,7 +12,8 @@
  *
  * Built twice by CMake: as test_kernels (the target's default flags, so the
  * portable micro-kernel) and, where the compiler takes -mavx2 -mfma, as
- * test_kernels_avx2 (the AVX2+FMA micro-kernel; skipped on a CPU without it).
+ * test_kernels_avx2 (the AVX2+FMA micro-kernel; skipped on a CPU without it)
+ * and test_kernels_avx512 (adds the AVX-512 6x32 one).
  * Canary values after the output and the scratch catch writes past the end.
  */
 #include <setjmp.h>
@@ -208,6 +209,12 @@ int main(void)
 #if defined(NNCC_TEST_AVX2) && (defined(__GNUC__) || defined(__clang__))
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         printf("SKIPPED: this CPU has no AVX2+FMA\n");
+        return 77;
+    }
+#endif
+#if defined(NNCC_TEST_AVX512) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("SKIPPED: this CPU has no AVX-512F\n");
         return 77;
     }
 #endif
