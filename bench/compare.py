@@ -113,7 +113,7 @@ def build_variant(args, opt, workdir, cflags):
     d = os.path.join(workdir, opt.lstrip("-"))
     os.makedirs(d, exist_ok=True)
     H.NNCC = args.nncc
-    extra = []
+    extra = ["--threads", str(args.threads)] if args.threads > 1 else []
     for s in args.shape:
         extra += ["--shape", s]
     m = H.compile_model(args.model, d, name="model", opt=opt, extra=extra + ["--report"])
@@ -156,12 +156,15 @@ def main():
     ap.add_argument("--runs", type=int, default=50, help="timed inferences per variant per round")
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
     ap.add_argument("--ort", action="store_true", help="add ONNX Runtime (check and time)")
-    ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (nncc: 1)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads: ONNX Runtime intra-op threads; above 1, nncc gets --threads N and "
+                         "the C compiler -fopenmp")
     ap.add_argument("--shape", action="append", default=[], help="passed to nncc (NAME=DIMS)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", help="build in this directory (kept) instead of a temporary one")
     args = ap.parse_args()
-    cflags = shlex.split(args.cflags) + (["-march=native"] if args.native else [])
+    cflags = shlex.split(args.cflags) + (["-march=native"] if args.native else []) + \
+        (["-fopenmp"] if args.threads > 1 else [])
     workdir = args.keep or tempfile.mkdtemp(prefix="nncc-bench-")
     os.makedirs(workdir, exist_ok=True)
 
@@ -238,8 +241,8 @@ def main():
     base = np.median(times[variants[0].name])
     macs = variants[-1].macs
     print("model: %s   batch 1   %d MACs per inference" % (args.model, macs))
-    print("C compiler: %s %s   threads: 1 (nncc), %d (ONNX Runtime)" % (
-        sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), args.threads))
+    print("C compiler: %s %s   threads: %d (nncc's convolutions; the other kernels: 1), %d (ONNX Runtime)" % (
+        sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), args.threads, args.threads))
     cpu = ""
     try:
         cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)

@@ -36,6 +36,9 @@
  */
 #include "nncc_runtime.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define NNCC_SGEMM_AVX2 1
@@ -319,7 +322,7 @@ void nncc_conv2d_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp
 int64_t nncc_conv2d_scratch_size(const nncc_conv2d_params *p)
 {
     const int64_t K = (p->c / p->group) * p->kh * p->kw, npix = p->oh * p->ow;
-    return min64(K, KC) * min64((npix + NR - 1) / NR * NR, NC);
+    return min64(K, KC) * min64((npix + NR - 1) / NR * NR, NC) * (p->threads > 1 ? p->threads : 1);
 }
 
 /* Packs rows [k0, k0+kc) and columns (pixels) [j0, j0+ncp) of the im2col
@@ -360,10 +363,17 @@ static void pack_b_conv(const nncc_conv2d_params *p, const float *xg, int64_t k0
                 float *d = dst + jj;
                 if (o >= a0 && o < a1) {
                     const float *s = xr + o * p->sw + offx;
-                    if (p->sw == 1)
-                        for (int64_t q = 0; q < cnt; q++)
-                            d[q] = s[q];
-                    else
+                    if (p->sw == 1) {
+                        /* blocks of 8 with a constant trip count: vectorised at -O2 */
+                        float *restrict dd = d;
+                        const float *restrict ss = s;
+                        int64_t q = 0;
+                        for (; q + 8 <= cnt; q += 8)
+                            for (int l = 0; l < 8; l++)
+                                dd[q + l] = ss[q + l];
+                        for (; q < cnt; q++)
+                            dd[q] = ss[q];
+                    } else
                         for (int64_t q = 0; q < cnt; q++)
                             d[q] = s[q * p->sw];
                 } else {
@@ -399,12 +409,26 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
             const float *xg = x + (n * p->c + g * cg) * p->h * p->w;
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
-            for (int64_t j0 = 0; j0 < npix; j0 += NC) {
+            const int64_t nblocks = (npix + NC - 1) / NC;
+            /* blocks of NC pixels write disjoint columns of Y: with OpenMP
+             * (and p->threads > 1) threads share them, each with its own
+             * block of scratch */
+#ifdef _OPENMP
+            const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t jb = 0; jb < nblocks; jb++) {
+                const int64_t j0 = jb * NC;
                 const int64_t nc = min64(NC, npix - j0), ncp = (nc + NR - 1) / NR * NR;
+#ifdef _OPENMP
+                float *const bp = scratch + (int64_t)omp_get_thread_num() * min64(K, KC) * min64((npix + NR - 1) / NR * NR, NC);
+#else
+                float *const bp = scratch;
+#endif
                 for (int64_t k0 = 0; k0 < K; k0 += KC) {
                     const int64_t kc = min64(KC, K - k0);
                     const int last = k0 + kc == K;
-                    pack_b_conv(p, xg, k0, kc, j0, ncp, scratch);
+                    pack_b_conv(p, xg, k0, kc, j0, ncp, bp);
                     for (int64_t pi = 0; pi < panels; pi++) {
                         const float *a = ag + pi * MR * K + k0 * MR;
                         const int64_t m0 = pi * MR;
@@ -430,12 +454,12 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             t.hi = hi;
 #if defined(NNCC_SGEMM_WIDE)
                             if (wide) {
-                                micro_kernel_wide(kc, a, scratch + jp * kc * NR, scratch + (jp + 1) * kc * NR, &t);
+                                micro_kernel_wide(kc, a, bp + jp * kc * NR, bp + (jp + 1) * kc * NR, &t);
                                 jp++;
                                 continue;
                             }
 #endif
-                            micro_kernel(kc, a, scratch + jp * kc * NR, &t);
+                            micro_kernel(kc, a, bp + jp * kc * NR, &t);
                         }
                     }
                 }

@@ -73,6 +73,8 @@ typedef struct {
     int64_t pt, pl;              /* padding at top and left (bottom/right follow from oh/ow) */
     int64_t group;               /* C and M are multiples of group */
     nncc_act_params act;         /* fused activation, applied after bias */
+    int64_t threads;             /* nncc_conv2d_gemm_f32: OpenMP threads when built with
+                                    OpenMP (0 or 1: one); scratch holds one block per thread */
 } nncc_conv2d_params;
 
 /* y(N,M,OH,OW) = act(conv(x(N,C,H,W), w(M,C/group,KH,KW)) + b(M)); b may be NULL.

@@ -41,6 +41,7 @@ typedef struct nncc_options {
     FILE *diag;                     /* where errors and reports go; NULL: stderr */
     FILE *out;                      /* where --print-graph goes; NULL: stdout */
     long fail_alloc_after;          /* tests: fail the Nth arena allocation (0: never) */
+    int threads;                    /* --threads: OpenMP threads of the packed conv kernel (0, 1: one) */
 } nncc_options;
 
 typedef struct nncc_ctx nncc_ctx;

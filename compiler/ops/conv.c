@@ -117,6 +117,7 @@ static nncc_status conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *
     p->sh = S[0], p->sw = S[1], p->dh = D[0], p->dw = D[1];
     p->pt = PB[0], p->pl = PB[1], p->oh = out[0], p->ow = out[1];
     p->act = n->act;
+    p->threads = g->ctx->opt.threads > 1 ? g->ctx->opt.threads : 0;
     return NNCC_OK;
 }
 
@@ -159,6 +160,8 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
             (long long)p->ow, (long long)p->kh, (long long)p->kw, (long long)p->sh, (long long)p->sw,
             (long long)p->dh, (long long)p->dw, (long long)p->pt, (long long)p->pl, (long long)p->group);
     nncc_emit_act(e, &p->act);
+    if (p->threads > 1)
+        fprintf(e->pf, ", .threads = %lld", (long long)p->threads);
     fprintf(e->pf, "\n};\n");
     return name;
 }
