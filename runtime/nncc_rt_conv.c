@@ -92,14 +92,23 @@ static void maxpool_dense(const nncc_pool2d_params *p, const float *x, float *y)
             for (int64_t ox = 0; ox < p->ow; ox++) {
                 const int64_t ix0 = ox * p->sw - p->pl;
                 const int64_t x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + p->kw > p->w ? p->w : ix0 + p->kw;
+                /* branch-free max (a maxss); NaN is flagged and, rarely,
+                 * looked up again: the reference returns the last NaN */
                 float acc = -INFINITY;
+                int nan = 0;
                 for (int64_t iy = y0; iy < y1; iy++) {
                     const float *xr = xc + iy * p->w;
                     for (int64_t ix = x0; ix < x1; ix++) {
                         const float v = xr[ix];
-                        acc = v > acc || v != v ? v : acc;
+                        acc = v > acc ? v : acc;
+                        nan |= v != v;
                     }
                 }
+                if (nan)
+                    for (int64_t iy = y0; iy < y1; iy++)
+                        for (int64_t ix = x0; ix < x1; ix++)
+                            if (xc[iy * p->w + ix] != xc[iy * p->w + ix])
+                                acc = xc[iy * p->w + ix];
                 yc[oy * p->ow + ox] = acc;
             }
         }
