@@ -37,6 +37,9 @@ static const char *usage =
     "                     format to FILE (.nng), larger weights to FILE.bin;\n"
     "                     nncc FILE gives the same C as the model itself\n"
     "  --report           print what each pass changed and the arena size\n"
+    "  --threads N        run each convolution on N OpenMP threads when the output\n"
+    "                     is built with OpenMP (-fopenmp); without it, one thread.\n"
+    "                     Plans N scratch blocks per convolution in the arena\n"
     "  --version          print the version\n"
     "  -h, --help         this text\n"
     "\n"
@@ -82,6 +85,15 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("nncc %s\n", NNCC_VERSION);
             return 0;
+        } else if (!strcmp(a, "--threads")) {
+            char *end;
+            long t = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || *end || t < 1 || t > 256) {
+                fprintf(stderr, "nncc: --threads wants a count from 1 to 256\n");
+                return 2;
+            }
+            o.threads = (int)t;
+            i++;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--shape") ||
                    !strcmp(a, "--emit-graph")) {
             if (i + 1 >= argc) {

@@ -122,6 +122,7 @@ typedef struct {
     nncc_act_params act;       /* activation applied in the epilogue */
     int fused_add;             /* tensor added before the activation (residual), -1 none */
     const char *fused_from;    /* names of the nodes merged into this one, for comments */
+    int64_t scratch_offset;    /* arena bytes of the kernel's scratch memory (memplan), -1 none */
     bool dead;                 /* removed; dropped by nncc_graph_compact */
     int line, col;             /* text format source position (0: none) */
 } nncc_node;
@@ -219,6 +220,10 @@ typedef struct nncc_op {
     void (*emit_c)(nncc_emit *e, nncc_graph *g, nncc_node *n);
     /* Multiply-accumulates per inference, for --report (NULL: negligible). */
     int64_t (*macs)(nncc_graph *g, nncc_node *n);
+    /* Bytes of scratch memory the emitted kernel needs while it runs (NULL
+     * or 0: none). memplan gives it arena space live for this node only, at
+     * n->scratch_offset. */
+    int64_t (*scratch)(nncc_graph *g, nncc_node *n);
 } nncc_op;
 
 extern const nncc_op *const nncc_ops[NNCC_OP_COUNT];
@@ -334,6 +339,12 @@ void nncc_emit_act(nncc_emit *e, const nncc_act_params *a);
 void nncc_emit_i64s(nncc_emit *e, const int64_t *v, int n);
 /* Prints a float (into the parameter section) so that it reads back exactly. */
 void nncc_emit_float(nncc_emit *e, float v);
+/* Writes a static const float array derived from weights (e.g. packed for a
+ * kernel) with a comment; returns the C expression for its data. */
+const char *nncc_emit_weights_f32(nncc_emit *e, const char *suffix, const char *comment,
+                                  const float *data, int64_t n);
+/* C expression for the node's scratch memory (float *), "0" if it has none. */
+const char *nncc_emit_scratch(nncc_emit *e, nncc_graph *g, nncc_node *n);
 /* The same as a C literal string ("0.5f", "(1.0f / 0.0f)"). */
 const char *nncc_float_c(nncc_ctx *ctx, float v);
 

@@ -78,8 +78,49 @@ void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w
     nncc_act_f32(&p->act, p->n * p->m * osz, y);
 }
 
+/* Max pooling without dilation: the window is clipped to the input once per
+ * output element instead of testing every tap, and the taps of a row are
+ * contiguous. Same result as the general loop below (NaN propagates). */
+static void maxpool_dense(const nncc_pool2d_params *p, const float *x, float *y)
+{
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+        const float *xc = x + nc * p->h * p->w;
+        float *yc = y + nc * p->oh * p->ow;
+        for (int64_t oy = 0; oy < p->oh; oy++) {
+            const int64_t iy0 = oy * p->sh - p->pt;
+            const int64_t y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + p->kh > p->h ? p->h : iy0 + p->kh;
+            for (int64_t ox = 0; ox < p->ow; ox++) {
+                const int64_t ix0 = ox * p->sw - p->pl;
+                const int64_t x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + p->kw > p->w ? p->w : ix0 + p->kw;
+                /* branch-free max (a maxss); NaN is flagged and, rarely,
+                 * looked up again: the reference returns the last NaN */
+                float acc = -INFINITY;
+                int nan = 0;
+                for (int64_t iy = y0; iy < y1; iy++) {
+                    const float *xr = xc + iy * p->w;
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        const float v = xr[ix];
+                        acc = v > acc ? v : acc;
+                        nan |= v != v;
+                    }
+                }
+                if (nan)
+                    for (int64_t iy = y0; iy < y1; iy++)
+                        for (int64_t ix = x0; ix < x1; ix++)
+                            if (xc[iy * p->w + ix] != xc[iy * p->w + ix])
+                                acc = xc[iy * p->w + ix];
+                yc[oy * p->ow + ox] = acc;
+            }
+        }
+    }
+}
+
 void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
 {
+    if (p->kind == NNCC_POOL_MAX && p->dh == 1 && p->dw == 1) {
+        maxpool_dense(p, x, y);
+        return;
+    }
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
         const float *xc = x + nc * p->h * p->w;
         float *yc = y + nc * p->oh * p->ow;

@@ -73,6 +73,8 @@ typedef struct {
     int64_t pt, pl;              /* padding at top and left (bottom/right follow from oh/ow) */
     int64_t group;               /* C and M are multiples of group */
     nncc_act_params act;         /* fused activation, applied after bias */
+    int64_t threads;             /* nncc_conv2d_gemm_f32: OpenMP threads when built with
+                                    OpenMP (0 or 1: one); scratch holds one block per thread */
 } nncc_conv2d_params;
 
 /* y(N,M,OH,OW) = act(conv(x(N,C,H,W), w(M,C/group,KH,KW)) + b(M)); b may be NULL.
@@ -80,6 +82,22 @@ typedef struct {
  * (a fused residual connection). */
 void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
                      const float *b, const float *add, float *y);
+
+/* The fast convolution (nncc_rt_sgemm.c): the same result as nncc_conv2d_f32
+ * through a packed GEMM. The weight is packed once, at compile time, by
+ * nncc_conv2d_pack_f32 into wp (nncc_conv2d_packed_size(p) floats: per group,
+ * panels of NNCC_GEMM_MR output channels stored k-major, K = C/group*KH*KW).
+ * `scratch` holds nncc_conv2d_scratch_size(p) floats the kernel may overwrite
+ * (nncc plans it in the arena). */
+#define NNCC_GEMM_MR 6    /* micro-kernel tile: rows (output channels) */
+#define NNCC_GEMM_NR 16   /* micro-kernel tile: columns (output pixels) */
+#define NNCC_GEMM_KC 256  /* depth of one packed block of the input */
+#define NNCC_GEMM_NC 128  /* columns of one packed block of the input */
+int64_t nncc_conv2d_packed_size(const nncc_conv2d_params *p);
+void nncc_conv2d_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp);
+int64_t nncc_conv2d_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const float *wp,
+                          const float *b, const float *add, float *y, float *scratch);
 
 /* y(N,M,OH,OW) = act(conv_transpose(x(N,C,H,W), w(C,M/group,KH,KW)) + b(M)), with
  * the same parameters as Conv read the other way: c = input channels,
@@ -123,8 +141,13 @@ typedef struct {
     nncc_act_params act;         /* fused activation */
 } nncc_gemm_params;
 
+/* nncc_gemm_ref_f32 is the plain reference (i-k-j loops); nncc_gemm_f32
+ * computes the same with the rows and columns blocked so compilers vectorise
+ * it (checked against the reference in tests/unit/test_kernels.c). */
 void nncc_gemm_f32(const nncc_gemm_params *p, const float *a, const float *b,
                    const float *c, float *y);
+void nncc_gemm_ref_f32(const nncc_gemm_params *p, const float *a, const float *b,
+                       const float *c, float *y);
 
 typedef struct {
     int64_t batch;               /* number of (M,K)x(K,N) products */

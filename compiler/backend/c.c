@@ -189,6 +189,32 @@ void nncc_emit_i64s(nncc_emit *e, const int64_t *v, int n)
     fprintf(c->params, n ? " }" : "0 }");
 }
 
+const char *nncc_emit_weights_f32(nncc_emit *e, const char *suffix, const char *comment,
+                                  const float *data, int64_t n)
+{
+    cgen *c = (cgen *)e;
+    const char *name = nncc_emit_name(e, suffix);
+    FILE *f = c->weights;
+    c->weight_bytes += n * (int64_t)sizeof(float);
+    fprintf(f, "/* %s: float32[%lld] */\n", comment, (long long)n);
+    fprintf(f, "static const union { uint32_t u[%lld]; float f[%lld]; } %s = {{", (long long)n, (long long)n, name);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &data[i], sizeof u);
+        fprintf(f, "%s0x%08x,", i % 8 ? "" : "\n", (unsigned)u);
+    }
+    fprintf(f, "\n}};\n");
+    return nncc_fmt(c->g->ctx, "%s.f", name);
+}
+
+const char *nncc_emit_scratch(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    (void)e;
+    if (n->scratch_offset < 0)
+        return "0";
+    return nncc_fmt(g->ctx, "(float *)(ws + %lld)", (long long)n->scratch_offset);
+}
+
 /* ---- weights ---- */
 
 /* Names a weight (empty ones get none: nncc_emit_ref gives "0" for them). */

@@ -51,6 +51,7 @@ typedef struct nncc_options {
     int memory_map;                 /* print every tensor's place in the arena (--memory-map) */
     int canary;                     /* test builds: guard bytes around every tensor, checked after
                                        each node (--canary) */
+    int threads;                    /* --threads: OpenMP threads of the packed conv kernel (0, 1: one) */
 } nncc_options;
 
 typedef struct nncc_ctx nncc_ctx;

@@ -193,6 +193,7 @@ nncc_node *nncc_node_add(nncc_graph *g, int op, const char *name, int n_in, int 
     memset(n, 0, sizeof *n);
     n->op = op;
     n->fused_add = -1;
+    n->scratch_offset = -1;
     n->opset = (int)g->opset;
     n->in = nncc_alloc_array(g->ctx, (size_t)(n_in ? n_in : 1), sizeof(int));
     n->out = nncc_alloc_array(g->ctx, (size_t)(n_out ? n_out : 1), sizeof(int));

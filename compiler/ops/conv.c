@@ -117,6 +117,7 @@ static nncc_status conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *
     p->sh = S[0], p->sw = S[1], p->dh = D[0], p->dw = D[1];
     p->pt = PB[0], p->pl = PB[1], p->oh = out[0], p->ow = out[1];
     p->act = n->act;
+    p->threads = g->ctx->opt.threads > 1 ? g->ctx->opt.threads : 0;
     return NNCC_OK;
 }
 
@@ -159,8 +160,29 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
             (long long)p->ow, (long long)p->kh, (long long)p->kw, (long long)p->sh, (long long)p->sw,
             (long long)p->dh, (long long)p->dw, (long long)p->pt, (long long)p->pl, (long long)p->group);
     nncc_emit_act(e, &p->act);
+    if (p->threads > 1)
+        fprintf(e->pf, ", .threads = %lld", (long long)p->threads);
     fprintf(e->pf, "\n};\n");
     return name;
+}
+
+/* Which kernel a Conv gets: the packed GEMM (nncc_conv2d_gemm_f32) from -O1
+ * on, when the weight is a constant nncc can pack, and the convolution is not
+ * depthwise (one input and one output channel per group: a 1-row GEMM would
+ * waste the micro-kernel, the reference direct kernel suits it better);
+ * otherwise the reference direct convolution. */
+static bool conv_use_gemm(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
+{
+    nncc_tensor *w = nncc_in(g, n, 1);
+    return g->ctx->opt.opt_level >= 1 && w->data && !(p->c == p->group && p->m == p->group);
+}
+
+static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_params p;
+    if (conv_params(g, n, &p) != NNCC_OK || !conv_use_gemm(g, n, &p))
+        return 0;
+    return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
 }
 
 static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
@@ -169,6 +191,24 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (conv_params(g, n, &p) != NNCC_OK)
         return;
     const char *name = nncc_emit_conv2d_params(e, &p);
+    if (conv_use_gemm(g, n, &p)) {
+        /* the weight packed into the micro-kernel's layout, at compile time */
+        nncc_tensor *w = nncc_in(g, n, 1);
+        int64_t np = nncc_conv2d_packed_size(&p);
+        float *wp = nncc_alloc_array(g->ctx, (size_t)np + 1, sizeof(float));
+        if (!wp)
+            return;
+        nncc_conv2d_pack_f32(&p, w->data, wp);
+        const char *wn = nncc_emit_weights_f32(
+            e, "wpacked",
+            nncc_fmt(g->ctx, "'%s' %s packed for nncc_conv2d_gemm_f32 (panels of %d output channels)", w->name,
+                     nncc_shape_str(g->ctx, &w->shape), NNCC_GEMM_MR),
+            wp, np);
+        fprintf(e->f, "    nncc_conv2d_gemm_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]), wn,
+                nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1), nncc_emit_ref(e, g, n->fused_add),
+                nncc_emit_ref(e, g, n->out[0]), nncc_emit_scratch(e, g, n));
+        return;
+    }
     fprintf(e->f, "    nncc_conv2d_f32(&%s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
             nncc_emit_ref(e, g, n->fused_add), nncc_emit_ref(e, g, n->out[0]));
@@ -188,4 +228,5 @@ const nncc_op nncc_op_Conv = {
     .eval = conv_eval,
     .emit_c = conv_emit_c,
     .macs = conv_macs,
+    .scratch = conv_scratch,
 };

@@ -410,6 +410,7 @@ typedef struct {
     bool *claimed;         /* per tensor: a root stored in the graph output that views it */
     int *first, *last;     /* per root: live steps (positions in the order), inclusive */
     int *buf;              /* per tensor: its buffer in the plan, -1 none */
+    int *sbuf;             /* per step: the node's kernel scratch buffer in the plan, -1 none */
     int64_t *bytes;        /* per tensor: bytes it holds */
     int64_t naive;         /* sum of the bytes of every arena tensor */
     int n_inplace;         /* elementwise outputs written over their input */
@@ -502,6 +503,17 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
     int64_t guard = o->canary ? (o->align > 16 ? o->align : 16) : 0;
     nncc_plan_init(&p->plan, o->align);
     p->naive = 0;
+    /* kernels' scratch memory (im2col blocks, ...): live during its node only */
+    p->sbuf = nncc_alloc_array(ctx, (size_t)g->n_n + 1, sizeof(int));
+    if (!p->sbuf)
+        return NNCC_ERR_NOMEM;
+    for (int s = 0; s < g->n_n; s++) {
+        nncc_node *n = node_at(g, p, s);
+        int64_t bytes = nncc_ops[n->op]->scratch ? nncc_ops[n->op]->scratch(g, n) : 0;
+        p->sbuf[s] = -1;
+        if (bytes > 0 && (p->sbuf[s] = nncc_plan_add(&p->plan, bytes, s, s)) < 0)
+            return NNCC_ERR_NOMEM;
+    }
     for (int t = 0; t < T; t++) {
         nncc_tensor *x = &g->t[t];
         if (p->alias[t] >= 0 || x->data || x->is_input || x->is_output || p->first[t] < 0 || p->claimed[t])
@@ -672,6 +684,8 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
             x->live_last = p.last[t];
         }
     }
+    for (int i = 0; i < g->n_n; i++)
+        g->n[i].scratch_offset = p.sbuf[i] >= 0 ? p.plan.b[p.sbuf[i]].offset : -1;
     /* claimed roots: stored in the output that views them */
     for (int t = 0; t < T; t++) {
         if (g->t[t].is_output && g->t[t].alias_of >= 0) {

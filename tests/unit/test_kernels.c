@@ -1,0 +1,233 @@
+/*
+ * test_kernels.c - the fast kernels against the reference ones, on random
+ * data and shapes chosen to hit every edge of the blocking: channel counts
+ * that are not multiples of the micro-kernel's rows, pixel counts that are
+ * not multiples of its columns, K deeper than one packed block, more pixels
+ * than one block, groups, strides, dilations, asymmetric padding, 1-D, every
+ * fused epilogue (bias, residual add, Relu/Clip in the tile, other
+ * activations after).
+ *
+ *   nncc_conv2d_gemm_f32 (packed GEMM)  vs  nncc_conv2d_f32 (direct)
+ *   nncc_gemm_f32 (blocked)             vs  nncc_gemm_ref_f32 (plain loops)
+ *
+ * Built twice by CMake: as test_kernels (the target's default flags, so the
+ * portable micro-kernel) and, where the compiler takes -mavx2 -mfma, as
+ * test_kernels_avx2 (the AVX2+FMA micro-kernel; skipped on a CPU without it)
+ * and test_kernels_avx512 (adds the AVX-512 6x32 one); and with OpenMP as
+ * test_kernels_omp (3 threads sharing the pixel blocks).
+ * Canary values after the output and the scratch catch writes past the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nncc_runtime.h"
+
+#define CANARY 16
+static const float canary_value = -12345.5f;
+
+static uint32_t rng_state = 12345;
+
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+static float *rand_buf(int64_t n)
+{
+    float *p = malloc(((size_t)n + CANARY) * sizeof *p);
+    assert_non_null(p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = frand();
+    for (int i = 0; i < CANARY; i++)
+        p[n + i] = canary_value;
+    return p;
+}
+
+static void check_canary(const float *p, int64_t n, const char *what)
+{
+    for (int i = 0; i < CANARY; i++)
+        if (p[n + i] != canary_value)
+            fail_msg("%s: written past its end", what);
+}
+
+/* max |got - ref| / max(|ref|, 1) */
+static double rel_err(const float *got, const float *ref, int64_t n)
+{
+    double err = 0.0, scale = 1.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (d > err || d != d)
+            err = d;
+        if (fabs(ref[i]) > scale)
+            scale = fabs(ref[i]);
+    }
+    return err / scale;
+}
+
+/* The two kernels sum the same products in another order (and may contract
+ * a*b+c into an FMA or not). In fp32 over K terms of size O(1) the rounding
+ * difference grows about as sqrt(K) * eps * |terms|: up to 1.04e-5 of the
+ * largest output was seen at K = 1152, the deepest case here; 3e-5 leaves a
+ * margin. A wrong index or a lost block gives errors of order 1. */
+#define TOL 3e-5
+
+typedef struct {
+    int64_t n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+    int act;            /* nncc_act */
+    int bias, add;
+} conv_case;
+
+static void run_conv(const conv_case *k)
+{
+    nncc_conv2d_params p;
+    memset(&p, 0, sizeof p);
+    p.n = k->n, p.c = k->c, p.h = k->h, p.w = k->w, p.m = k->m;
+    p.kh = k->kh, p.kw = k->kw, p.sh = k->sh, p.sw = k->sw, p.dh = k->dh, p.dw = k->dw;
+    p.pt = k->pt, p.pl = k->pl, p.group = k->group;
+    p.oh = (k->h + k->pt + k->pb - k->dh * (k->kh - 1) - 1) / k->sh + 1;
+    p.ow = (k->w + k->pl + k->pr - k->dw * (k->kw - 1) - 1) / k->sw + 1;
+    p.act.kind = k->act;
+#ifdef NNCC_TEST_THREADS
+    p.threads = NNCC_TEST_THREADS; /* the OpenMP build: blocks shared by threads */
+#endif
+    p.act.alpha = k->act == NNCC_ACT_CLIP ? -0.25f : 0.1f;
+    p.act.beta = k->act == NNCC_ACT_CLIP ? 0.5f : 0.2f;
+    const int64_t nx = p.n * p.c * p.h * p.w, nw = p.m * (p.c / p.group) * p.kh * p.kw;
+    const int64_t ny = p.n * p.m * p.oh * p.ow;
+    float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(p.m), *add = rand_buf(ny);
+    float *ref = rand_buf(ny), *got = rand_buf(ny);
+    const int64_t np = nncc_conv2d_packed_size(&p), ns = nncc_conv2d_scratch_size(&p);
+    float *wp = rand_buf(np), *scratch = rand_buf(ns);
+    nncc_conv2d_pack_f32(&p, w, wp);
+    check_canary(wp, np, "packed weight");
+    nncc_conv2d_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, ref);
+    nncc_conv2d_gemm_f32(&p, x, wp, k->bias ? b : NULL, k->add ? add : NULL, got, scratch);
+    check_canary(got, ny, "output");
+    check_canary(scratch, ns, "scratch");
+    double e = rel_err(got, ref, ny);
+    if (!(e <= TOL))
+        fail_msg("conv n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld d%lld,%lld pads %lld,%lld,%lld,%lld "
+                 "group %lld act %d: relative error %g",
+                 (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh,
+                 (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->dh, (long long)k->dw,
+                 (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->group, k->act,
+                 e);
+    free(x), free(w), free(b), free(add), free(ref), free(got), free(wp), free(scratch);
+}
+
+static void test_conv_fixed(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m  kh kw sh sw dh dw pt pl pb pr g  act                   bias add */
+        { 1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 0 },
+        { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 0, 0 },
+        { 2, 5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_NONE, 1, 1 },
+        { 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* K = 576: 3 K blocks */
+        { 1, 128, 7, 9, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 0 },    /* K = 1152 */
+        { 1, 3, 40, 37, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, NNCC_ACT_RELU, 1, 0 },     /* stem-like */
+        { 1, 16, 20, 20, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 1, 1 },   /* 1x1: 400 pixels */
+        { 1, 16, 20, 20, 32, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 1, 0 },   /* 1x1 stride 2 */
+        { 1, 8, 17, 19, 10, 3, 3, 1, 2, 2, 1, 2, 0, 1, 3, 2, NNCC_ACT_LEAKY_RELU, 1, 1 },
+        { 3, 6, 1, 50, 9, 1, 5, 1, 1, 1, 3, 0, 2, 0, 4, 3, NNCC_ACT_SIGMOID, 0, 1 },   /* 1-D, groups */
+        { 1, 4, 5, 5, 6, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_TANH, 1, 0 },      /* 1 pixel */
+        { 1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, NNCC_ACT_RELU, 1, 0 },      /* pads > kernel */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_conv(&cases[i]);
+}
+
+static int64_t rnd(int64_t lo, int64_t hi)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return lo + (int64_t)((rng_state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static void test_conv_random(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 150; t++) {
+        conv_case k;
+        k.group = rnd(1, 3);
+        k.c = k.group * rnd(1, 12);
+        k.m = k.group * rnd(1, 15);
+        k.n = rnd(1, 2);
+        k.kh = rnd(1, 4), k.kw = rnd(1, 4);
+        k.sh = rnd(1, 3), k.sw = rnd(1, 3), k.dh = rnd(1, 2), k.dw = rnd(1, 2);
+        k.pt = rnd(0, 2), k.pl = rnd(0, 2), k.pb = rnd(0, 2), k.pr = rnd(0, 2);
+        k.h = rnd(1, 20), k.w = rnd(1, 30);
+        if (k.h + k.pt + k.pb < k.dh * (k.kh - 1) + 1)
+            k.h = k.dh * (k.kh - 1) + 1;
+        if (k.w + k.pl + k.pr < k.dw * (k.kw - 1) + 1)
+            k.w = k.dw * (k.kw - 1) + 1;
+        k.act = (int)rnd(0, 3);
+        k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
+        run_conv(&k);
+    }
+}
+
+static void run_gemm(int64_t m, int64_t n, int64_t k, int ta, int tb, int bias, int act)
+{
+    nncc_gemm_params p;
+    memset(&p, 0, sizeof p);
+    p.m = m, p.n = n, p.k = k, p.trans_a = ta, p.trans_b = tb;
+    p.alpha = 0.75f, p.beta = 1.5f, p.bias = bias;
+    p.act.kind = act;
+    p.act.alpha = 0.1f;
+    int64_t nc = bias == NNCC_BIAS_FULL ? m * n : bias == NNCC_BIAS_ROW ? n : bias == NNCC_BIAS_COL ? m : 1;
+    float *a = rand_buf(m * k), *b = rand_buf(k * n), *c = rand_buf(nc);
+    float *ref = rand_buf(m * n), *got = rand_buf(m * n);
+    nncc_gemm_ref_f32(&p, a, b, c, ref);
+    nncc_gemm_f32(&p, a, b, c, got);
+    check_canary(got, m * n, "gemm output");
+    double e = rel_err(got, ref, m * n);
+    if (!(e <= TOL))
+        fail_msg("gemm %lldx%lldx%lld transA %d transB %d bias %d act %d: relative error %g", (long long)m,
+                 (long long)n, (long long)k, ta, tb, bias, act, e);
+    free(a), free(b), free(c), free(ref), free(got);
+}
+
+static void test_gemm(void **state)
+{
+    (void)state;
+    static const int64_t sizes[] = { 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 100 };
+    const int ns = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int i = 0; i < ns; i++)
+        for (int j = 0; j < ns; j += 2)
+            for (int l = 0; l < ns; l += 3)
+                for (int t = 0; t < 4; t++)
+                    run_gemm(sizes[i], sizes[j], sizes[l], t & 1, t >> 1, (i + j + l + t) % 5, (i + t) % 2);
+    run_gemm(1, 1000, 512, 0, 1, NNCC_BIAS_ROW, NNCC_ACT_NONE); /* a fully connected layer */
+    run_gemm(64, 300, 200, 0, 0, NNCC_BIAS_FULL, NNCC_ACT_RELU);
+}
+
+int main(void)
+{
+#if defined(NNCC_TEST_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        printf("SKIPPED: this CPU has no AVX2+FMA\n");
+        return 77;
+    }
+#endif
+#if defined(NNCC_TEST_AVX512) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("SKIPPED: this CPU has no AVX-512F\n");
+        return 77;
+    }
+#endif
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_fixed),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_gemm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
