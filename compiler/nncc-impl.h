@@ -62,6 +62,9 @@ size_t nncc_dtype_size(nncc_dtype t);        /* bytes per element; 0: unsupporte
 const char *nncc_dtype_name(nncc_dtype t);   /* "float32", "int64", ... */
 const char *nncc_dtype_c(nncc_dtype t);      /* C type: "float", "int64_t", ... */
 nncc_dtype nncc_dtype_from_name(const char *s);
+/* Types of the runtime's typed kernels (NNCC_RT_FLOAT_TYPES, NNCC_RT_INT_TYPES). */
+bool nncc_dtype_is_float(nncc_dtype t);      /* float32, float64 */
+bool nncc_dtype_is_int(nncc_dtype t);        /* int8..int64, uint8..uint64 (not bool) */
 
 typedef struct {
     int rank;                      /* number of dims; 0 for a scalar */
@@ -309,5 +312,7 @@ void nncc_emit_i64s(nncc_emit *e, const int64_t *v, int n);
 void nncc_emit_float(nncc_emit *e, float v);
 /* The same as a C literal string ("0.5f", "(1.0f / 0.0f)"). */
 const char *nncc_float_c(nncc_ctx *ctx, float v);
+/* A double as a C literal that reads back exactly ("0.5", "(1.0 / 0.0)"). */
+const char *nncc_double_c(nncc_ctx *ctx, double v);
 
 #endif /* NNCC_IMPL_H */

@@ -38,36 +38,15 @@ void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
                   const void *b, uint8_t *y)
 {
     switch (type) {
-    case NNCC_RT_F32: {
-        const float *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
+#define NNCC_COMPARE_CASE(CODE, T, S, ...)                                      \
+    case CODE: {                                                                \
+        const T *x = (const T *)a, *z = (const T *)b;                           \
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));                      \
+        break;                                                                  \
     }
-    case NNCC_RT_F64: {
-        const double *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
-    }
-    case NNCC_RT_I64: {
-        const int64_t *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
-    }
-    case NNCC_RT_I32: {
-        const int32_t *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
-    }
-    case NNCC_RT_I8: {
-        const int8_t *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
-    }
-    default: { /* uint8, bool */
-        const uint8_t *x = a, *z = b;
-        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(x[ia], z[ib]));
-        break;
-    }
+    NNCC_RT_FLOAT_TYPES(NNCC_COMPARE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_COMPARE_CASE)
+    default: break;
     }
 }
 
@@ -98,21 +77,36 @@ void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const vo
                           cond[ia] ? xs + (size_t)ib * size : zs + (size_t)ic * size, size));
 }
 
-void nncc_argmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
-                     const float *x, int64_t *y)
+#define NNCC_ARGMAX(CODE, T, S, ...)                                            \
+    static void argmax_##S(int64_t outer, int64_t len, int64_t inner, int32_t min, \
+                           int32_t last, const T *x, int64_t *y)                \
+    {                                                                           \
+        for (int64_t o = 0; o < outer; o++) {                                   \
+            for (int64_t i = 0; i < inner; i++) {                               \
+                const T *xr = x + o * len * inner + i;                          \
+                int64_t best = 0;                                               \
+                for (int64_t k = 1; k < len; k++) {                             \
+                    const T v = xr[k * inner], b = xr[best * inner];            \
+                    const int better = min ? (last ? v <= b : v < b) : (last ? v >= b : v > b); \
+                    if (better)                                                 \
+                        best = k;                                               \
+                }                                                               \
+                y[o * inner + i] = best;                                        \
+            }                                                                   \
+        }                                                                       \
+    }
+NNCC_RT_FLOAT_TYPES(NNCC_ARGMAX)
+NNCC_RT_INT_TYPES(NNCC_ARGMAX)
+
+void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
+                 int32_t type, const void *x, int64_t *y)
 {
-    for (int64_t o = 0; o < outer; o++) {
-        for (int64_t i = 0; i < inner; i++) {
-            const float *xr = x + o * len * inner + i;
-            int64_t best = 0;
-            for (int64_t k = 1; k < len; k++) {
-                const float v = xr[k * inner], b = xr[best * inner];
-                const int better = min ? (last ? v <= b : v < b) : (last ? v >= b : v > b);
-                if (better)
-                    best = k;
-            }
-            y[o * inner + i] = best;
-        }
+    switch (type) {
+#define NNCC_ARGMAX_CASE(CODE, T, S, ...)                                       \
+    case CODE: argmax_##S(outer, len, inner, min, last, (const T *)x, y); break;
+    NNCC_RT_FLOAT_TYPES(NNCC_ARGMAX_CASE)
+    NNCC_RT_INT_TYPES(NNCC_ARGMAX_CASE)
+    default: break;
     }
 }
 

@@ -1,7 +1,7 @@
 /*
  * nncc_rt_norm.c - normalisations, softmax and reductions, the portable reference.
  *
- * Reductions accumulate in float in input order; softmax subtracts the row
+ * Reductions accumulate in the element type, in input order; softmax subtracts the row
  * maximum first so exp never overflows.
  */
 #include "nncc_runtime.h"
@@ -71,44 +71,73 @@ void nncc_softmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t log,
     }
 }
 
+/* One reduction walk per type: T the element type, LO/HI its extremes
+ * (initial values of MAX/MIN), ABS/SQRT/LOG/EXP the functions it uses (the
+ * identity for integers, whose compiler side refuses L2 and the log ops). */
+#define NNCC_REDUCE_WALK(S, T, LO, HI, ABS, SQRT, LOG, EXP, ISNAN, EMPTY)              \
+    static void reduce_##S(const nncc_reduce_params *p, const T *x, T *y)       \
+    {                                                                           \
+        T init = 0;                                                             \
+        if (p->op == NNCC_RED_MAX) init = LO;                                   \
+        if (p->op == NNCC_RED_MIN) init = HI;                                   \
+        if (p->op == NNCC_RED_PROD) init = 1;                                   \
+        for (int64_t i = 0; i < p->out_count; i++)                              \
+            y[i] = init;                                                        \
+        int64_t total = 1;                                                      \
+        for (int64_t d = 0; d < p->rank; d++)                                   \
+            total *= p->dims[d];                                                \
+        int64_t idx[NNCC_RT_MAX_RANK] = { 0 }, o = 0;                           \
+        for (int64_t t = 0; t < total; t++) {                                   \
+            const T v = x[t];                                                   \
+            switch (p->op) {                                                    \
+            case NNCC_RED_MAX: y[o] = v > y[o] || ISNAN(v) ? v : y[o]; break;   \
+            case NNCC_RED_MIN: y[o] = v < y[o] || ISNAN(v) ? v : y[o]; break;   \
+            case NNCC_RED_PROD: y[o] = (T)(y[o] * v); break;                    \
+            case NNCC_RED_L1: y[o] = (T)(y[o] + ABS(v)); break;                 \
+            case NNCC_RED_L2: case NNCC_RED_SUM_SQUARE: y[o] = (T)(y[o] + v * v); break; \
+            case NNCC_RED_LOG_SUM_EXP: y[o] = (T)(y[o] + EXP(v)); break;        \
+            default: y[o] = (T)(y[o] + v); break;                               \
+            }                                                                   \
+            /* advance the input odometer and the output offset with it */      \
+            for (int64_t d = p->rank - 1; d >= 0; d--) {                        \
+                o += p->ostride[d];                                             \
+                if (++idx[d] < p->dims[d])                                      \
+                    break;                                                      \
+                o -= p->ostride[d] * p->dims[d];                                \
+                idx[d] = 0;                                                     \
+            }                                                                   \
+        }                                                                       \
+        for (int64_t i = 0; i < p->out_count; i++) {                            \
+            switch (p->op) {                                                    \
+            case NNCC_RED_MEAN: y[i] = p->red_count ? (T)(y[i] / p->red_count) : (T)(EMPTY); break; \
+            case NNCC_RED_L2: y[i] = (T)SQRT(y[i]); break;                      \
+            case NNCC_RED_LOG_SUM: case NNCC_RED_LOG_SUM_EXP: y[i] = (T)LOG(y[i]); break; \
+            default: break;                                                     \
+            }                                                                   \
+        }                                                                       \
+    }
+#define NNCC_ID_(v) (v)
+#define NNCC_NO_(v) 0
+#define NNCC_IABS_(v) (!((v) > 0) && (v) != 0 ? 0 - (v) : (v))
+#define NNCC_REDUCE_F(CODE, T, S, F)                                            \
+    NNCC_REDUCE_WALK(S, T, -INFINITY, INFINITY, fabs##F, sqrt##F, log##F, exp##F, isnan, NAN)
+#define NNCC_REDUCE_I(CODE, T, S, SIGNED, LO, HI)                               \
+    NNCC_REDUCE_WALK(S, T, LO, HI, NNCC_IABS_, NNCC_ID_, NNCC_ID_, NNCC_ID_, NNCC_NO_, 0)
+NNCC_RT_FLOAT_TYPES(NNCC_REDUCE_F)
+NNCC_RT_INT_TYPES(NNCC_REDUCE_I)
+
 void nncc_reduce_f32(const nncc_reduce_params *p, const float *x, float *y)
 {
-    float init = 0.0f;
-    if (p->op == NNCC_RED_MAX) init = -INFINITY;
-    if (p->op == NNCC_RED_MIN) init = INFINITY;
-    if (p->op == NNCC_RED_PROD) init = 1.0f;
-    for (int64_t i = 0; i < p->out_count; i++)
-        y[i] = init;
-    int64_t total = 1;
-    for (int64_t d = 0; d < p->rank; d++)
-        total *= p->dims[d];
-    int64_t idx[NNCC_RT_MAX_RANK] = { 0 }, o = 0;
-    for (int64_t t = 0; t < total; t++) {
-        const float v = x[t];
-        switch (p->op) {
-        case NNCC_RED_MAX: y[o] = v > y[o] || isnan(v) ? v : y[o]; break;
-        case NNCC_RED_MIN: y[o] = v < y[o] || isnan(v) ? v : y[o]; break;
-        case NNCC_RED_PROD: y[o] *= v; break;
-        case NNCC_RED_L1: y[o] += fabsf(v); break;
-        case NNCC_RED_L2: case NNCC_RED_SUM_SQUARE: y[o] += v * v; break;
-        case NNCC_RED_LOG_SUM_EXP: y[o] += expf(v); break;
-        default: y[o] += v; break;
-        }
-        /* advance the input odometer and the output offset with it */
-        for (int64_t d = p->rank - 1; d >= 0; d--) {
-            o += p->ostride[d];
-            if (++idx[d] < p->dims[d])
-                break;
-            o -= p->ostride[d] * p->dims[d];
-            idx[d] = 0;
-        }
-    }
-    for (int64_t i = 0; i < p->out_count; i++) {
-        switch (p->op) {
-        case NNCC_RED_MEAN: y[i] /= (float)p->red_count; break;
-        case NNCC_RED_L2: y[i] = sqrtf(y[i]); break;
-        case NNCC_RED_LOG_SUM: case NNCC_RED_LOG_SUM_EXP: y[i] = logf(y[i]); break;
-        default: break;
-        }
+    reduce_f32(p, x, y);
+}
+
+void nncc_reduce(const nncc_reduce_params *p, int32_t type, const void *x, void *y)
+{
+    switch (type) {
+#define NNCC_REDUCE_CASE(CODE, T, S, ...)                                       \
+    case CODE: reduce_##S(p, (const T *)x, (T *)y); break;
+    NNCC_RT_FLOAT_TYPES(NNCC_REDUCE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_REDUCE_CASE)
+    default: break;
     }
 }

@@ -36,8 +36,33 @@ extern "C" {
 enum {
     NNCC_RT_F32 = 1, NNCC_RT_U8 = 2, NNCC_RT_I8 = 3, NNCC_RT_U16 = 4,
     NNCC_RT_I16 = 5, NNCC_RT_I32 = 6, NNCC_RT_I64 = 7, NNCC_RT_BOOL = 9,
-    NNCC_RT_F64 = 11, NNCC_RT_U32 = 12, NNCC_RT_U64 = 13
+    NNCC_RT_F16 = 10, NNCC_RT_F64 = 11, NNCC_RT_U32 = 12, NNCC_RT_U64 = 13
 };
+
+/* The typed kernels (nncc_unary, nncc_binary, nncc_reduce, nncc_argmax,
+ * nncc_compare) are written once as a macro and instantiated for each type
+ * of these lists; the `type` argument picks the instance at run time.
+ *   NNCC_RT_FLOAT_TYPES: X(code, C type, name, libm suffix)
+ *   NNCC_RT_INT_TYPES:   X(code, C type, name, signed, lowest, highest)
+ * float16 is in neither: it is stored as its uint16_t bits, moved by the
+ * data kernels and converted by nncc_cast (round to nearest even). */
+#define NNCC_RT_FLOAT_TYPES(X)                                                  \
+    X(NNCC_RT_F32, float, f32, f)                                               \
+    X(NNCC_RT_F64, double, f64, )
+#define NNCC_RT_INT_TYPES(X)                                                    \
+    X(NNCC_RT_I8, int8_t, i8, 1, INT8_MIN, INT8_MAX)                            \
+    X(NNCC_RT_U8, uint8_t, u8, 0, 0, UINT8_MAX)                                 \
+    X(NNCC_RT_I16, int16_t, i16, 1, INT16_MIN, INT16_MAX)                       \
+    X(NNCC_RT_U16, uint16_t, u16, 0, 0, UINT16_MAX)                             \
+    X(NNCC_RT_I32, int32_t, i32, 1, INT32_MIN, INT32_MAX)                       \
+    X(NNCC_RT_U32, uint32_t, u32, 0, 0, UINT32_MAX)                             \
+    X(NNCC_RT_I64, int64_t, i64, 1, INT64_MIN, INT64_MAX)                       \
+    X(NNCC_RT_U64, uint64_t, u64, 0, 0, UINT64_MAX)                             \
+    X(NNCC_RT_BOOL, uint8_t, b8, 0, 0, 1)
+
+/* float16 bits <-> double, rounding to nearest even (overflow gives inf). */
+double nncc_f16_to_f64(uint16_t h);
+uint16_t nncc_f64_to_f16(double v);
 
 /* ------------------------------------------------------------------------ */
 /* Activations, fused into the epilogue of conv/gemm/binary kernels          */
@@ -149,17 +174,25 @@ typedef enum {
     NNCC_UN_HARD_SWISH, NNCC_UN_SOFTPLUS, NNCC_UN_SOFTSIGN, NNCC_UN_SIN,
     NNCC_UN_COS, NNCC_UN_ROUND, NNCC_UN_SIGN, NNCC_UN_GELU, NNCC_UN_MISH,
     NNCC_UN_CELU, NNCC_UN_TAN, NNCC_UN_THRESHOLDED_RELU, NNCC_UN_SHRINK,
-    NNCC_UN_SWISH
+    NNCC_UN_SWISH, NNCC_UN_SINH, NNCC_UN_COSH, NNCC_UN_ASIN, NNCC_UN_ACOS,
+    NNCC_UN_ATAN, NNCC_UN_ASINH, NNCC_UN_ACOSH, NNCC_UN_ATANH, NNCC_UN_BITNOT
 } nncc_unary_op;
 
 /* y[i] = op(x[i]) for i in [0, n); alpha/beta as in the ONNX operator. */
 void nncc_unary_f32(int32_t op, float alpha, float beta, int64_t n,
                     const float *x, float *y);
+/* The same for any type of NNCC_RT_FLOAT_TYPES / NNCC_RT_INT_TYPES; floats
+ * compute in their own precision. Integers know IDENTITY, RELU, CLIP (alpha,
+ * beta are the bounds), NEG, ABS, SIGN and BITNOT; other ops copy. */
+void nncc_unary(int32_t op, int32_t type, double alpha, double beta, int64_t n,
+                const void *x, void *y);
 
 typedef enum {
     NNCC_BIN_ADD = 0, NNCC_BIN_SUB, NNCC_BIN_MUL, NNCC_BIN_DIV, NNCC_BIN_POW,
     NNCC_BIN_MAX, NNCC_BIN_MIN, NNCC_BIN_MOD, NNCC_BIN_FMOD,
-    NNCC_BIN_PRELU /* a < 0 ? a * b : a */
+    NNCC_BIN_PRELU /* a < 0 ? a * b : a */,
+    NNCC_BIN_AND, NNCC_BIN_OR, NNCC_BIN_XOR, /* bitwise, integers only */
+    NNCC_BIN_SHL, NNCC_BIN_SHR              /* shifts by b (>= bits gives 0), integers only */
 } nncc_binary_op;
 
 /* Broadcast description shared by binary ops, Expand and Where. Each input
@@ -176,10 +209,10 @@ typedef struct {
 /* y = act(a op b), broadcast by `bc`. */
 void nncc_binary_f32(int32_t op, const nncc_bcast *bc, const nncc_act_params *act,
                      const float *a, const float *b, float *y);
-void nncc_binary_i64(int32_t op, const nncc_bcast *bc, const int64_t *a,
-                     const int64_t *b, int64_t *y);
-void nncc_binary_i32(int32_t op, const nncc_bcast *bc, const int32_t *a,
-                     const int32_t *b, int32_t *y);
+/* y = a op b for any type of the typed lists (no activation). Integer
+ * division by zero gives 0 rather than trapping; +, -, * wrap. */
+void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
+                 const void *b, void *y);
 
 /* y = x broadcast to bc->dims (Expand); elements of `size` bytes. */
 void nncc_broadcast_copy(const nncc_bcast *bc, size_t size, const void *x, void *y);
@@ -219,6 +252,9 @@ typedef struct {
 } nncc_reduce_params;
 
 void nncc_reduce_f32(const nncc_reduce_params *p, const float *x, float *y);
+/* Any type of the typed lists; integers accumulate exactly in their own type
+ * and know SUM, MEAN (truncating), MAX, MIN, PROD, L1, SUM_SQUARE. */
+void nncc_reduce(const nncc_reduce_params *p, int32_t type, const void *x, void *y);
 
 /* ------------------------------------------------------------------------ */
 /* Data movement (any element type; `size` is the element size in bytes)     */
@@ -275,7 +311,7 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);
 typedef enum { NNCC_CMP_EQ = 0, NNCC_CMP_LT, NNCC_CMP_LE, NNCC_CMP_GT, NNCC_CMP_GE } nncc_cmp_op;
 typedef enum { NNCC_LOGIC_AND = 0, NNCC_LOGIC_OR, NNCC_LOGIC_XOR, NNCC_LOGIC_NOT } nncc_logic_op;
 
-/* y = a op b (bool), inputs of NNCC_RT_* type `type`, broadcast by bc (sa, sb). */
+/* y = a op b (bool), inputs of any type of the typed lists, broadcast by bc (sa, sb). */
 void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
                   const void *b, uint8_t *y);
 /* y = a op b on bools; NOT ignores b (may be NULL). */
@@ -285,8 +321,8 @@ void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const vo
                 const void *z, void *y);
 /* y(outer, inner) = index of the max (min != 0: min) of x(outer, len, inner)
  * along len; ties go to the first index, or the last when last != 0. */
-void nncc_argmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
-                     const float *x, int64_t *y);
+void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
+                 int32_t type, const void *x, int64_t *y);
 /* y(rows, len) = (x - mean) / sqrt(var + eps) * scale(len) + bias(len), with
  * mean and variance over each row (LayerNormalization); bias may be NULL. */
 void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,

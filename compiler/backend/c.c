@@ -144,6 +144,18 @@ const char *nncc_float_c(nncc_ctx *ctx, float v)
     return nncc_fmt(ctx, "%s%sf", buf, dot ? "" : ".0");
 }
 
+const char *nncc_double_c(nncc_ctx *ctx, double v)
+{
+    if (v != v)
+        return "(0.0 / 0.0)";
+    if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+        return v > 0 ? "(1.0 / 0.0)" : "(-1.0 / 0.0)";
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    bool dot = strpbrk(buf, ".e") != NULL;
+    return nncc_fmt(ctx, "%s%s", buf, dot ? "" : ".0");
+}
+
 void nncc_emit_float(nncc_emit *e, float v)
 {
     fputs(nncc_float_c(e->ctx, v), e->pf);
@@ -223,7 +235,7 @@ static void write_weight(cgen *c, int ti)
         }
         case NNCC_DT_U32: fprintf(f, "%luu,", (unsigned long)((const uint32_t *)t->data)[i]); break;
         case NNCC_DT_I16: fprintf(f, "%d,", ((const int16_t *)t->data)[i]); break;
-        case NNCC_DT_U16: fprintf(f, "%u,", ((const uint16_t *)t->data)[i]); break;
+        case NNCC_DT_U16: case NNCC_DT_F16: fprintf(f, "%u,", ((const uint16_t *)t->data)[i]); break;
         case NNCC_DT_I8: fprintf(f, "%d,", ((const int8_t *)t->data)[i]); break;
         case NNCC_DT_U8: case NNCC_DT_BOOL: fprintf(f, "%u,", ((const uint8_t *)t->data)[i]); break;
         case NNCC_DT_F64: {

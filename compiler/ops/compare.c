@@ -28,9 +28,8 @@ static nncc_status cmp_infer(nncc_graph *g, nncc_node *n)
             nncc_check_dtype(g, n, arity - 1, NNCC_DT_BOOL, NNCC_DT_UNDEF))
             return NNCC_ERR_INPUT;
     } else {
-        if (nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_F64, NNCC_DT_I64, NNCC_DT_I32, NNCC_DT_I8, NNCC_DT_U8,
-                             NNCC_DT_BOOL, NNCC_DT_UNDEF))
-            return NNCC_ERR_INPUT;
+        if (!nncc_dtype_is_float(a->dtype) && !nncc_dtype_is_int(a->dtype) && a->dtype != NNCC_DT_BOOL)
+            return nncc_unsupported(g, n, "comparing %s", nncc_dtype_name(a->dtype));
         if (a->dtype != b->dtype) {
             nncc_error(g, n, "inputs have different types (%s and %s)", nncc_dtype_name(a->dtype),
                        nncc_dtype_name(b->dtype));

@@ -1,6 +1,6 @@
 /*
  * data.c - data movement for any dtype: Transpose, Concat, Gather, Expand,
- * Pad, Cast, Slice. The kernels move elements of the dtype's size, so one
+ * Pad, Cast, CastLike, Slice. The kernels move elements of the dtype's size, so one
  * implementation serves every type.
  *
  * Inputs that decide shapes (Expand's shape, Pad's pads, Slice's starts and
@@ -469,12 +469,19 @@ const nncc_op nncc_op_Pad = { .name = "Pad", .infer = pad_infer, .eval = pad_eva
 
 /* ---- Cast ---- */
 
+/* CastLike: the target type is the second input's. */
 static nncc_status cast_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 1, 1))
+    bool like = n->op == NNCC_OP_CastLike;
+    if (nncc_check_inputs(g, n, like ? 2 : 1, like ? 2 : 1))
         return NNCC_ERR_INPUT;
-    int64_t to = nncc_attr_int(g, n, "to", 0);
+    int64_t to = like ? (int64_t)nncc_in(g, n, 1)->dtype : nncc_attr_int(g, n, "to", 0);
     nncc_attr_int(g, n, "saturate", 1); /* only for float8 targets */
+    const char *rm = nncc_attr_str(g, n, "round_mode", "up"); /* only for float8e8m0 targets */
+    if (strcmp(rm, "up") && strcmp(rm, "down") && strcmp(rm, "nearest")) {
+        nncc_error(g, n, "unknown round_mode '%s'", rm);
+        return NNCC_ERR_INPUT;
+    }
     nncc_tensor *x = nncc_in(g, n, 0);
     if (nncc_dtype_size((nncc_dtype)to) == 0 || nncc_dtype_size(x->dtype) == 0)
         return nncc_unsupported(g, n, "cast from %s to %s", nncc_dtype_name(x->dtype), nncc_dtype_name((nncc_dtype)to));
@@ -497,6 +504,7 @@ static void cast_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Cast = { .name = "Cast", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
+const nncc_op nncc_op_CastLike = { .name = "CastLike", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
 
 /* ---- Slice: starts/ends/axes/steps clamped as the ONNX spec says ---- */
 
