@@ -110,13 +110,15 @@ void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t
     }
 }
 
-/* mean and 1/sqrt(variance + eps) of n values */
-static void moments(const float *x, int64_t n, float eps, float *mean, float *inv)
+/* mean and 1/sqrt(variance + eps) of n values; rms: the mean is taken as 0 */
+static void moments(const float *x, int64_t n, float eps, int rms, float *mean, float *inv)
 {
     float m = 0.0f, v = 0.0f;
-    for (int64_t k = 0; k < n; k++)
-        m += x[k];
-    m /= (float)n;
+    if (!rms) {
+        for (int64_t k = 0; k < n; k++)
+            m += x[k];
+        m /= (float)n;
+    }
     for (int64_t k = 0; k < n; k++)
         v += (x[k] - m) * (x[k] - m);
     v /= (float)n;
@@ -124,16 +126,20 @@ static void moments(const float *x, int64_t n, float eps, float *mean, float *in
     *inv = 1.0f / sqrtf(v + eps);
 }
 
-void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,
-                        const float *bias, const float *x, float *y)
+void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, int32_t rms, const float *scale,
+                        const float *bias, const float *x, float *y, float *mean, float *inv_std)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * len;
         float *yr = y + r * len;
-        float mean, inv;
-        moments(xr, len, eps, &mean, &inv);
+        float m, inv;
+        moments(xr, len, eps, rms, &m, &inv);
         for (int64_t k = 0; k < len; k++)
-            yr[k] = (xr[k] - mean) * inv * scale[k] + (bias ? bias[k] : 0.0f);
+            yr[k] = (xr[k] - m) * inv * scale[k] + (bias ? bias[k] : 0.0f);
+        if (mean)
+            mean[r] = m;
+        if (inv_std)
+            inv_std[r] = inv;
     }
 }
 
@@ -144,7 +150,7 @@ void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const fl
         const float *xr = x + r * hw;
         float *yr = y + r * hw;
         float mean, inv;
-        moments(xr, hw, eps, &mean, &inv);
+        moments(xr, hw, eps, 0, &mean, &inv);
         for (int64_t k = 0; k < hw; k++)
             yr[k] = (xr[k] - mean) * inv * scale[r % c] + bias[r % c];
     }

@@ -324,9 +324,12 @@ void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const vo
 void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
                  int32_t type, const void *x, int64_t *y);
 /* y(rows, len) = (x - mean) / sqrt(var + eps) * scale(len) + bias(len), with
- * mean and variance over each row (LayerNormalization); bias may be NULL. */
-void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,
-                        const float *bias, const float *x, float *y);
+ * mean and variance over each row (LayerNormalization); bias may be NULL.
+ * rms != 0: y = x / sqrt(mean(x^2) + eps) * scale (RMSNormalization; mean
+ * is then 0). mean(rows) and inv_std(rows), when not NULL, receive each
+ * row's mean and 1 / sqrt(var + eps). */
+void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, int32_t rms, const float *scale,
+                        const float *bias, const float *x, float *y, float *mean, float *inv_std);
 /* y(N,C,HW) normalised over HW per (n, c), then * scale[c] + bias[c]. */
 void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
                            const float *bias, const float *x, float *y);

@@ -1,8 +1,9 @@
 /*
  * layernorm.c - LayerNormalization (normalise over axis..rank-1, scale and
- * bias of that trailing shape) and InstanceNormalization (over the spatial
- * dims per (n, c), scale and bias per channel). The optional Mean and
- * InvStdDev outputs of LayerNormalization are training outputs: refused.
+ * bias of that trailing shape; optional outputs Mean and InvStdDev, of the
+ * input's shape with 1 from axis on), RMSNormalization (the same without
+ * the mean, no bias) and InstanceNormalization (over the spatial dims per
+ * (n, c), scale and bias per channel).
  */
 #include "nncc-impl.h"
 
@@ -20,16 +21,18 @@ static nncc_status ln_sizes(nncc_graph *g, nncc_node *n, int64_t *rows, int64_t 
 
 static nncc_status ln_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 2, 3))
+    bool rms = n->op == NNCC_OP_RMSNormalization;
+    if (nncc_check_inputs(g, n, 2, rms ? 2 : 3))
         return NNCC_ERR_INPUT;
     for (int i = 0; i < 3; i++)
         if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
             return NNCC_ERR_INPUT;
     nncc_attr_float(g, n, "epsilon", 1e-5f);
     nncc_attr_int(g, n, "stash_type", 1); /* float32 statistics either way */
-    for (int i = 1; i < n->n_out; i++)
-        if (n->out[i] >= 0)
-            return nncc_unsupported(g, n, "the Mean/InvStdDev outputs (training outputs)");
+    if (rms && n->n_out > 1) {
+        nncc_error(g, n, "has %d outputs; RMSNormalization has one", n->n_out);
+        return NNCC_ERR_INPUT;
+    }
     int64_t rows, len;
     if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
         return NNCC_ERR_INPUT;
@@ -39,7 +42,15 @@ static nncc_status ln_infer(nncc_graph *g, nncc_node *n)
             return nncc_unsupported(g, n, "%s of shape %s (nncc needs the full normalised shape, %lld elements)",
                                     i == 1 ? "Scale" : "B", nncc_shape_str(g->ctx, &t->shape), (long long)len);
     }
-    nncc_set_out(g, n, 0, NNCC_DT_F32, &nncc_in(g, n, 0)->shape);
+    nncc_shape x = nncc_in(g, n, 0)->shape, st = x;
+    int64_t axis = nncc_attr_int(g, n, "axis", -1);
+    if (axis < 0)
+        axis += x.rank;
+    for (int i = (int)axis; i < x.rank; i++)
+        st.d[i] = 1;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &x);
+    for (int i = 1; i < n->n_out && i < 3; i++)
+        nncc_set_out(g, n, i, NNCC_DT_F32, &st);
     return NNCC_OK;
 }
 
@@ -48,8 +59,9 @@ static nncc_status ln_eval(nncc_graph *g, nncc_node *n, const void **in, void **
     int64_t rows, len;
     if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_layernorm_f32(rows, len, nncc_attr_float(g, n, "epsilon", 1e-5f), in[1], n->n_in > 2 ? in[2] : NULL, in[0],
-                       out[0]);
+    nncc_layernorm_f32(rows, len, nncc_attr_float(g, n, "epsilon", 1e-5f), n->op == NNCC_OP_RMSNormalization, in[1],
+                       n->n_in > 2 ? in[2] : NULL, in[0], out[0], n->n_out > 1 ? out[1] : NULL,
+                       n->n_out > 2 ? out[2] : NULL);
     return NNCC_OK;
 }
 
@@ -58,14 +70,18 @@ static void ln_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     int64_t rows, len;
     if (ln_sizes(g, n, &rows, &len) != NNCC_OK)
         return;
-    fprintf(e->f, "    nncc_layernorm_f32(%lld, %lld, %s, %s, %s, %s, %s);\n", (long long)rows, (long long)len,
-            nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)), nncc_emit_ref(e, g, n->in[1]),
+    fprintf(e->f, "    nncc_layernorm_f32(%lld, %lld, %s, %d, %s, %s, %s, %s, %s, %s);\n", (long long)rows,
+            (long long)len, nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)),
+            n->op == NNCC_OP_RMSNormalization, nncc_emit_ref(e, g, n->in[1]),
             nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1), nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+            nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->n_out > 1 ? n->out[1] : -1),
+            nncc_emit_ref(e, g, n->n_out > 2 ? n->out[2] : -1));
 }
 
 const nncc_op nncc_op_LayerNormalization = {
     .name = "LayerNormalization", .infer = ln_infer, .eval = ln_eval, .emit_c = ln_emit_c };
+const nncc_op nncc_op_RMSNormalization = {
+    .name = "RMSNormalization", .infer = ln_infer, .eval = ln_eval, .emit_c = ln_emit_c };
 
 /* ---- InstanceNormalization ---- */
 

@@ -33,6 +33,8 @@ static nncc_status reduce_params(nncc_graph *g, nncc_node *n, nncc_reduce_params
     if (axes_input) {
         if (n->n_in > 1 && n->in[1] >= 0) {
             na = nncc_const_ints(g, n, 1, axes, NNCC_MAX_RANK);
+            if (na < 0 && nncc_shape_count(&nncc_in(g, n, 1)->shape) == 0)
+                na = 0; /* a run-time input known to be empty: no axes */
             if (na < 0)
                 return nncc_unsupported(g, n, "axes computed at run time (they must be constant)");
         }
