@@ -141,3 +141,44 @@ void nncc_reduce(const nncc_reduce_params *p, int32_t type, const void *x, void 
     default: break;
     }
 }
+
+int nncc_nll_loss_f32(int64_t n, int64_t c, int64_t d, int32_t reduction, int32_t softmax,
+                      int32_t has_ignore, int64_t ignore_index, const float *x, const int64_t *t,
+                      const float *w, float *y, float *log_prob)
+{
+    float sum = 0.0f, wsum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < d; j++) {
+            const float *xr = x + i * c * d + j; /* x[i, :, j], stride d */
+            float mx = 0.0f, lse = 0.0f;
+            if (softmax) {
+                mx = -INFINITY;
+                for (int64_t k = 0; k < c; k++)
+                    mx = xr[k * d] > mx ? xr[k * d] : mx;
+                for (int64_t k = 0; k < c; k++)
+                    lse += expf(xr[k * d] - mx);
+                lse = logf(lse);
+                if (log_prob)
+                    for (int64_t k = 0; k < c; k++)
+                        log_prob[i * c * d + k * d + j] = xr[k * d] - mx - lse;
+            }
+            const int64_t cls = t[i * d + j];
+            float loss = 0.0f, wt = 0.0f;
+            if (!(has_ignore && cls == ignore_index)) {
+                if (cls < 0 || cls >= c)
+                    return 1;
+                wt = w ? w[cls] : 1.0f;
+                loss = -(xr[cls * d] - mx - lse) * wt;
+            }
+            if (reduction == 0)
+                y[i * d + j] = loss;
+            sum += loss;
+            wsum += wt;
+        }
+    }
+    if (reduction == 1)
+        y[0] = sum;
+    else if (reduction == 2)
+        y[0] = sum / wsum;
+    return 0;
+}

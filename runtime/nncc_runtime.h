@@ -233,6 +233,18 @@ void nncc_lpnorm_f32(int64_t outer, int64_t len, int64_t inner, int32_t p,
 void nncc_softmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t log,
                       const float *x, float *y);
 
+/* Losses (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss). x is
+ * (N,C,D) (D: the product of the trailing dims, 1 if none), t (N,D) the
+ * class of each position, w (C) per-class weights or NULL. softmax != 0:
+ * x holds scores and log_prob (N,C,D), when not NULL, receives
+ * log_softmax(x) along C; otherwise x holds log-probabilities. Positions
+ * whose class is ignore_index (when has_ignore) weigh 0. reduction: 0 none
+ * (y is (N,D)), 1 sum, 2 mean (sum / total weight); y is then one value.
+ * Returns nonzero if a class is out of range. */
+int nncc_nll_loss_f32(int64_t n, int64_t c, int64_t d, int32_t reduction, int32_t softmax,
+                      int32_t has_ignore, int64_t ignore_index, const float *x, const int64_t *t,
+                      const float *w, float *y, float *log_prob);
+
 /* ------------------------------------------------------------------------ */
 /* Reductions                                                                */
 /* ------------------------------------------------------------------------ */
@@ -300,6 +312,40 @@ typedef struct {
 } nncc_slice_params;
 
 void nncc_slice(const nncc_slice_params *p, size_t size, const void *x, void *y);
+
+/* GatherElements / ScatterElements along one axis (nncc_rt_index.c). */
+typedef struct {
+    int64_t rank;                      /* at least 1 */
+    int64_t axis;
+    int64_t dims[NNCC_RT_MAX_RANK];    /* shape of the indices (= GatherElements' output, = updates) */
+    int64_t xstride[NNCC_RT_MAX_RANK]; /* strides of the data tensor (elements) */
+    int64_t axis_len;                  /* data's size along axis */
+} nncc_elements_params;
+
+typedef enum { NNCC_SCATTER_NONE = 0, NNCC_SCATTER_ADD, NNCC_SCATTER_MUL, NNCC_SCATTER_MAX,
+               NNCC_SCATTER_MIN } nncc_scatter_reduction;
+
+/* y(indices' shape) = x at the indices along axis; idx holds int64 (idx_size
+ * 8) or int32 (4) values, negative ones counting from the end. Returns
+ * nonzero if an index is out of range. */
+int nncc_gather_elements(const nncc_elements_params *p, size_t size, const void *x, const void *idx,
+                         size_t idx_size, void *y);
+/* y (x's shape, already a copy of x) gets the updates at the indices along
+ * axis, combined by `reduction` (other than NONE: float32 only). */
+int nncc_scatter_elements(const nncc_elements_params *p, int32_t reduction, size_t size, const void *idx,
+                          size_t idx_size, const void *upd, void *y);
+
+/* ScatterND / GatherND: idx is (count, k) int64 tuples addressing the first
+ * k dims of the data, whose slices have `slice` elements; xdims the data's
+ * first k dims. GatherND: y(count, slice) = x[tuple] (per batch of
+ * `batch` leading dims: tuples then index inside each batch's data, of
+ * `batch_stride` elements, and count is per batch). ScatterND: y (a copy of
+ * the data) gets updates(count, slice) at each tuple. Return nonzero on an
+ * index out of range. */
+int nncc_gather_nd(int64_t batch, int64_t batch_stride, int64_t count, int64_t k, const int64_t *xdims,
+                   int64_t slice, size_t size, const void *x, const int64_t *idx, void *y);
+int nncc_scatter_nd(int64_t count, int64_t k, const int64_t *xdims, int64_t slice, int32_t reduction,
+                    size_t size, const int64_t *idx, const void *upd, void *y);
 
 /* y[i] = (to)x[i]; types are NNCC_RT_* codes. Float to integer truncates
  * toward zero (C semantics), any nonzero value becomes true for BOOL. */
