@@ -283,6 +283,20 @@ void nncc_binary_f32(int32_t op, const nncc_bcast *bc, const nncc_act_params *ac
         nncc_act_f32(act, total, y);
 }
 
+void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, void *y)
+{
+    switch (type) {
+#define NNCC_RANGE_CASE(CODE, T, S, ...)                                        \
+    case CODE:                                                                  \
+        for (int64_t i = 0; i < n; i++)                                         \
+            ((T *)y)[i] = (T)(*(const T *)start + (T)i * *(const T *)delta);    \
+        break;
+    NNCC_RT_FLOAT_TYPES(NNCC_RANGE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_RANGE_CASE)
+    default: break;
+    }
+}
+
 void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
                  const void *b, void *y)
 {

@@ -195,6 +195,10 @@ typedef enum {
     NNCC_BIN_SHL, NNCC_BIN_SHR              /* shifts by b (>= bits gives 0), integers only */
 } nncc_binary_op;
 
+/* y[i] = start + i * delta for i in [0, n) (Range); start and delta point
+ * to one element of `type` (any type of the typed lists). */
+void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, void *y);
+
 /* Broadcast description shared by binary ops, Expand and Where. Each input
  * is addressed through per-dimension element strides that are 0 along the
  * dimensions it is broadcast over. */
