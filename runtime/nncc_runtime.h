@@ -221,6 +221,34 @@ void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
 /* y = x broadcast to bc->dims (Expand); elements of `size` bytes. */
 void nncc_broadcast_copy(const nncc_bcast *bc, size_t size, const void *x, void *y);
 
+/* Attention (nncc_rt_attention.c): per batch b, query head h and query i,
+ *   y = softmax(softcap(scale * q.k_j) + bias(b, h, i, j)) . v_j  over keys j
+ * with keys = past keys (B,Hkv,P,D) then new keys; query head h reads key
+ * head h / (Hq / Hkv) (grouped-query attention). bias is the mask (bool:
+ * 0 or -inf; float: added; keys past its last dim: -inf), the causal rule
+ * j <= i + offset, the sliding window, and keys at or past nonpad[b]; offset
+ * is P, or nonpad[b] - q_len with nonpad. A row with every key masked gives
+ * 0. Q, K, V and Y are addressed by strides, so (B,H,S,D) and (B,S,H*D)
+ * layouts take the same kernel; present keys/values are (B,Hkv,P+S,D). */
+typedef struct {
+    int64_t batch, q_heads, kv_heads;   /* B, Hq, Hkv (Hq a multiple of Hkv) */
+    int64_t q_len, kv_new, past_len;    /* queries, new keys, cached keys P */
+    int64_t head, v_head;               /* D (Q, K), Dv (V, Y) */
+    int64_t qs[3], ks[3], vs[3], ys[3]; /* element strides of Q, K, V, Y for (b, head, position) */
+    float scale, softcap;               /* softcap 0: none */
+    int32_t causal;
+    int64_t left_window, right_window;  /* -1: unbounded */
+    int32_t mask;                       /* 0 none, 1 bool (uint8), 2 float (added) */
+    int64_t ms[4];                      /* mask strides for (b, h, i, j), 0 where broadcast */
+    int64_t mask_len;                   /* the mask's last dim */
+    int32_t qk_mode;                    /* qk_out: 0/1 scores, 2 scores + bias, 3 softmax */
+} nncc_attention_params;
+
+/* mask, past_k/past_v (both or neither), nonpad (B) and the outputs but y may be NULL. */
+void nncc_attention_f32(const nncc_attention_params *p, const float *q, const float *k, const float *v,
+                        const void *mask, const float *past_k, const float *past_v, const int64_t *nonpad,
+                        float *y, float *present_k, float *present_v, float *qk_out);
+
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                             */
 /* ------------------------------------------------------------------------ */
