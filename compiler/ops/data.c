@@ -361,14 +361,17 @@ static nncc_status pad_params(nncc_graph *g, nncc_node *n, pad_info *pi, nncc_sh
             return nncc_unsupported(g, n, "pads computed at run time");
         nncc_tensor *cv = nncc_in(g, n, 2);
         if (cv) {
-            if (!cv->data)
-                return nncc_unsupported(g, n, "a constant_value computed at run time");
+            if (nncc_shape_count(&cv->shape) != 1) {
+                nncc_error(g, n, "constant_value must be one value");
+                return NNCC_ERR_INPUT;
+            }
             if (cv->dtype != x->dtype) {
                 nncc_error(g, n, "constant_value has type %s, the input %s", nncc_dtype_name(cv->dtype),
                            nncc_dtype_name(x->dtype));
                 return NNCC_ERR_INPUT;
             }
-            memcpy(pi->value, cv->data, nncc_dtype_size(cv->dtype));
+            if (cv->data) /* else read at run time: the emitter passes the tensor */
+                memcpy(pi->value, cv->data, nncc_dtype_size(cv->dtype));
         }
         if (n->n_in > 3 && n->in[3] >= 0) {
             na = nncc_const_ints(g, n, 3, axes, NNCC_MAX_RANK);
@@ -437,7 +440,7 @@ static nncc_status pad_eval(nncc_graph *g, nncc_node *n, const void **in, void *
     nncc_shape s;
     if (pad_params(g, n, &pi, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_pad(&pi.p, esize(g, n), pi.value, in[0], out[0]);
+    nncc_pad(&pi.p, esize(g, n), n->opset >= 11 && n->n_in > 2 && in[2] ? in[2] : pi.value, in[0], out[0]);
     return NNCC_OK;
 }
 
@@ -455,12 +458,16 @@ static void pad_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     fprintf(e->pf, ",\n    .before = ");
     nncc_emit_i64s(e, pi.p.before, (int)pi.p.rank);
     fprintf(e->pf, "\n};\n");
-    /* the pad value as bytes, so any dtype works */
-    const char *vname = nncc_emit_name(e, "value");
-    fprintf(e->pf, "static const unsigned char %s[8] = { ", vname);
-    for (int i = 0; i < 8; i++)
-        fprintf(e->pf, "%s%u", i ? ", " : "", pi.value[i]);
-    fprintf(e->pf, " };\n");
+    /* the pad value as bytes, so any dtype works; a constant_value computed
+     * at run time is passed as it is */
+    nncc_tensor *cv = n->opset >= 11 ? nncc_in(g, n, 2) : NULL;
+    const char *vname = cv && !cv->data ? nncc_emit_ref(e, g, n->in[2]) : nncc_emit_name(e, "value");
+    if (!cv || cv->data) {
+        fprintf(e->pf, "static const unsigned char %s[8] = { ", vname);
+        for (int i = 0; i < 8; i++)
+            fprintf(e->pf, "%s%u", i ? ", " : "", pi.value[i]);
+        fprintf(e->pf, " };\n");
+    }
     fprintf(e->f, "    nncc_pad(&%s, %zu, %s, %s, %s);\n", name, esize(g, n), vname, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
 }

@@ -6,7 +6,7 @@
  * (name and default) that become the kernel's alpha and beta, and whether
  * it takes integers. float32 calls nncc_unary_f32; float64 and the integer
  * types the typed nncc_unary. Clip from opset 11 takes min and max as
- * inputs, which must be constants.
+ * inputs: constants become literals, others are read at run time.
  */
 #include "nncc-impl.h"
 
@@ -96,10 +96,12 @@ static nncc_status unary_args(nncc_graph *g, nncc_node *n, double *alpha, double
             nncc_tensor *t = nncc_in(g, n, i);
             if (!t)
                 continue;
-            if (!t->data || t->dtype != nncc_in(g, n, 0)->dtype || nncc_shape_count(&t->shape) != 1)
-                return nncc_unsupported(g, n, "Clip's %s must be a constant scalar of the input's type",
-                                        i == 1 ? "min" : "max");
-            *(i == 1 ? alpha : beta) = scalar_d(t);
+            if (t->dtype != nncc_in(g, n, 0)->dtype || nncc_shape_count(&t->shape) != 1) {
+                nncc_error(g, n, "Clip's %s must be one value of the input's type", i == 1 ? "min" : "max");
+                return NNCC_ERR_INPUT;
+            }
+            if (t->data) /* else read at run time (see bound_c) */
+                *(i == 1 ? alpha : beta) = scalar_d(t);
         }
     }
     return NNCC_OK;
@@ -122,11 +124,24 @@ static nncc_status unary_infer(nncc_graph *g, nncc_node *n)
     return NNCC_OK;
 }
 
+/* Clip's bound i (1: min, 2: max) as a C expression: the constant, or the
+ * value of a tensor computed at run time. */
+static const char *bound_c(nncc_emit *e, nncc_graph *g, nncc_node *n, int i, double v, bool f32)
+{
+    nncc_tensor *t = n->op == NNCC_OP_Clip && i < n->n_in ? nncc_in(g, n, i) : NULL;
+    if (t && !t->data)
+        return nncc_fmt(g->ctx, "%s[0]", nncc_emit_ref(e, g, n->in[i]));
+    return f32 ? nncc_float_c(g->ctx, (float)v) : nncc_double_c(g->ctx, v);
+}
+
 static nncc_status unary_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
 {
     double a, b;
     if (unary_args(g, n, &a, &b) != NNCC_OK)
         return NNCC_ERR_INPUT;
+    for (int i = 1; i < 3 && n->op == NNCC_OP_Clip && i < n->n_in; i++)
+        if (in[i])
+            nncc_cast((int32_t)nncc_in(g, n, i)->dtype, NNCC_RT_F64, 1, in[i], i == 1 ? &a : &b);
     nncc_tensor *x = nncc_in(g, n, 0);
     if (x->dtype == NNCC_DT_F32)
         nncc_unary_f32(infos[n->op].code, (float)a, (float)b, nncc_shape_count(&x->shape), in[0], out[0]);
@@ -143,12 +158,12 @@ static void unary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_tensor *x = nncc_in(g, n, 0);
     if (x->dtype == NNCC_DT_F32)
         fprintf(e->f, "    nncc_unary_f32(%d, %s, %s, %lld, %s, %s);\n", infos[n->op].code,
-                nncc_float_c(g->ctx, (float)a), nncc_float_c(g->ctx, (float)b),
+                bound_c(e, g, n, 1, a, true), bound_c(e, g, n, 2, b, true),
                 (long long)nncc_shape_count(&x->shape), nncc_emit_ref(e, g, n->in[0]),
                 nncc_emit_ref(e, g, n->out[0]));
     else
         fprintf(e->f, "    nncc_unary(%d, %d, %s, %s, %lld, %s, %s);\n", infos[n->op].code, (int)x->dtype,
-                nncc_double_c(g->ctx, a), nncc_double_c(g->ctx, b), (long long)nncc_shape_count(&x->shape),
+                bound_c(e, g, n, 1, a, false), bound_c(e, g, n, 2, b, false), (long long)nncc_shape_count(&x->shape),
                 nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
 }
 
