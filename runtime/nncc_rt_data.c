@@ -235,3 +235,28 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y)
         }
     }
 }
+
+void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t upper, size_t size,
+                const void *x, void *y)
+{
+    const unsigned char *xs = (const unsigned char *)x;
+    unsigned char *ys = (unsigned char *)y;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+                const size_t o = (size_t)((b * rows + i) * cols + j) * size;
+                const int keep = upper ? j - i >= k : j - i <= k;
+                if (keep)
+                    memcpy(ys + o, xs + o, size);
+                else
+                    memset(ys + o, 0, size);
+            }
+}
+
+void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const double v = type == NNCC_RT_F64 ? ((const double *)x)[i] : ((const float *)x)[i];
+        y[i] = (uint8_t)(nan ? isnan(v) : isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
+    }
+}

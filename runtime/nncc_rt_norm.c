@@ -43,6 +43,22 @@ void nncc_lpnorm_f32(int64_t outer, int64_t len, int64_t inner, int32_t p,
     }
 }
 
+void nncc_hardmax_f32(int64_t outer, int64_t len, int64_t inner, const float *x, float *y)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const float *xr = x + o * len * inner + i;
+            float *yr = y + o * len * inner + i;
+            int64_t best = 0;
+            for (int64_t k = 1; k < len; k++)
+                if (xr[k * inner] > xr[best * inner])
+                    best = k;
+            for (int64_t k = 0; k < len; k++)
+                yr[k * inner] = k == best ? 1.0f : 0.0f;
+        }
+    }
+}
+
 void nncc_softmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t log,
                       const float *x, float *y)
 {

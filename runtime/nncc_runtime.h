@@ -261,6 +261,9 @@ void nncc_batchnorm_f32(int64_t n, int64_t c, int64_t hw, float eps,
 void nncc_lpnorm_f32(int64_t outer, int64_t len, int64_t inner, int32_t p,
                      const float *x, float *y);
 
+/* y(outer,len,inner) = 1 at the first maximum of x along len, else 0 (Hardmax). */
+void nncc_hardmax_f32(int64_t outer, int64_t len, int64_t inner, const float *x, float *y);
+
 /* y(outer,len,inner) = softmax of x along len. log != 0: LogSoftmax. */
 void nncc_softmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t log,
                       const float *x, float *y);
@@ -378,6 +381,15 @@ int nncc_gather_nd(int64_t batch, int64_t batch_stride, int64_t count, int64_t k
                    int64_t slice, size_t size, const void *x, const int64_t *idx, void *y);
 int nncc_scatter_nd(int64_t count, int64_t k, const int64_t *xdims, int64_t slice, int32_t reduction,
                     size_t size, const int64_t *idx, const void *upd, void *y);
+
+/* y(batch, rows, cols) = x where the element is on or above (upper) or on
+ * or below (!upper) diagonal k, else 0 (all-zero bytes) (Trilu). */
+void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t upper, size_t size,
+                const void *x, void *y);
+
+/* y[i] = isnan(x[i]) (nan != 0) or isinf of the selected signs (IsNaN,
+ * IsInf), x of a floating type of NNCC_RT_FLOAT_TYPES, y bool. */
+void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y);
 
 /* y[i] = (to)x[i]; types are NNCC_RT_* codes. Float to integer truncates
  * toward zero (C semantics), any nonzero value becomes true for BOOL. */

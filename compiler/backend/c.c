@@ -431,6 +431,16 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", t->name,
                     c.pname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
     }
+    /* inputs no call reads (only their shapes mattered: Shape, EyeLike) */
+    for (int i = 0; i < g->n_inputs; i++) {
+        int ti = g->inputs[i];
+        bool used = g->t[ti].is_output;
+        for (int k = 0; k < g->n_n && !used; k++)
+            for (int j = 0; j <= g->n[k].n_in && !used; j++)
+                used = (j < g->n[k].n_in ? g->n[k].in[j] : g->n[k].fused_add) == ti;
+        if (!used)
+            fprintf(c.body, "    (void)%s; /* input '%s': only its shape is used */\n", c.pname[ti], g->t[ti].name);
+    }
     /* only the weights the calls name: a constant input whose value an op
      * baked into its parameters (Expand's shape, Clip's bounds at -O0) would
      * be an unused static, which -Wall -Werror rejects */

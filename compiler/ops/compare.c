@@ -1,7 +1,8 @@
 /*
  * compare.c - comparisons (Equal, Less, LessOrEqual, Greater,
  * GreaterOrEqual) giving bool, logical ops on bool (And, Or, Xor, Not), and
- * Where (select by a bool condition), all with numpy broadcasting.
+ * Where (select by a bool condition), all with numpy broadcasting; the
+ * predicates IsNaN and IsInf.
  */
 #include "nncc-impl.h"
 
@@ -148,3 +149,46 @@ static void where_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Where = { .name = "Where", .infer = where_infer, .eval = where_eval, .emit_c = where_emit_c };
+
+/* ---- IsNaN, IsInf (detect_positive, detect_negative) ---- */
+
+static void isinf_args(nncc_graph *g, nncc_node *n, int *nan, int *pos, int *neg)
+{
+    *nan = n->op == NNCC_OP_IsNaN;
+    *pos = *nan ? 0 : (int)nncc_attr_int(g, n, "detect_positive", 1);
+    *neg = *nan ? 0 : (int)nncc_attr_int(g, n, "detect_negative", 1);
+}
+
+static nncc_status isinf_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    if (!nncc_dtype_is_float(x->dtype))
+        return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(x->dtype));
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_set_out(g, n, 0, NNCC_DT_BOOL, &x->shape);
+    return NNCC_OK;
+}
+
+static nncc_status isinf_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_tensor *x = nncc_in(g, n, 0);
+    nncc_isinf((int32_t)x->dtype, nan, pos, neg, nncc_shape_count(&x->shape), in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void isinf_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_tensor *x = nncc_in(g, n, 0);
+    fprintf(e->f, "    nncc_isinf(%d, %d, %d, %d, %lld, %s, %s);\n", (int)x->dtype, nan, pos, neg,
+            (long long)nncc_shape_count(&x->shape), nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_IsNaN = { .name = "IsNaN", .infer = isinf_infer, .eval = isinf_eval, .emit_c = isinf_emit_c };
+const nncc_op nncc_op_IsInf = { .name = "IsInf", .infer = isinf_infer, .eval = isinf_eval, .emit_c = isinf_emit_c };
