@@ -1,6 +1,6 @@
 /*
  * data.c - data movement for any dtype: Transpose, Concat, Gather, Expand,
- * Pad, Cast, CastLike, Slice. The kernels move elements of the dtype's size, so one
+ * Pad, Cast, CastLike, Slice, DepthToSpace, SpaceToDepth. The kernels move elements of the dtype's size, so one
  * implementation serves every type.
  *
  * Inputs that decide shapes (Expand's shape, Pad's pads, Slice's starts and
@@ -77,24 +77,110 @@ static nncc_status transpose_eval(nncc_graph *g, nncc_node *n, const void **in, 
     return NNCC_OK;
 }
 
+static void emit_transpose(nncc_emit *e, nncc_graph *g, nncc_node *n, const nncc_transpose_params *p)
+{
+    const char *name = nncc_emit_param(e, "nncc_transpose_params");
+    fprintf(e->pf, "{\n    .rank = %lld, .dims = ", (long long)p->rank);
+    nncc_emit_i64s(e, p->dims, (int)p->rank);
+    fprintf(e->pf, ",\n    .istride = ");
+    nncc_emit_i64s(e, p->istride, (int)p->rank);
+    fprintf(e->pf, "\n};\n");
+    fprintf(e->f, "    nncc_transpose(&%s, %zu, %s, %s);\n", name, esize(g, n), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
 static void transpose_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     nncc_transpose_params p;
     nncc_shape s;
     if (transpose_params(g, n, &p, &s) != NNCC_OK)
         return;
-    const char *name = nncc_emit_param(e, "nncc_transpose_params");
-    fprintf(e->pf, "{\n    .rank = %lld, .dims = ", (long long)p.rank);
-    nncc_emit_i64s(e, p.dims, (int)p.rank);
-    fprintf(e->pf, ",\n    .istride = ");
-    nncc_emit_i64s(e, p.istride, (int)p.rank);
-    fprintf(e->pf, "\n};\n");
-    fprintf(e->f, "    nncc_transpose(&%s, %zu, %s, %s);\n", name, esize(g, n), nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+    emit_transpose(e, g, n, &p);
 }
 
 const nncc_op nncc_op_Transpose = { .name = "Transpose", .infer = transpose_infer, .eval = transpose_eval,
                                     .emit_c = transpose_emit_c };
+
+/* ---- DepthToSpace, SpaceToDepth: a transpose of a 6-D view ----
+ *   DepthToSpace DCR: (N,C,H,W) as (N,b,b,C/b2,H,W), perm (0,3,4,1,5,2)
+ *   DepthToSpace CRD: (N,C,H,W) as (N,C/b2,b,b,H,W), perm (0,1,4,2,5,3)
+ *   SpaceToDepth:     (N,C,H,W) as (N,C,H/b,b,W/b,b), perm (0,3,5,1,2,4)   */
+
+static nncc_status d2s_params(nncc_graph *g, nncc_node *n, nncc_transpose_params *p, nncc_shape *out)
+{
+    nncc_tensor *x = nncc_in(g, n, 0);
+    int64_t b = nncc_attr_int(g, n, "blocksize", 0);
+    bool d2s = n->op == NNCC_OP_DepthToSpace;
+    const char *mode = d2s ? nncc_attr_str(g, n, "mode", "DCR") : "DCR";
+    if (x->shape.rank != 4 || b <= 0) {
+        nncc_error(g, n, "needs a 4-D input and a positive blocksize");
+        return NNCC_ERR_INPUT;
+    }
+    int64_t N = x->shape.d[0], C = x->shape.d[1], H = x->shape.d[2], W = x->shape.d[3];
+    bool crd = !strcmp(mode, "CRD");
+    if ((!crd && strcmp(mode, "DCR")) || (d2s ? C % (b * b) : (H % b || W % b))) {
+        nncc_error(g, n, "mode '%s' or blocksize %lld does not fit %s", mode, (long long)b,
+                   nncc_shape_str(g->ctx, &x->shape));
+        return NNCC_ERR_INPUT;
+    }
+    int64_t v[6], perm[6];
+    if (d2s && !crd) {
+        int64_t vv[6] = { N, b, b, C / (b * b), H, W }, pp[6] = { 0, 3, 4, 1, 5, 2 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else if (d2s) {
+        int64_t vv[6] = { N, C / (b * b), b, b, H, W }, pp[6] = { 0, 1, 4, 2, 5, 3 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else {
+        int64_t vv[6] = { N, C, H / b, b, W / b, b }, pp[6] = { 0, 3, 5, 1, 2, 4 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    }
+    int64_t st[6], s = 1;
+    for (int i = 5; i >= 0; i--) {
+        st[i] = s;
+        s *= v[i];
+    }
+    memset(p, 0, sizeof *p);
+    p->rank = 6;
+    for (int i = 0; i < 6; i++) {
+        p->dims[i] = v[perm[i]];
+        p->istride[i] = st[perm[i]];
+    }
+    *out = d2s ? (nncc_shape){ 4, { N, C / (b * b), H * b, W * b } } : (nncc_shape){ 4, { N, C * b * b, H / b, W / b } };
+    return NNCC_OK;
+}
+
+static nncc_status d2s_infer(nncc_graph *g, nncc_node *n)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (nncc_check_inputs(g, n, 1, 1) || d2s_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, nncc_in(g, n, 0)->dtype, &s);
+    return NNCC_OK;
+}
+
+static nncc_status d2s_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (d2s_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_transpose(&p, esize(g, n), in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void d2s_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (d2s_params(g, n, &p, &s) == NNCC_OK)
+        emit_transpose(e, g, n, &p);
+}
+
+const nncc_op nncc_op_DepthToSpace = { .name = "DepthToSpace", .infer = d2s_infer, .eval = d2s_eval,
+                                       .emit_c = d2s_emit_c };
+const nncc_op nncc_op_SpaceToDepth = { .name = "SpaceToDepth", .infer = d2s_infer, .eval = d2s_eval,
+                                       .emit_c = d2s_emit_c };
 
 /* ---- Concat: each input is `outer` rows of (its axis size * inner) elements ---- */
 
