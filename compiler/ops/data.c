@@ -104,14 +104,15 @@ const nncc_op nncc_op_Transpose = { .name = "Transpose", .infer = transpose_infe
 /* ---- DepthToSpace, SpaceToDepth: a transpose of a 6-D view ----
  *   DepthToSpace DCR: (N,C,H,W) as (N,b,b,C/b2,H,W), perm (0,3,4,1,5,2)
  *   DepthToSpace CRD: (N,C,H,W) as (N,C/b2,b,b,H,W), perm (0,1,4,2,5,3)
- *   SpaceToDepth:     (N,C,H,W) as (N,C,H/b,b,W/b,b), perm (0,3,5,1,2,4)   */
+ *   SpaceToDepth DCR: (N,C,H,W) as (N,C,H/b,b,W/b,b), perm (0,3,5,1,2,4)
+ *   SpaceToDepth CRD: the same view, perm (0,1,3,5,2,4)                     */
 
 static nncc_status d2s_params(nncc_graph *g, nncc_node *n, nncc_transpose_params *p, nncc_shape *out)
 {
     nncc_tensor *x = nncc_in(g, n, 0);
     int64_t b = nncc_attr_int(g, n, "blocksize", 0);
     bool d2s = n->op == NNCC_OP_DepthToSpace;
-    const char *mode = d2s ? nncc_attr_str(g, n, "mode", "DCR") : "DCR";
+    const char *mode = nncc_attr_str(g, n, "mode", "DCR");
     if (x->shape.rank != 4 || b <= 0) {
         nncc_error(g, n, "needs a 4-D input and a positive blocksize");
         return NNCC_ERR_INPUT;
@@ -130,8 +131,11 @@ static nncc_status d2s_params(nncc_graph *g, nncc_node *n, nncc_transpose_params
     } else if (d2s) {
         int64_t vv[6] = { N, C / (b * b), b, b, H, W }, pp[6] = { 0, 1, 4, 2, 5, 3 };
         memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
-    } else {
+    } else if (!crd) {
         int64_t vv[6] = { N, C, H / b, b, W / b, b }, pp[6] = { 0, 3, 5, 1, 2, 4 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else {
+        int64_t vv[6] = { N, C, H / b, b, W / b, b }, pp[6] = { 0, 1, 3, 5, 2, 4 };
         memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
     }
     int64_t st[6], s = 1;
