@@ -396,6 +396,27 @@ void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, 
 void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);
 
 /* ------------------------------------------------------------------------ */
+/* Quantisation (nncc_rt_quant.c)                                            */
+/* ------------------------------------------------------------------------ */
+/* x is (outer, len, inner) around the quantisation axis; the scale (and
+ * zero point) of element (o, a, i) is at o * s_outer + (a / block) * s_axis
+ * + i * s_inner: all strides 0 per tensor, s_axis 1 per axis, and the
+ * blocked layout (outer, len / block, inner) for block_size. */
+typedef struct {
+    int64_t outer, len, inner;
+    int64_t block;                     /* at least 1 */
+    int64_t s_outer, s_axis, s_inner;
+} nncc_quant_params;
+
+/* y = saturate(round_half_even(x / scale) + zero_point), y of qtype (int8,
+ * uint8, int16, uint16, int32); zp of qtype or NULL (0). */
+void nncc_quantize(const nncc_quant_params *p, int32_t qtype, const float *x, const float *scale,
+                   const void *zp, void *y);
+/* y = (x - zero_point) * scale, x of qtype. */
+void nncc_dequantize(const nncc_quant_params *p, int32_t qtype, const void *x, const float *scale,
+                     const void *zp, float *y);
+
+/* ------------------------------------------------------------------------ */
 /* Comparisons, logic, selection (nncc_rt_logic.c)                           */
 /* ------------------------------------------------------------------------ */
 typedef enum { NNCC_CMP_EQ = 0, NNCC_CMP_LT, NNCC_CMP_LE, NNCC_CMP_GT, NNCC_CMP_GE } nncc_cmp_op;
