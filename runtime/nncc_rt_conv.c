@@ -99,6 +99,8 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
                         const float v = xc[iy * p->w + ix];
                         if (p->kind == NNCC_POOL_MAX)
                             acc = v > acc || isnan(v) ? v : acc;
+                        else if (p->kind == NNCC_POOL_LP)
+                            acc += powf(fabsf(v), (float)p->p);
                         else
                             acc += v;
                         cnt++;
@@ -114,6 +116,8 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
                         cnt = ((y1 - y0 + p->dh - 1) / p->dh) * ((x1 - x0 + p->dw - 1) / p->dw);
                     }
                     acc = cnt > 0 ? acc / (float)cnt : 0.0f;
+                } else if (p->kind == NNCC_POOL_LP) {
+                    acc = powf(acc, 1.0f / (float)p->p);
                 }
                 yc[oy * p->ow + ox] = acc;
             }

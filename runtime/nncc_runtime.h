@@ -115,7 +115,7 @@ void nncc_conv_transpose2d_f32(const nncc_conv2d_params *p, const float *x, cons
 /* ------------------------------------------------------------------------ */
 /* Pooling                                                                   */
 /* ------------------------------------------------------------------------ */
-typedef enum { NNCC_POOL_MAX = 0, NNCC_POOL_AVG = 1 } nncc_pool_kind;
+typedef enum { NNCC_POOL_MAX = 0, NNCC_POOL_AVG = 1, NNCC_POOL_LP = 2 /* (sum |x|^p)^(1/p) */ } nncc_pool_kind;
 
 typedef struct {
     int32_t kind;                /* nncc_pool_kind */
@@ -124,6 +124,7 @@ typedef struct {
     int64_t oh, ow;              /* output (N,C,OH,OW) */
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     int64_t pb, pr;              /* padding at bottom and right (window clipping for AVG) */
+    int64_t p;                   /* LP: the norm's order */
 } nncc_pool2d_params;
 
 /* y(N,C,OH,OW) = pool(x(N,C,H,W)) */

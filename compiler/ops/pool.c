@@ -1,5 +1,5 @@
 /*
- * pool.c - MaxPool, AveragePool (1-D and 2-D, NCHW, pads, auto_pad,
+ * pool.c - MaxPool, AveragePool, LpPool (1-D and 2-D, NCHW, pads, auto_pad,
  * strides, dilations, ceil_mode, count_include_pad), GlobalAveragePool and
  * GlobalMaxPool (any rank >= 3).
  *
@@ -42,7 +42,12 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
             return NNCC_ERR_INPUT;
         }
     memset(p, 0, sizeof *p);
-    p->kind = n->op == NNCC_OP_MaxPool ? NNCC_POOL_MAX : NNCC_POOL_AVG;
+    p->kind = n->op == NNCC_OP_MaxPool ? NNCC_POOL_MAX : n->op == NNCC_OP_LpPool ? NNCC_POOL_LP : NNCC_POOL_AVG;
+    p->p = n->op == NNCC_OP_LpPool ? nncc_attr_int(g, n, "p", 2) : 0;
+    if (n->op == NNCC_OP_LpPool && p->p < 1) {
+        nncc_error(g, n, "p must be positive");
+        return NNCC_ERR_INPUT;
+    }
     p->count_include_pad = cip;
     p->n = x->shape.d[0];
     p->c = x->shape.d[1];
@@ -99,16 +104,18 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     const char *name = nncc_emit_param(e, "nncc_pool2d_params");
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
-                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld\n};\n",
+                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld\n};\n",
             (int)p.kind, (int)p.count_include_pad, (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
             (long long)p.oh, (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
-            (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr);
+            (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
+            (long long)p.p);
     fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
 }
 
 const nncc_op nncc_op_MaxPool = { .name = "MaxPool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
 const nncc_op nncc_op_AveragePool = { .name = "AveragePool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
+const nncc_op nncc_op_LpPool = { .name = "LpPool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
 
 /* Global pools: y(N,C,1,...,1) from x(N,C,...). */
 static nncc_status global_infer(nncc_graph *g, nncc_node *n)
