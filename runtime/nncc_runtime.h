@@ -133,6 +133,23 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y);
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);
 
+/* GridSample (nncc_rt_sample.c): y(N,C,out...) = x(N,C,in...) sampled at
+ * grid(N,out...,nd), whose last dim holds normalised (x, y[, z]) in [-1, 1]
+ * (the reverse of the spatial dims' order); nd is 1 to 3. */
+typedef enum { NNCC_GS_LINEAR = 0, NNCC_GS_NEAREST, NNCC_GS_CUBIC } nncc_gs_mode;
+typedef enum { NNCC_GS_ZEROS = 0, NNCC_GS_BORDER, NNCC_GS_REFLECTION } nncc_gs_padding;
+
+typedef struct {
+    int64_t n, c, nd;            /* batch, channels, spatial rank */
+    int64_t in[3];               /* input spatial dims, outermost first */
+    int64_t out_count;           /* output positions per (n, c) */
+    int32_t mode;                /* nncc_gs_mode */
+    int32_t padding;             /* nncc_gs_padding */
+    int32_t align_corners;       /* -1 and 1 are the centres of the corner pixels */
+} nncc_grid_sample_params;
+
+void nncc_grid_sample_f32(const nncc_grid_sample_params *p, const float *x, const float *grid, float *y);
+
 /* ------------------------------------------------------------------------ */
 /* Matrix products                                                           */
 /* ------------------------------------------------------------------------ */
