@@ -297,6 +297,53 @@ void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, v
     }
 }
 
+#define NNCC_CUMULATIVE(CODE, T, S, ...)                                        \
+    static void cumulative_##S(int32_t prod, int64_t outer, int64_t len, int64_t inner, \
+                               int32_t exclusive, int32_t reverse, const T *x, T *y) \
+    {                                                                           \
+        for (int64_t o = 0; o < outer; o++)                                     \
+            for (int64_t i = 0; i < inner; i++) {                               \
+                T acc = prod ? (T)1 : (T)0;                                     \
+                for (int64_t k = 0; k < len; k++) {                             \
+                    const int64_t a = reverse ? len - 1 - k : k;                \
+                    const int64_t at = (o * len + a) * inner + i;               \
+                    if (exclusive)                                              \
+                        y[at] = acc;                                            \
+                    acc = prod ? (T)(acc * x[at]) : (T)(acc + x[at]);           \
+                    if (!exclusive)                                             \
+                        y[at] = acc;                                            \
+                }                                                               \
+            }                                                                   \
+    }
+NNCC_RT_FLOAT_TYPES(NNCC_CUMULATIVE)
+NNCC_RT_INT_TYPES(NNCC_CUMULATIVE)
+
+int nncc_cumulative(int32_t type, int32_t prod, int64_t rank, const int64_t *dims, int64_t axis,
+                    int32_t exclusive, int32_t reverse, const void *x, void *y)
+{
+    if (axis < 0)
+        axis += rank;
+    if (axis < 0 || axis >= rank)
+        return 1;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < rank; d++) {
+        if (d < axis)
+            outer *= dims[d];
+        else if (d > axis)
+            inner *= dims[d];
+    }
+    switch (type) {
+#define NNCC_CUMULATIVE_CASE(CODE, T, S, ...)                                   \
+    case CODE:                                                                  \
+        cumulative_##S(prod, outer, dims[axis], inner, exclusive, reverse, (const T *)x, (T *)y); \
+        break;
+    NNCC_RT_FLOAT_TYPES(NNCC_CUMULATIVE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_CUMULATIVE_CASE)
+    default: break;
+    }
+    return 0;
+}
+
 void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
                  const void *b, void *y)
 {

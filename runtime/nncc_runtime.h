@@ -217,6 +217,13 @@ typedef enum {
  * to one element of `type` (any type of the typed lists). */
 void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, void *y);
 
+/* y = cumulative sum (prod != 0: product) of x (shape dims[0..rank)) along
+ * axis, which may come from data (a negative one counts from the end);
+ * exclusive leaves the current element out, reverse runs from the end.
+ * Any type of the typed lists. Returns nonzero if axis is out of range. */
+int nncc_cumulative(int32_t type, int32_t prod, int64_t rank, const int64_t *dims, int64_t axis,
+                    int32_t exclusive, int32_t reverse, const void *x, void *y);
+
 /* Broadcast description shared by binary ops, Expand and Where. Each input
  * is addressed through per-dimension element strides that are 0 along the
  * dimensions it is broadcast over. */
