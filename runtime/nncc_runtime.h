@@ -125,9 +125,13 @@ typedef struct {
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     int64_t pb, pr;              /* padding at bottom and right (window clipping for AVG) */
     int64_t p;                   /* LP: the norm's order */
+    /* 3-D pooling: the depth dim before H (1, and pads 0, for 1-D and 2-D;
+     * 0 in a struct written before they existed also means 1) */
+    int64_t d, od, kd, sd, dd;   /* input and output depth, kernel, stride, dilation */
+    int64_t pf, pk;              /* padding at front and back */
 } nncc_pool2d_params;
 
-/* y(N,C,OH,OW) = pool(x(N,C,H,W)) */
+/* y(N,C,OD,OH,OW) = pool(x(N,C,D,H,W)); D = OD = 1 for 2-D */
 void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y);
 
 /* y(N,C) = mean over H*W of x(N,C,HW) */

@@ -1,5 +1,5 @@
 /*
- * pool.c - MaxPool, AveragePool, LpPool (1-D and 2-D, NCHW, pads, auto_pad,
+ * pool.c - MaxPool, AveragePool, LpPool (1-D, 2-D and 3-D, NC..., pads, auto_pad,
  * strides, dilations, ceil_mode, count_include_pad), GlobalAveragePool and
  * GlobalMaxPool (any rank >= 3).
  *
@@ -15,17 +15,17 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
 {
     nncc_tensor *x = nncc_in(g, n, 0);
     int r = x->shape.rank;
-    if (r < 3 || r > 4)
-        return nncc_unsupported(g, n, "%d-D pooling (input %s); nncc supports 1-D and 2-D", r - 2,
+    if (r < 3 || r > 5)
+        return nncc_unsupported(g, n, "%d-D pooling (input %s); nncc supports 1-D to 3-D", r - 2,
                                 nncc_shape_str(g->ctx, &x->shape));
     if (n->n_out > 1 && n->out[1] >= 0)
         return nncc_unsupported(g, n, "the Indices output of MaxPool");
     int sp = r - 2;
-    int64_t ks[2] = { 1, 1 }, st[2] = { 1, 1 }, dl[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
-    int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 2);
-    int ns = nncc_attr_ints(g, n, "strides", st, 2);
-    int nd = nncc_attr_ints(g, n, "dilations", dl, 2);
-    int np = nncc_attr_ints(g, n, "pads", pads, 4);
+    int64_t ks[3] = { 1, 1, 1 }, st[3] = { 1, 1, 1 }, dl[3] = { 1, 1, 1 }, pads[6] = { 0, 0, 0, 0, 0, 0 };
+    int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 3);
+    int ns = nncc_attr_ints(g, n, "strides", st, 3);
+    int nd = nncc_attr_ints(g, n, "dilations", dl, 3);
+    int np = nncc_attr_ints(g, n, "pads", pads, 6);
     const char *ap = nncc_attr_str(g, n, "auto_pad", "NOTSET");
     int ceil_mode = (int)nncc_attr_int(g, n, "ceil_mode", 0);
     int cip = n->op == NNCC_OP_AveragePool ? (int)nncc_attr_int(g, n, "count_include_pad", 0) : 0;
@@ -51,23 +51,25 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
     p->count_include_pad = cip;
     p->n = x->shape.d[0];
     p->c = x->shape.d[1];
-    int64_t in[2] = { 1, x->shape.d[2] }, K[2] = { 1, ks[0] }, S[2] = { 1, st[0] }, D[2] = { 1, dl[0] };
-    int64_t PB[2] = { 0, pads[0] }, PE[2] = { 0, pads[1] }, out[2] = { 1, 1 };
-    if (sp == 2) {
-        in[0] = x->shape.d[2], in[1] = x->shape.d[3];
-        K[0] = ks[0], K[1] = ks[1], S[0] = st[0], S[1] = st[1], D[0] = dl[0], D[1] = dl[1];
-        PB[0] = pads[0], PB[1] = pads[1], PE[0] = pads[2], PE[1] = pads[3];
+    /* spatial dims right-aligned into (depth, height, width), missing ones 1 */
+    int64_t in[3] = { 1, 1, 1 }, K[3] = { 1, 1, 1 }, S[3] = { 1, 1, 1 }, D[3] = { 1, 1, 1 };
+    int64_t PB[3] = { 0, 0, 0 }, PE[3] = { 0, 0, 0 }, out[3] = { 1, 1, 1 };
+    for (int i = 0; i < sp; i++) {
+        int k = 3 - sp + i;
+        in[k] = x->shape.d[2 + i], K[k] = ks[i], S[k] = st[i], D[k] = dl[i];
+        PB[k] = pads[i], PE[k] = pads[i + sp];
     }
-    for (int i = 2 - sp; i < 2; i++) {
+    for (int i = 3 - sp; i < 3; i++) {
         out[i] = nncc_window_out(ap, in[i], K[i], S[i], D[i], &PB[i], &PE[i], ceil_mode);
         if (out[i] < 1) {
             nncc_error(g, n, "the pooling window is larger than the padded input");
             return NNCC_ERR_INPUT;
         }
     }
-    p->h = in[0], p->w = in[1], p->oh = out[0], p->ow = out[1];
-    p->kh = K[0], p->kw = K[1], p->sh = S[0], p->sw = S[1], p->dh = D[0], p->dw = D[1];
-    p->pt = PB[0], p->pl = PB[1], p->pb = PE[0], p->pr = PE[1];
+    p->d = in[0], p->od = out[0], p->kd = K[0], p->sd = S[0], p->dd = D[0], p->pf = PB[0], p->pk = PE[0];
+    p->h = in[1], p->w = in[2], p->oh = out[1], p->ow = out[2];
+    p->kh = K[1], p->kw = K[2], p->sh = S[1], p->sw = S[2], p->dh = D[1], p->dw = D[2];
+    p->pt = PB[1], p->pl = PB[2], p->pb = PE[1], p->pr = PE[2];
     return NNCC_OK;
 }
 
@@ -79,7 +81,9 @@ static nncc_status pool_infer(nncc_graph *g, nncc_node *n)
     if (pool_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
     nncc_shape s = nncc_in(g, n, 0)->shape;
-    if (s.rank == 4)
+    if (s.rank == 5)
+        s.d[2] = p.od, s.d[3] = p.oh, s.d[4] = p.ow;
+    else if (s.rank == 4)
         s.d[2] = p.oh, s.d[3] = p.ow;
     else
         s.d[2] = p.ow;
@@ -104,11 +108,13 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     const char *name = nncc_emit_param(e, "nncc_pool2d_params");
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
-                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld\n};\n",
+                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld,\n"
+                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld\n};\n",
             (int)p.kind, (int)p.count_include_pad, (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
             (long long)p.oh, (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
             (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
-            (long long)p.p);
+            (long long)p.p, (long long)p.d, (long long)p.od, (long long)p.kd, (long long)p.sd, (long long)p.dd,
+            (long long)p.pf, (long long)p.pk);
     fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
 }
