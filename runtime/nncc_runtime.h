@@ -278,6 +278,21 @@ void nncc_attention_f32(const nncc_attention_params *p, const float *q, const fl
                         const void *mask, const float *past_k, const float *past_v, const int64_t *nonpad,
                         float *y, float *present_k, float *present_v, float *qk_out);
 
+/* Einsum (nncc_rt_einsum.c): every distinct index letter is one loop of
+ * size dims[l]; y (y_count elements, zeroed first) accumulates the product
+ * of the inputs, each addressed by its element stride per letter (0: the
+ * input lacks the letter; a repeated letter, a diagonal, adds its strides). */
+#define NNCC_EINSUM_MAX_LETTERS 16
+typedef struct {
+    int64_t n_in, n_letters, y_count;
+    int64_t dims[NNCC_EINSUM_MAX_LETTERS];
+    int64_t ystride[NNCC_EINSUM_MAX_LETTERS];    /* 0 for summed letters */
+    int64_t xstride[3][NNCC_EINSUM_MAX_LETTERS];
+} nncc_einsum_params;
+
+/* float32 or float64 (type); x holds n_in input pointers. */
+void nncc_einsum(const nncc_einsum_params *p, int32_t type, const void *const *x, void *y);
+
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                             */
 /* ------------------------------------------------------------------------ */
