@@ -1,6 +1,6 @@
 /*
- * nncc_rt_attention.c - scaled dot-product attention (ONNX Attention), the
- * portable reference.
+ * nncc_rt_attention.c - scaled dot-product attention (ONNX Attention) and
+ * rotary position embeddings (RotaryEmbedding), the portable reference.
  *
  * The softmax over keys runs in two passes over the keys (the row maximum,
  * then the sum and the weighted values), recomputing each score rather than
@@ -116,4 +116,35 @@ void nncc_attention_f32(const nncc_attention_params *p, const float *q, const fl
             }
         }
     }
+}
+
+int nncc_rotary_f32(const nncc_rotary_params *p, const float *x, const float *cos_cache, const float *sin_cache,
+                    const int64_t *position_ids, float *y)
+{
+    const int64_t half = p->rot / 2;
+    for (int64_t b = 0; b < p->batch; b++) {
+        for (int64_t s = 0; s < p->seq; s++) {
+            int64_t pos = b * p->seq + s;
+            if (position_ids) {
+                pos = position_ids[b * p->seq + s];
+                if (pos < 0 || pos >= p->max_pos)
+                    return 1;
+            }
+            const float *cr = cos_cache + pos * half, *sr = sin_cache + pos * half;
+            for (int64_t h = 0; h < p->heads; h++) {
+                const int64_t o = b * p->xs[0] + s * p->xs[1] + h * p->xs[2];
+                const float *xr = x + o;
+                float *yr = y + o;
+                for (int64_t i = 0; i < half; i++) {
+                    const int64_t i1 = p->interleaved ? 2 * i : i, i2 = p->interleaved ? 2 * i + 1 : i + half;
+                    const float x1 = xr[i1], x2 = xr[i2];
+                    yr[i1] = cr[i] * x1 - sr[i] * x2;
+                    yr[i2] = sr[i] * x1 + cr[i] * x2;
+                }
+                for (int64_t d = p->rot; d < p->head; d++)
+                    yr[d] = xr[d];
+            }
+        }
+    }
+    return 0;
 }

@@ -278,6 +278,22 @@ void nncc_attention_f32(const nncc_attention_params *p, const float *q, const fl
                         const void *mask, const float *past_k, const float *past_v, const int64_t *nonpad,
                         float *y, float *present_k, float *present_v, float *qk_out);
 
+/* RotaryEmbedding (nncc_rt_attention.c): x (B,S,H*D) or (B,H,S,D), addressed
+ * by strides per (b, s, h); the first `rot` of each head's D values are
+ * rotated by (cos, sin)[pos] of shape (rot/2) (halves, or interleaved
+ * pairs), the rest copied. pos = position_ids[b, s] into caches of
+ * (max_pos, rot/2), or without ids caches of (B, S, rot/2). Returns nonzero
+ * on a position out of range. */
+typedef struct {
+    int64_t batch, seq, heads, head, rot;
+    int64_t xs[3];               /* element strides of x and y for (b, s, h) */
+    int64_t max_pos;             /* rows of the caches (with position ids) */
+    int32_t interleaved;
+} nncc_rotary_params;
+
+int nncc_rotary_f32(const nncc_rotary_params *p, const float *x, const float *cos_cache, const float *sin_cache,
+                    const int64_t *position_ids, float *y);
+
 /* Einsum (nncc_rt_einsum.c): every distinct index letter is one loop of
  * size dims[l]; y (y_count elements, zeroed first) accumulates the product
  * of the inputs, each addressed by its element stride per letter (0: the

@@ -11,6 +11,10 @@
  *
  * float32 only (softmax_precision must be float32). 3-D inputs need the
  * q_num_heads and kv_num_heads attributes.
+ *
+ * RotaryEmbedding: x (B,S,H*D) (num_heads) or (B,H,S,D), cos/sin caches
+ * (max_pos, R/2) indexed by position_ids (B,S), or (B,S,R/2) without them
+ * -> y like x; R = rotary_embedding_dim (default D), interleaved pairs.
  */
 #include "nncc-impl.h"
 
@@ -208,3 +212,95 @@ static void att_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Attention = { .name = "Attention", .infer = att_infer, .eval = att_eval, .emit_c = att_emit_c };
+
+/* ---- RotaryEmbedding ---- */
+
+static nncc_status rot_params(nncc_graph *g, nncc_node *n, nncc_rotary_params *p)
+{
+    nncc_tensor *x = nncc_in(g, n, 0), *cc = nncc_in(g, n, 1), *sc = nncc_in(g, n, 2), *pid = nncc_in(g, n, 3);
+    int64_t heads = nncc_attr_int(g, n, "num_heads", 0), rot = nncc_attr_int(g, n, "rotary_embedding_dim", 0);
+    memset(p, 0, sizeof *p);
+    p->interleaved = (int32_t)nncc_attr_int(g, n, "interleaved", 0);
+    int r = x->shape.rank;
+    if (r == 4) {
+        p->batch = x->shape.d[0], p->heads = x->shape.d[1], p->seq = x->shape.d[2], p->head = x->shape.d[3];
+        p->xs[0] = p->heads * p->seq * p->head, p->xs[1] = p->head, p->xs[2] = p->seq * p->head;
+    } else if (r == 3 && heads > 0 && x->shape.d[2] % heads == 0) {
+        p->batch = x->shape.d[0], p->seq = x->shape.d[1], p->heads = heads, p->head = x->shape.d[2] / heads;
+        p->xs[0] = p->seq * x->shape.d[2], p->xs[1] = x->shape.d[2], p->xs[2] = p->head;
+    } else {
+        nncc_error(g, n, "input %s must be 4-D, or 3-D with num_heads dividing its last dim",
+                   nncc_shape_str(g->ctx, &x->shape));
+        return NNCC_ERR_INPUT;
+    }
+    p->rot = rot ? rot : p->head;
+    if (p->rot % 2 || p->rot > p->head || !nncc_shape_eq(&cc->shape, &sc->shape) || cc->shape.rank < 2 ||
+        cc->shape.d[cc->shape.rank - 1] != p->rot / 2) {
+        nncc_error(g, n, "caches %s do not fit a rotary dim of %lld", nncc_shape_str(g->ctx, &cc->shape),
+                   (long long)p->rot);
+        return NNCC_ERR_INPUT;
+    }
+    if (pid) {
+        nncc_shape want = { 2, { p->batch, p->seq } };
+        if (!nncc_shape_eq(&pid->shape, &want) || cc->shape.rank != 2) {
+            nncc_error(g, n, "position_ids must be (%lld, %lld) and the caches 2-D", (long long)p->batch,
+                       (long long)p->seq);
+            return NNCC_ERR_INPUT;
+        }
+        p->max_pos = cc->shape.d[0];
+    } else {
+        nncc_shape want = { 3, { p->batch, p->seq, p->rot / 2 } };
+        if (!nncc_shape_eq(&cc->shape, &want)) {
+            nncc_error(g, n, "without position_ids the caches must be (%lld, %lld, %lld)", (long long)p->batch,
+                       (long long)p->seq, (long long)(p->rot / 2));
+            return NNCC_ERR_INPUT;
+        }
+    }
+    return NNCC_OK;
+}
+
+static nncc_status rot_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 3, 4))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 3; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    if (nncc_check_dtype(g, n, 3, NNCC_DT_I64, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_rotary_params p;
+    if (rot_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status rot_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_rotary_params p;
+    if (rot_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    if (nncc_rotary_f32(&p, in[0], in[1], in[2], n->n_in > 3 ? in[3] : NULL, out[0])) {
+        nncc_error(g, n, "a position id is out of range");
+        return NNCC_ERR_INPUT;
+    }
+    return NNCC_OK;
+}
+
+static void rot_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_rotary_params p;
+    if (rot_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_rotary_params");
+    fprintf(e->pf, "{\n    .batch = %lld, .seq = %lld, .heads = %lld, .head = %lld, .rot = %lld, .xs = ",
+            (long long)p.batch, (long long)p.seq, (long long)p.heads, (long long)p.head, (long long)p.rot);
+    nncc_emit_i64s(e, p.xs, 3);
+    fprintf(e->pf, ",\n    .max_pos = %lld, .interleaved = %d\n};\n", (long long)p.max_pos, (int)p.interleaved);
+    fprintf(e->f, "    if (nncc_rotary_f32(&%s, %s, %s, %s, %s, %s))\n        return 1; /* position id out of range */\n",
+            name, nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]),
+            nncc_emit_ref(e, g, n->n_in > 3 ? n->in[3] : -1), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_RotaryEmbedding = { .name = "RotaryEmbedding", .infer = rot_infer, .eval = rot_eval,
+                                          .emit_c = rot_emit_c };
