@@ -1,6 +1,7 @@
 /*
- * nncc_rt_logic.c - comparisons, logical ops, Where, argmax/argmin, and the
- * row normalisations (LayerNormalization, InstanceNormalization), portable
+ * nncc_rt_logic.c - comparisons, logical ops, Where, argmax/argmin, the row
+ * normalisations (LayerNormalization, InstanceNormalization,
+ * GroupNormalization, LRN), Det and DynamicQuantizeLinear, portable
  * reference. Booleans are one byte, 0 or 1.
  */
 #include "nncc_runtime.h"
@@ -153,5 +154,100 @@ void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const fl
         moments(xr, hw, eps, 0, &mean, &inv);
         for (int64_t k = 0; k < hw; k++)
             yr[k] = (xr[k] - mean) * inv * scale[r % c] + bias[r % c];
+    }
+}
+
+void nncc_groupnorm_f32(int64_t n, int64_t c, int64_t hw, int64_t groups, float eps, const float *scale,
+                        const float *bias, const float *x, float *y)
+{
+    const int64_t cg = c / groups, len = cg * hw;
+    for (int64_t r = 0; r < n * groups; r++) {
+        const float *xr = x + r * len;
+        float *yr = y + r * len;
+        float mean, inv;
+        moments(xr, len, eps, 0, &mean, &inv);
+        for (int64_t k = 0; k < len; k++) {
+            const int64_t ch = (r % groups) * cg + k / hw;
+            yr[k] = (xr[k] - mean) * inv * scale[ch] + bias[ch];
+        }
+    }
+}
+
+void nncc_lrn_f32(int64_t n, int64_t c, int64_t hw, int64_t size, float alpha, float beta, float bias,
+                  const float *x, float *y)
+{
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t i = 0; i < hw; i++) {
+                int64_t lo = ch - (size - 1) / 2, hi = ch + size / 2;
+                float sq = 0.0f;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > c - 1 ? c - 1 : hi;
+                for (int64_t k = lo; k <= hi; k++) {
+                    const float v = x[(b * c + k) * hw + i];
+                    sq += v * v;
+                }
+                y[(b * c + ch) * hw + i] = x[(b * c + ch) * hw + i] / powf(bias + alpha / (float)size * sq, beta);
+            }
+}
+
+void nncc_det_f32(int64_t batch, int64_t m, const float *x, float *y)
+{
+    for (int64_t b = 0; b < batch; b++) {
+        const float *a = x + b * m * m;
+        /* eliminate on a local copy in double (at most 16 x 16: the
+         * compiler refuses larger matrices) */
+        double lu[16 * 16];
+        double det = 1.0;
+        if (m > 16) {
+            y[b] = NAN;
+            continue;
+        }
+        for (int64_t i = 0; i < m * m; i++)
+            lu[i] = a[i];
+        for (int64_t k = 0; k < m; k++) {
+            int64_t piv = k;
+            for (int64_t i = k + 1; i < m; i++)
+                if (fabs(lu[i * m + k]) > fabs(lu[piv * m + k]))
+                    piv = i;
+            if (lu[piv * m + k] == 0.0) {
+                det = 0.0;
+                break;
+            }
+            if (piv != k) {
+                for (int64_t j = 0; j < m; j++) {
+                    const double t = lu[k * m + j];
+                    lu[k * m + j] = lu[piv * m + j];
+                    lu[piv * m + j] = t;
+                }
+                det = -det;
+            }
+            det *= lu[k * m + k];
+            for (int64_t i = k + 1; i < m; i++) {
+                const double f = lu[i * m + k] / lu[k * m + k];
+                for (int64_t j = k; j < m; j++)
+                    lu[i * m + j] -= f * lu[k * m + j];
+            }
+        }
+        y[b] = (float)det;
+    }
+}
+
+void nncc_dynamic_quantize_f32(int64_t n, const float *x, uint8_t *y, float *scale, uint8_t *zero_point)
+{
+    float mn = 0.0f, mx = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    float s = (mx - mn) / 255.0f;
+    float zp = s != 0.0f ? rintf(-mn / s) : 0.0f;
+    zp = zp < 0.0f ? 0.0f : zp > 255.0f ? 255.0f : zp;
+    *scale = s;
+    *zero_point = (uint8_t)zp;
+    for (int64_t i = 0; i < n; i++) {
+        float v = (s != 0.0f ? rintf(x[i] / s) : 0.0f) + zp;
+        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+        y[i] = (uint8_t)v;
     }
 }

@@ -501,6 +501,20 @@ void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t
  * row's mean and 1 / sqrt(var + eps). */
 void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, int32_t rms, const float *scale,
                         const float *bias, const float *x, float *y, float *mean, float *inv_std);
+/* y(N,C,HW) normalised over each group of C/groups channels (and HW), then
+ * * scale[c] + bias[c] (GroupNormalization). */
+void nncc_groupnorm_f32(int64_t n, int64_t c, int64_t hw, int64_t groups, float eps, const float *scale,
+                        const float *bias, const float *x, float *y);
+/* y(N,C,HW) = x / (bias + alpha / size * sum of x^2 over the channels
+ * [c - (size-1)/2, c + size/2])^beta (LRN). */
+void nncc_lrn_f32(int64_t n, int64_t c, int64_t hw, int64_t size, float alpha, float beta, float bias,
+                  const float *x, float *y);
+/* y(batch) = det of x(batch, m, m), by LU with partial pivoting (Det). */
+void nncc_det_f32(int64_t batch, int64_t m, const float *x, float *y);
+/* DynamicQuantizeLinear: scale = (max(x, 0) - min(x, 0)) / 255, zero point
+ * = round(-min / scale) clamped to [0, 255], y = quantize(x) as uint8. */
+void nncc_dynamic_quantize_f32(int64_t n, const float *x, uint8_t *y, float *scale, uint8_t *zero_point);
+
 /* y(N,C,HW) normalised over HW per (n, c), then * scale[c] + bias[c]. */
 void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
                            const float *bias, const float *x, float *y);

@@ -4,7 +4,8 @@
  * (scalar), per axis (1-D along `axis`) or per block (`block_size` along
  * `axis`, the scale of x's rank). The zero point, when given, has the
  * scale's shape and the quantised type; it decides QuantizeLinear's output
- * type (else output_dtype, else uint8).
+ * type (else output_dtype, else uint8). DynamicQuantizeLinear computes
+ * its uint8 scale and zero point from the data's range at run time.
  */
 #include "nncc-impl.h"
 
@@ -120,3 +121,39 @@ const nncc_op nncc_op_QuantizeLinear = { .name = "QuantizeLinear", .infer = quan
                                          .emit_c = quant_emit_c };
 const nncc_op nncc_op_DequantizeLinear = { .name = "DequantizeLinear", .infer = quant_infer, .eval = quant_eval,
                                            .emit_c = quant_emit_c };
+
+/* ---- DynamicQuantizeLinear: x float32 -> y uint8 (x's shape), scale, zero point (scalars) ---- */
+
+static nncc_status dql_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    if (n->n_out != 3) {
+        nncc_error(g, n, "has %d outputs, expected 3", n->n_out);
+        return NNCC_ERR_INPUT;
+    }
+    nncc_shape sc = { 0, { 0 } };
+    nncc_set_out(g, n, 0, NNCC_DT_U8, &nncc_in(g, n, 0)->shape);
+    nncc_set_out(g, n, 1, NNCC_DT_F32, &sc);
+    nncc_set_out(g, n, 2, NNCC_DT_U8, &sc);
+    return NNCC_OK;
+}
+
+static nncc_status dql_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    uint8_t zp;
+    float s;
+    nncc_dynamic_quantize_f32(nncc_shape_count(&nncc_in(g, n, 0)->shape), in[0], out[0], out[1] ? out[1] : (void *)&s,
+                              out[2] ? out[2] : (void *)&zp);
+    return NNCC_OK;
+}
+
+static void dql_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    fprintf(e->f, "    nncc_dynamic_quantize_f32(%lld, %s, %s, %s, %s);\n",
+            (long long)nncc_shape_count(&nncc_in(g, n, 0)->shape), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->out[1]), nncc_emit_ref(e, g, n->out[2]));
+}
+
+const nncc_op nncc_op_DynamicQuantizeLinear = { .name = "DynamicQuantizeLinear", .infer = dql_infer,
+                                                .eval = dql_eval, .emit_c = dql_emit_c };
