@@ -256,7 +256,9 @@ void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t up
 void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y)
 {
     for (int64_t i = 0; i < n; i++) {
-        const double v = type == NNCC_RT_F64 ? ((const double *)x)[i] : ((const float *)x)[i];
+        const double v = type == NNCC_RT_F64   ? ((const double *)x)[i]
+                         : type == NNCC_RT_F16 ? nncc_f16_to_f64(((const uint16_t *)x)[i])
+                                               : ((const float *)x)[i];
         y[i] = (uint8_t)(nan ? isnan(v) : isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
     }
 }

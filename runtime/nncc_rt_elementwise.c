@@ -166,6 +166,11 @@ void nncc_unary(int32_t op, int32_t type, double alpha, double beta, int64_t n,
         break;
     NNCC_RT_FLOAT_TYPES(NNCC_UNARY_CASE_F)
     NNCC_RT_INT_TYPES(NNCC_UNARY_CASE_I)
+    case NNCC_RT_F16: /* computed in float32, rounded back */
+        for (int64_t i = 0; i < n; i++)
+            ((uint16_t *)y)[i] = nncc_f64_to_f16(
+                unary_f32(op, (float)alpha, (float)beta, (float)nncc_f16_to_f64(((const uint16_t *)x)[i])));
+        break;
     default: break;
     }
 }
@@ -360,6 +365,13 @@ void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
     }
     NNCC_RT_FLOAT_TYPES(NNCC_BINARY_CASE)
     NNCC_RT_INT_TYPES(NNCC_BINARY_CASE)
+    case NNCC_RT_F16: { /* computed in float32, rounded back */
+        const uint16_t *a_ = (const uint16_t *)a, *b_ = (const uint16_t *)b;
+        uint16_t *y_ = (uint16_t *)y;
+        NNCC_BCAST_WALK(bc, y_[o] = nncc_f64_to_f16(bin_f32(op, (float)nncc_f16_to_f64(a_[ia]),
+                                                            (float)nncc_f16_to_f64(b_[ib]))));
+        break;
+    }
     default: break;
     }
 }

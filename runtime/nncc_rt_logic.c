@@ -47,6 +47,11 @@ void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
     }
     NNCC_RT_FLOAT_TYPES(NNCC_COMPARE_CASE)
     NNCC_RT_INT_TYPES(NNCC_COMPARE_CASE)
+    case NNCC_RT_F16: { /* exactly as float64 */
+        const uint16_t *x = (const uint16_t *)a, *z = (const uint16_t *)b;
+        NNCC_WALK3(bc, y[o] = (uint8_t)CMP(nncc_f16_to_f64(x[ia]), nncc_f16_to_f64(z[ib])));
+        break;
+    }
     default: break;
     }
 }

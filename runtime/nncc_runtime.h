@@ -45,7 +45,9 @@ enum {
  *   NNCC_RT_FLOAT_TYPES: X(code, C type, name, libm suffix)
  *   NNCC_RT_INT_TYPES:   X(code, C type, name, signed, lowest, highest)
  * float16 is in neither: it is stored as its uint16_t bits, moved by the
- * data kernels and converted by nncc_cast (round to nearest even). */
+ * data kernels and converted by nncc_cast (round to nearest even);
+ * nncc_unary, nncc_binary, nncc_compare and nncc_isinf also take it, and
+ * compute each element in float32 before rounding back. */
 #define NNCC_RT_FLOAT_TYPES(X)                                                  \
     X(NNCC_RT_F32, float, f32, f)                                               \
     X(NNCC_RT_F64, double, f64, )
@@ -448,7 +450,7 @@ void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t up
                 const void *x, void *y);
 
 /* y[i] = isnan(x[i]) (nan != 0) or isinf of the selected signs (IsNaN,
- * IsInf), x of a floating type of NNCC_RT_FLOAT_TYPES, y bool. */
+ * IsInf), x of a floating type of NNCC_RT_FLOAT_TYPES or float16, y bool. */
 void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y);
 
 /* y[i] = (to)x[i]; types are NNCC_RT_* codes. Float to integer truncates

@@ -82,7 +82,8 @@ static nncc_status binary_infer(nncc_graph *g, nncc_node *n)
             return nncc_unsupported(g, n, "inputs of different types (%s and %s)", nncc_dtype_name(a->dtype),
                                     nncc_dtype_name(b->dtype));
     }
-    bool fl = nncc_dtype_is_float(a->dtype), in = nncc_dtype_is_int(a->dtype);
+    bool fl = nncc_dtype_is_float(a->dtype) || (a->dtype == NNCC_DT_F16 && n->op != NNCC_OP_Mean);
+    bool in = nncc_dtype_is_int(a->dtype);
     if (!(fl || in) || (is_bitwise(n) && !in) || (n->op == NNCC_OP_Mean && !fl))
         return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(a->dtype));
     if (bin_code(g, n) < 0)

@@ -29,7 +29,8 @@ static nncc_status cmp_infer(nncc_graph *g, nncc_node *n)
             nncc_check_dtype(g, n, arity - 1, NNCC_DT_BOOL, NNCC_DT_UNDEF))
             return NNCC_ERR_INPUT;
     } else {
-        if (!nncc_dtype_is_float(a->dtype) && !nncc_dtype_is_int(a->dtype) && a->dtype != NNCC_DT_BOOL)
+        if (!nncc_dtype_is_float(a->dtype) && !nncc_dtype_is_int(a->dtype) && a->dtype != NNCC_DT_BOOL &&
+            a->dtype != NNCC_DT_F16)
             return nncc_unsupported(g, n, "comparing %s", nncc_dtype_name(a->dtype));
         if (a->dtype != b->dtype) {
             nncc_error(g, n, "inputs have different types (%s and %s)", nncc_dtype_name(a->dtype),
@@ -164,7 +165,7 @@ static nncc_status isinf_infer(nncc_graph *g, nncc_node *n)
     if (nncc_check_inputs(g, n, 1, 1))
         return NNCC_ERR_INPUT;
     nncc_tensor *x = nncc_in(g, n, 0);
-    if (!nncc_dtype_is_float(x->dtype))
+    if (!nncc_dtype_is_float(x->dtype) && x->dtype != NNCC_DT_F16)
         return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(x->dtype));
     int nan, pos, neg;
     isinf_args(g, n, &nan, &pos, &neg);

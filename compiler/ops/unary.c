@@ -4,8 +4,8 @@
  *
  * One table, keyed by op, gives each op's runtime code, its attributes
  * (name and default) that become the kernel's alpha and beta, and whether
- * it takes integers. float32 calls nncc_unary_f32; float64 and the integer
- * types the typed nncc_unary. Clip from opset 11 takes min and max as
+ * it takes integers. float32 calls nncc_unary_f32; float64, float16 and
+ * the integer types the typed nncc_unary. Clip from opset 11 takes min and max as
  * inputs: constants become literals, others are read at run time.
  */
 #include "nncc-impl.h"
@@ -114,7 +114,8 @@ static nncc_status unary_infer(nncc_graph *g, nncc_node *n)
         return NNCC_ERR_INPUT;
     nncc_tensor *x = nncc_in(g, n, 0);
     int ints = infos[n->op].ints;
-    bool ok = nncc_dtype_is_float(x->dtype) ? ints != 2 : nncc_dtype_is_int(x->dtype) && ints;
+    bool fl = nncc_dtype_is_float(x->dtype) || x->dtype == NNCC_DT_F16;
+    bool ok = fl ? ints != 2 : nncc_dtype_is_int(x->dtype) && ints;
     if (!ok)
         return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(x->dtype));
     double a, b;
