@@ -8,6 +8,9 @@
  * the output, each broadcast to the final shape: y = x0 op x1, y = y op x2,
  * ...; Mean then divides by the count; one input is a copy. Fusion passes
  * may set n->act (float32 only), applied after the operation.
+ *
+ * SwiGLU(a, b) = swish(a, alpha) * b (same shapes) runs as the unary Swish
+ * into the output, then Mul by b in place.
  */
 #include "nncc-impl.h"
 
@@ -217,3 +220,58 @@ BINARY(BitwiseOr);
 BINARY(BitwiseXor);
 BINARY(Sum);
 BINARY(Mean);
+
+/* ---- SwiGLU ---- */
+
+static nncc_status swiglu_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 2))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 1);
+    nncc_attr_float(g, n, "alpha", 1.0f);
+    if (a->dtype != b->dtype || !nncc_shape_eq(&a->shape, &b->shape)) {
+        nncc_error(g, n, "A and B must have one shape and type");
+        return NNCC_ERR_INPUT;
+    }
+    if (!nncc_dtype_is_float(a->dtype) && a->dtype != NNCC_DT_F16)
+        return nncc_unsupported(g, n, "SwiGLU of %s", nncc_dtype_name(a->dtype));
+    nncc_set_out(g, n, 0, a->dtype, &a->shape);
+    return NNCC_OK;
+}
+
+static nncc_status swiglu_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_tensor *a = nncc_in(g, n, 0);
+    nncc_bcast bc;
+    nncc_bcast_fill(&bc, &a->shape, &a->shape, &a->shape, NULL);
+    float alpha = nncc_attr_float(g, n, "alpha", 1.0f);
+    int64_t cnt = nncc_shape_count(&a->shape);
+    if (a->dtype == NNCC_DT_F32) {
+        nncc_unary_f32(NNCC_UN_SWISH, alpha, 0.0f, cnt, in[0], out[0]);
+        nncc_binary_f32(NNCC_BIN_MUL, &bc, NULL, out[0], in[1], out[0]);
+    } else {
+        nncc_unary(NNCC_UN_SWISH, (int32_t)a->dtype, alpha, 0.0, cnt, in[0], out[0]);
+        nncc_binary(NNCC_BIN_MUL, (int32_t)a->dtype, &bc, out[0], in[1], out[0]);
+    }
+    return NNCC_OK;
+}
+
+static void swiglu_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_tensor *a = nncc_in(g, n, 0);
+    nncc_bcast bc;
+    nncc_bcast_fill(&bc, &a->shape, &a->shape, &a->shape, NULL);
+    float alpha = nncc_attr_float(g, n, "alpha", 1.0f);
+    const char *y = nncc_emit_ref(e, g, n->out[0]);
+    long long cnt = (long long)nncc_shape_count(&a->shape);
+    if (a->dtype == NNCC_DT_F32)
+        fprintf(e->f, "    nncc_unary_f32(%d, %s, 0.0f, %lld, %s, %s);\n", NNCC_UN_SWISH, nncc_float_c(g->ctx, alpha), cnt,
+                nncc_emit_ref(e, g, n->in[0]), y);
+    else
+        fprintf(e->f, "    nncc_unary(%d, %d, %s, 0.0, %lld, %s, %s);\n", NNCC_UN_SWISH, (int)a->dtype,
+                nncc_double_c(g->ctx, alpha), cnt, nncc_emit_ref(e, g, n->in[0]), y);
+    emit_step(e, g, n, NNCC_BIN_MUL, &bc, y, nncc_emit_ref(e, g, n->in[1]), false);
+}
+
+const nncc_op nncc_op_SwiGLU = { .name = "SwiGLU", .infer = swiglu_infer, .eval = swiglu_eval,
+                                 .emit_c = swiglu_emit_c };
