@@ -280,6 +280,33 @@ void nncc_attention_f32(const nncc_attention_params *p, const float *q, const fl
                         const void *mask, const float *past_k, const float *past_v, const int64_t *nonpad,
                         float *y, float *present_k, float *present_v, float *qk_out);
 
+/* Recurrent layers (nncc_rt_rnn.c): RNN (tanh), GRU (sigmoid, tanh) and
+ * LSTM (sigmoid, tanh, tanh), each batch row and direction on its own.
+ * W is (dirs, G*H, I), R (dirs, G*H, H), B (dirs, 2*G*H) or NULL, with the
+ * ONNX gate order (GRU z, r, h; LSTM i, o, f, c); P (dirs, 3*H) LSTM
+ * peepholes or NULL. Step t of direction d writes H_t to its row of y,
+ * reading H_{t-1} from the row before (h0 or zeros at the start); rows at
+ * or past seq_lens[b] are 0. yh receives the last H (GRU also uses its row
+ * for r * H_{t-1} while stepping); yc (LSTM) holds the cell state, updated
+ * in place. y, yh and (LSTM) yc must be given: the compiler provides them
+ * when the model leaves them out. */
+typedef enum { NNCC_RNN_SIMPLE = 0, NNCC_RNN_GRU, NNCC_RNN_LSTM } nncc_rnn_kind;
+
+typedef struct {
+    int32_t kind;                /* nncc_rnn_kind */
+    int64_t seq, batch, input, hidden, dirs;
+    int32_t reverse;             /* one direction, run from the end */
+    int32_t linear_before_reset; /* GRU */
+    float clip;                  /* > 0: gate inputs clipped to [-clip, clip] */
+    int64_t xs[2];               /* X strides for (t, b) */
+    int64_t ys[3];               /* Y strides for (t, d, b) */
+    int64_t hs[2];               /* strides of Y_h, Y_c, initial_h, initial_c for (d, b) */
+} nncc_rnn_params;
+
+void nncc_rnn_f32(const nncc_rnn_params *p, const float *x, const float *w, const float *r, const float *b,
+                  const int32_t *seq_lens, const float *h0, const float *c0, const float *peep, float *y,
+                  float *yh, float *yc);
+
 /* RotaryEmbedding (nncc_rt_attention.c): x (B,S,H*D) or (B,H,S,D), addressed
  * by strides per (b, s, h); the first `rot` of each head's D values are
  * rotated by (cos, sin)[pos] of shape (rot/2) (halves, or interleaved
