@@ -78,7 +78,7 @@ void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w
     nncc_act_f32(&p->act, p->n * p->m * osz, y);
 }
 
-void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
+void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int64_t *idx)
 {
     const int64_t D = p->d ? p->d : 1, OD = p->od ? p->od : 1, KD = p->kd ? p->kd : 1;
     const int64_t SD = p->sd ? p->sd : 1, DD = p->dd ? p->dd : 1;
@@ -91,7 +91,7 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
                 for (int64_t ox = 0; ox < p->ow; ox++) {
                     const int64_t iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
                     float acc = p->kind == NNCC_POOL_MAX ? -INFINITY : 0.0f;
-                    int64_t cnt = 0;
+                    int64_t cnt = 0, arg = 0;
                     for (int64_t kz = 0; kz < KD; kz++) {
                         const int64_t iz = iz0 + kz * DD;
                         if (iz < 0 || iz >= D)
@@ -105,8 +105,11 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
                                 if (ix < 0 || ix >= p->w)
                                     continue;
                                 const float v = xc[(iz * p->h + iy) * p->w + ix];
-                                if (p->kind == NNCC_POOL_MAX)
+                                if (p->kind == NNCC_POOL_MAX) {
+                                    if (v > acc || isnan(v) || cnt == 0)
+                                        arg = p->col_major ? ix * p->h + iy : (iz * p->h + iy) * p->w + ix;
                                     acc = v > acc || isnan(v) ? v : acc;
+                                }
                                 else if (p->kind == NNCC_POOL_LP)
                                     acc += powf(fabsf(v), (float)p->p);
                                 else
@@ -132,6 +135,8 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y)
                         acc = powf(acc, 1.0f / (float)p->p);
                     }
                     yc[(oz * p->oh + oy) * p->ow + ox] = acc;
+                    if (idx)
+                        idx[nc * OD * p->oh * p->ow + (oz * p->oh + oy) * p->ow + ox] = nc * D * p->h * p->w + arg;
                 }
             }
         }

@@ -131,10 +131,12 @@ typedef struct {
      * 0 in a struct written before they existed also means 1) */
     int64_t d, od, kd, sd, dd;   /* input and output depth, kernel, stride, dilation */
     int64_t pf, pk;              /* padding at front and back */
+    int32_t col_major;           /* MAX indices: w * H + h rather than h * W + w (2-D) */
 } nncc_pool2d_params;
 
 /* y(N,C,OD,OH,OW) = pool(x(N,C,D,H,W)); D = OD = 1 for 2-D */
-void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y);
+/* MAX: idx, when not NULL, receives the flat (row-major) input index of each maximum. */
+void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int64_t *idx);
 
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);

@@ -5,7 +5,8 @@
  *
  * Output size as for Conv (see conv.c), with ceil_mode rounding up; a window
  * that would start in the right padding is dropped. MaxPool's Indices output
- * is not supported.
+ * holds flat input indices, row-major or (storage_order 1, up to 2-D)
+ * column-major within each (n, c) plane.
  */
 #include "nncc-impl.h"
 
@@ -18,8 +19,11 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
     if (r < 3 || r > 5)
         return nncc_unsupported(g, n, "%d-D pooling (input %s); nncc supports 1-D to 3-D", r - 2,
                                 nncc_shape_str(g->ctx, &x->shape));
-    if (n->n_out > 1 && n->out[1] >= 0)
-        return nncc_unsupported(g, n, "the Indices output of MaxPool");
+    bool want_idx = n->op == NNCC_OP_MaxPool && n->n_out > 1 && n->out[1] >= 0;
+    if (n->n_out > (n->op == NNCC_OP_MaxPool ? 2 : 1)) {
+        nncc_error(g, n, "has %d outputs", n->n_out);
+        return NNCC_ERR_INPUT;
+    }
     int sp = r - 2;
     int64_t ks[3] = { 1, 1, 1 }, st[3] = { 1, 1, 1 }, dl[3] = { 1, 1, 1 }, pads[6] = { 0, 0, 0, 0, 0, 0 };
     int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 3);
@@ -29,8 +33,9 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
     const char *ap = nncc_attr_str(g, n, "auto_pad", "NOTSET");
     int ceil_mode = (int)nncc_attr_int(g, n, "ceil_mode", 0);
     int cip = n->op == NNCC_OP_AveragePool ? (int)nncc_attr_int(g, n, "count_include_pad", 0) : 0;
-    if (n->op == NNCC_OP_MaxPool)
-        nncc_attr_int(g, n, "storage_order", 0); /* only affects Indices */
+    int64_t order = n->op == NNCC_OP_MaxPool ? nncc_attr_int(g, n, "storage_order", 0) : 0;
+    if (order && want_idx && r == 5)
+        return nncc_unsupported(g, n, "3-D Indices in column-major storage_order");
     if (nk != sp || (ns >= 0 && ns != sp) || (nd >= 0 && nd != sp) || (np >= 0 && np != 2 * sp)) {
         nncc_error(g, n, "kernel_shape is required and kernel_shape/strides/dilations/pads must match the %d spatial dims",
                    sp);
@@ -49,6 +54,7 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
         return NNCC_ERR_INPUT;
     }
     p->count_include_pad = cip;
+    p->col_major = order != 0;
     p->n = x->shape.d[0];
     p->c = x->shape.d[1];
     /* spatial dims right-aligned into (depth, height, width), missing ones 1 */
@@ -88,6 +94,8 @@ static nncc_status pool_infer(nncc_graph *g, nncc_node *n)
     else
         s.d[2] = p.ow;
     nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    if (n->n_out > 1)
+        nncc_set_out(g, n, 1, NNCC_DT_I64, &s);
     return NNCC_OK;
 }
 
@@ -96,7 +104,7 @@ static nncc_status pool_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     nncc_pool2d_params p;
     if (pool_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_pool2d_f32(&p, in[0], out[0]);
+    nncc_pool2d_f32(&p, in[0], out[0], n->n_out > 1 ? out[1] : NULL);
     return NNCC_OK;
 }
 
@@ -109,14 +117,14 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
                    "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld,\n"
-                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld\n};\n",
+                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld, .col_major = %d\n};\n",
             (int)p.kind, (int)p.count_include_pad, (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
             (long long)p.oh, (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
             (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
             (long long)p.p, (long long)p.d, (long long)p.od, (long long)p.kd, (long long)p.sd, (long long)p.dd,
-            (long long)p.pf, (long long)p.pk);
-    fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+            (long long)p.pf, (long long)p.pk, (int)p.col_major);
+    fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->n_out > 1 ? n->out[1] : -1));
 }
 
 const nncc_op nncc_op_MaxPool = { .name = "MaxPool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
