@@ -1,6 +1,6 @@
 /*
  * data.c - data movement for any dtype: Transpose, Concat, Gather, Expand,
- * Pad, Cast, CastLike, Slice, DepthToSpace, SpaceToDepth. The kernels move elements of the dtype's size, so one
+ * Pad, Cast, CastLike, BitCast, Slice, DepthToSpace, SpaceToDepth. The kernels move elements of the dtype's size, so one
  * implementation serves every type.
  *
  * Inputs that decide shapes (Expand's shape, Pad's pads, Slice's starts and
@@ -602,6 +602,48 @@ static void cast_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_Cast = { .name = "Cast", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
 const nncc_op nncc_op_CastLike = { .name = "CastLike", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
+
+/* ---- BitCast: the same bytes read as another type of the same size (a copy) ---- */
+
+static nncc_status bitcast_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    nncc_dtype to = (nncc_dtype)nncc_attr_int(g, n, "to", 0);
+    size_t sz = nncc_dtype_size(to);
+    if (sz == 0 || nncc_dtype_size(x->dtype) == 0)
+        return nncc_unsupported(g, n, "bitcast from %s to %s", nncc_dtype_name(x->dtype), nncc_dtype_name(to));
+    if (sz != nncc_dtype_size(x->dtype)) {
+        nncc_error(g, n, "%s and %s differ in size", nncc_dtype_name(x->dtype), nncc_dtype_name(to));
+        return NNCC_ERR_INPUT;
+    }
+    nncc_set_out(g, n, 0, to, &x->shape);
+    return NNCC_OK;
+}
+
+static size_t bitcast_bytes(nncc_graph *g, nncc_node *n)
+{
+    return (size_t)nncc_shape_count(&nncc_in(g, n, 0)->shape) * esize(g, n);
+}
+
+static nncc_status bitcast_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    size_t b = bitcast_bytes(g, n);
+    nncc_copy_rows(1, b, b, b, in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void bitcast_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    size_t b = bitcast_bytes(g, n);
+    if (b)
+        fprintf(e->f, "    nncc_copy_rows(1, %zu, %zu, %zu, %s, %s);\n", b, b, b, nncc_emit_ref(e, g, n->in[0]),
+                nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_BitCast = { .name = "BitCast", .infer = bitcast_infer, .eval = bitcast_eval,
+                                  .emit_c = bitcast_emit_c };
 
 /* ---- Slice: starts/ends/axes/steps clamped as the ONNX spec says ---- */
 
