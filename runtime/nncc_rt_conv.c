@@ -152,3 +152,30 @@ void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y)
         y[i] = s / (float)hw;
     }
 }
+
+/* p[t] of the padded sequence of row (bi, ci): past first, then x */
+static float causal_at(int64_t l, int64_t k, const float *x, const float *past, int64_t row, int64_t t)
+{
+    if (t < k - 1)
+        return past ? past[row * (k - 1) + t] : 0.0f;
+    return x[row * l + t - (k - 1)];
+}
+
+void nncc_causal_conv_f32(int64_t b, int64_t c, int64_t l, int64_t k, int32_t silu, const float *x,
+                          const float *w, const float *bias, const float *past, float *y, float *present)
+{
+    for (int64_t row = 0; row < b * c; row++) {
+        const int64_t ci = row % c;
+        for (int64_t t = 0; t < l; t++) {
+            float acc = bias ? bias[ci] : 0.0f;
+            for (int64_t i = 0; i < k; i++)
+                acc += w[ci * k + i] * causal_at(l, k, x, past, row, t + i);
+            if (silu)
+                acc = acc * (1.0f / (1.0f + expf(-acc)));
+            y[row * l + t] = acc;
+        }
+        if (present)
+            for (int64_t j = 0; j < k - 1; j++)
+                present[row * (k - 1) + j] = causal_at(l, k, x, past, row, l + j);
+    }
+}

@@ -114,6 +114,12 @@ void nncc_conv2d_f32(const nncc_conv2d_params *p, const float *x, const float *w
 void nncc_conv_transpose2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
                                const float *b, float *y);
 
+/* y(B,C,L) = silu?(bias[c] + sum_i w(C,1,K)[c,i] * p[t + i]) over the
+ * sequence p = past(B,C,K-1) (zeros when NULL) then x(B,C,L), and
+ * present(B,C,K-1) = the last K-1 of p (CausalConvWithState). */
+void nncc_causal_conv_f32(int64_t b, int64_t c, int64_t l, int64_t k, int32_t silu, const float *x,
+                          const float *w, const float *bias, const float *past, float *y, float *present);
+
 /* ------------------------------------------------------------------------ */
 /* Pooling                                                                   */
 /* ------------------------------------------------------------------------ */
