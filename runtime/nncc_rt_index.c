@@ -1,6 +1,7 @@
 /*
  * nncc_rt_index.c - indexed reads and writes: GatherElements,
- * ScatterElements, GatherND, ScatterND, the portable reference.
+ * ScatterElements, GatherND, ScatterND, TensorScatter, ReverseSequence, the
+ * portable reference.
  *
  * Elements are moved as bytes of the element size; reductions other than
  * plain assignment are float32 only. Indices are checked as they are read:
@@ -115,6 +116,46 @@ int nncc_scatter_nd(int64_t count, int64_t k, const int64_t *xdims, int64_t slic
             return 1;
         for (int64_t j = 0; j < slice; j++)
             combine(reduction, size, ys + (size_t)(off + j) * size, us + (size_t)(i * slice + j) * size);
+    }
+    return 0;
+}
+
+int nncc_tensor_scatter(int64_t batch, int64_t outer, int64_t max_len, int64_t len, int64_t inner, int32_t circular,
+                        size_t size, const void *update, const int64_t *idx, void *y)
+{
+    const unsigned char *us = (const unsigned char *)update;
+    unsigned char *ys = (unsigned char *)y;
+    const int64_t per = batch ? outer / batch : 0;
+    for (int64_t o = 0; o < outer; o++) {
+        const int64_t start = idx ? idx[o / per] : 0;
+        for (int64_t s = 0; s < len; s++) {
+            int64_t at = start + s;
+            if (circular && max_len)
+                at = ((at % max_len) + max_len) % max_len;
+            if (at < 0 || at >= max_len)
+                return 1;
+            memcpy(ys + (size_t)((o * max_len + at) * inner) * size, us + (size_t)((o * len + s) * inner) * size,
+                   (size_t)inner * size);
+        }
+    }
+    return 0;
+}
+
+int nncc_reverse_sequence(int64_t d0, int64_t d1, int64_t inner, int32_t time, size_t size, const void *x,
+                          const int64_t *lens, void *y)
+{
+    const unsigned char *xs = (const unsigned char *)x;
+    unsigned char *ys = (unsigned char *)y;
+    const int64_t steps = time ? d1 : d0, batch = time ? d0 : d1;
+    for (int64_t b = 0; b < batch; b++) {
+        const int64_t len = lens[b];
+        if (len < 0 || len > steps)
+            return 1;
+        for (int64_t t = 0; t < steps; t++) {
+            const int64_t src = t < len ? len - 1 - t : t;
+            const int64_t yo = time ? b * d1 + t : t * d1 + b, xo = time ? b * d1 + src : src * d1 + b;
+            memcpy(ys + (size_t)(yo * inner) * size, xs + (size_t)(xo * inner) * size, (size_t)inner * size);
+        }
     }
     return 0;
 }

@@ -488,6 +488,18 @@ void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t up
  * IsInf), x of a floating type of NNCC_RT_FLOAT_TYPES or float16, y bool. */
 void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y);
 
+/* TensorScatter: y (outer, max_len, inner) is a copy of the cache; update
+ * (outer, len, inner) is written at sequence positions idx[b] + s (b the
+ * batch of each outer row: outer / batch rows per batch; idx NULL: 0),
+ * modulo max_len when circular. Returns nonzero on a position out of range. */
+int nncc_tensor_scatter(int64_t batch, int64_t outer, int64_t max_len, int64_t len, int64_t inner, int32_t circular,
+                        size_t size, const void *update, const int64_t *idx, void *y);
+/* ReverseSequence: x viewed as (d0, d1, inner) with time on dim `time`
+ * (0 or 1) and batch on the other; the first lens[b] steps of each batch
+ * are reversed. Returns nonzero on a length out of range. */
+int nncc_reverse_sequence(int64_t d0, int64_t d1, int64_t inner, int32_t time, size_t size, const void *x,
+                          const int64_t *lens, void *y);
+
 /* y[i] = (to)x[i]; types are NNCC_RT_* codes. Float to integer truncates
  * toward zero (C semantics), any nonzero value becomes true for BOOL. */
 void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);

@@ -8,6 +8,9 @@
  *   ScatterElements: data, indices, updates (indices' shape) -> y (data's shape)
  *   GatherND: data, indices (..., k) -> y = indices.shape[:-1] + data.shape[b+k:]
  *   ScatterND: data, indices (..., k), updates -> y (data's shape)
+ *   TensorScatter: cache (B,...,max,...), update (B,...,len,...), write
+ *     indices (B) -> y (cache's shape), linear or circular
+ *   ReverseSequence: x (T,B,...) or (B,T,...), lengths (B) -> y (x's shape)
  */
 #include "nncc-impl.h"
 
@@ -287,3 +290,146 @@ static void nd_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_GatherND = { .name = "GatherND", .infer = nd_infer, .eval = nd_eval, .emit_c = nd_emit_c };
 const nncc_op nncc_op_ScatterND = { .name = "ScatterND", .infer = nd_infer, .eval = nd_eval, .emit_c = nd_emit_c };
+
+/* ---- TensorScatter ---- */
+
+typedef struct {
+    int64_t batch, outer, max_len, len, inner;
+    int32_t circular;
+} ts_info;
+
+static nncc_status ts_params(nncc_graph *g, nncc_node *n, ts_info *t)
+{
+    nncc_tensor *c = nncc_in(g, n, 0), *u = nncc_in(g, n, 1), *wi = nncc_in(g, n, 2);
+    const char *mode = nncc_attr_str(g, n, "mode", "linear");
+    int64_t axis = nncc_attr_int(g, n, "axis", -2);
+    int r = c->shape.rank;
+    if (strcmp(mode, "linear") && strcmp(mode, "circular")) {
+        nncc_error(g, n, "unknown mode '%s'", mode);
+        return NNCC_ERR_INPUT;
+    }
+    if (r < 2 || nncc_axis(g, n, &axis, r) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    if (axis == 0) {
+        nncc_error(g, n, "axis 0 is the batch, not a sequence dim");
+        return NNCC_ERR_INPUT;
+    }
+    bool ok = u->shape.rank == r && u->dtype == c->dtype;
+    for (int i = 0; i < r && ok; i++)
+        ok = i == axis ? u->shape.d[i] <= c->shape.d[i] : u->shape.d[i] == c->shape.d[i];
+    if (!ok || (wi && (wi->shape.rank != 1 || wi->shape.d[0] != c->shape.d[0]))) {
+        nncc_error(g, n, "update %s or write_indices does not fit the cache %s", nncc_shape_str(g->ctx, &u->shape),
+                   nncc_shape_str(g->ctx, &c->shape));
+        return NNCC_ERR_INPUT;
+    }
+    t->circular = mode[0] == 'c';
+    t->batch = c->shape.d[0];
+    t->outer = t->inner = 1;
+    for (int i = 0; i < r; i++) {
+        if (i < axis)
+            t->outer *= c->shape.d[i];
+        else if (i > axis)
+            t->inner *= c->shape.d[i];
+    }
+    t->max_len = c->shape.d[axis];
+    t->len = u->shape.d[axis];
+    return NNCC_OK;
+}
+
+static nncc_status ts_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3) || nncc_check_dtype(g, n, 2, NNCC_DT_I64, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    ts_info t;
+    if (ts_params(g, n, &t) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, nncc_in(g, n, 0)->dtype, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status ts_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    ts_info t;
+    if (ts_params(g, n, &t) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    memcpy(out[0], in[0], xbytes(g, n));
+    if (nncc_tensor_scatter(t.batch, t.outer, t.max_len, t.len, t.inner, t.circular, esize(g, n), in[1],
+                            n->n_in > 2 ? in[2] : NULL, out[0])) {
+        nncc_error(g, n, "a write index is out of range");
+        return NNCC_ERR_INPUT;
+    }
+    return NNCC_OK;
+}
+
+static void ts_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    ts_info t;
+    if (ts_params(g, n, &t) != NNCC_OK)
+        return;
+    emit_copy(e, g, n);
+    fprintf(e->f, "    if (nncc_tensor_scatter(%lld, %lld, %lld, %lld, %lld, %d, %zu, %s, %s, %s))\n"
+                  "        return 1; /* write index out of range */\n",
+            (long long)t.batch, (long long)t.outer, (long long)t.max_len, (long long)t.len, (long long)t.inner,
+            (int)t.circular, esize(g, n), nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_TensorScatter = { .name = "TensorScatter", .infer = ts_infer, .eval = ts_eval,
+                                        .emit_c = ts_emit_c };
+
+/* ---- ReverseSequence ---- */
+
+static nncc_status rs_params(nncc_graph *g, nncc_node *n, int64_t *d0, int64_t *d1, int64_t *inner, int *time)
+{
+    nncc_tensor *x = nncc_in(g, n, 0), *l = nncc_in(g, n, 1);
+    int64_t ba = nncc_attr_int(g, n, "batch_axis", 1), ta = nncc_attr_int(g, n, "time_axis", 0);
+    if (x->shape.rank < 2 || !((ba == 0 && ta == 1) || (ba == 1 && ta == 0)) || l->shape.rank != 1 ||
+        l->shape.d[0] != x->shape.d[ba]) {
+        nncc_error(g, n, "batch_axis/time_axis must be 0 and 1 and sequence_lens one per batch");
+        return NNCC_ERR_INPUT;
+    }
+    *d0 = x->shape.d[0];
+    *d1 = x->shape.d[1];
+    *inner = *d0 > 0 && *d1 > 0 ? nncc_shape_count(&x->shape) / (*d0 * *d1) : 0;
+    *time = (int)ta;
+    return NNCC_OK;
+}
+
+static nncc_status rs_infer(nncc_graph *g, nncc_node *n)
+{
+    int64_t d0, d1, inner;
+    int time;
+    if (nncc_check_inputs(g, n, 2, 2) || nncc_check_dtype(g, n, 1, NNCC_DT_I64, NNCC_DT_UNDEF) ||
+        rs_params(g, n, &d0, &d1, &inner, &time) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, nncc_in(g, n, 0)->dtype, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status rs_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    int64_t d0, d1, inner;
+    int time;
+    if (rs_params(g, n, &d0, &d1, &inner, &time) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    if (nncc_reverse_sequence(d0, d1, inner, time, esize(g, n), in[0], in[1], out[0])) {
+        nncc_error(g, n, "a sequence length is out of range");
+        return NNCC_ERR_INPUT;
+    }
+    return NNCC_OK;
+}
+
+static void rs_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int64_t d0, d1, inner;
+    int time;
+    if (rs_params(g, n, &d0, &d1, &inner, &time) != NNCC_OK)
+        return;
+    fprintf(e->f, "    if (nncc_reverse_sequence(%lld, %lld, %lld, %d, %zu, %s, %s, %s))\n"
+                  "        return 1; /* sequence length out of range */\n",
+            (long long)d0, (long long)d1, (long long)inner, time, esize(g, n), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_ReverseSequence = { .name = "ReverseSequence", .infer = rs_infer, .eval = rs_eval,
+                                          .emit_c = rs_emit_c };
