@@ -1,7 +1,8 @@
 /*
  * nncc_rt_quant.c - QuantizeLinear and DequantizeLinear, the portable
  * reference: per tensor, per axis and blocked scales, 8-, 16- and 32-bit
- * integers. Rounding is half to even (rint in the default rounding mode).
+ * integers; QLinearMatMul. Rounding is half to even (rint in the default
+ * rounding mode).
  */
 #include "nncc_runtime.h"
 
@@ -60,4 +61,33 @@ void nncc_dequantize(const nncc_quant_params *p, int32_t qtype, const void *x, c
                      const void *zp, float *y)
 {
     NNCC_QUANT_WALK(p, y[e] = (float)(load_q(qtype, x, e) - (zp ? load_q(qtype, zp, s) : 0)) * scale[s]);
+}
+
+static double load_scale(int32_t t, const void *s)
+{
+    return t == NNCC_RT_F16 ? nncc_f16_to_f64(*(const uint16_t *)s) : (double)*(const float *)s;
+}
+
+/* x rounded to the scale type */
+static double round_scale(int32_t t, double x)
+{
+    return t == NNCC_RT_F16 ? nncc_f16_to_f64(nncc_f64_to_f16(x)) : (double)(float)x;
+}
+
+void nncc_qlinear_matmul(const nncc_qmatmul_params *p, const void *a, const void *as, const void *azp,
+                         const void *b, const void *bs, const void *bzp, const void *ys, const void *yzp, void *y)
+{
+    const int32_t st = p->scale_type;
+    const double s = round_scale(st, round_scale(st, load_scale(st, as) * load_scale(st, bs)) / load_scale(st, ys));
+    const int64_t za = azp ? load_q(p->ta, azp, 0) : 0, zb = bzp ? load_q(p->tb, bzp, 0) : 0;
+    const double zy = yzp ? (double)load_q(p->ty, yzp, 0) : 0.0;
+    for (int64_t bt = 0; bt < p->batch; bt++)
+        for (int64_t i = 0; i < p->m; i++)
+            for (int64_t j = 0; j < p->n; j++) {
+                int64_t acc = 0;
+                for (int64_t q = 0; q < p->k; q++)
+                    acc += (load_q(p->ta, a, (bt * p->m + i) * p->k + q) - za) *
+                           (load_q(p->tb, b, bt * p->b_step + q * p->n + j) - zb);
+                store_q(p->ty, y, (bt * p->m + i) * p->n + j, rint((double)acc * s + zy));
+            }
 }

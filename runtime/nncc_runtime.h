@@ -525,6 +525,19 @@ void nncc_quantize(const nncc_quant_params *p, int32_t qtype, const float *x, co
 void nncc_dequantize(const nncc_quant_params *p, int32_t qtype, const void *x, const float *scale,
                      const void *zp, float *y);
 
+/* QLinearMatMul: y(batch,M,N) = saturate(rint((a - azp)(b - bzp) * s) + yzp)
+ * with s = a_scale * b_scale / y_scale rounded as the scale type (float32
+ * or float16) computes it; per-tensor scales and zero points (one value
+ * each, zero points NULL: 0); a, b, y of the 8-bit types ta, tb, ty; b_step
+ * 0 shares one b across the batch. */
+typedef struct {
+    int64_t batch, m, k, n, b_step;
+    int32_t ta, tb, ty, scale_type;
+} nncc_qmatmul_params;
+
+void nncc_qlinear_matmul(const nncc_qmatmul_params *p, const void *a, const void *as, const void *azp,
+                         const void *b, const void *bs, const void *bzp, const void *ys, const void *yzp, void *y);
+
 /* ------------------------------------------------------------------------ */
 /* Comparisons, logic, selection (nncc_rt_logic.c)                           */
 /* ------------------------------------------------------------------------ */

@@ -6,6 +6,8 @@
  * scale's shape and the quantised type; it decides QuantizeLinear's output
  * type (else output_dtype, else uint8). DynamicQuantizeLinear computes
  * its uint8 scale and zero point from the data's range at run time.
+ * QLinearMatMul: 8-bit a (...,M,K) and b (...,K,N) (or 2-D b) with
+ * per-tensor float32 or float16 scales and zero points.
  */
 #include "nncc-impl.h"
 
@@ -157,3 +159,91 @@ static void dql_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_DynamicQuantizeLinear = { .name = "DynamicQuantizeLinear", .infer = dql_infer,
                                                 .eval = dql_eval, .emit_c = dql_emit_c };
+
+/* ---- QLinearMatMul ---- */
+
+static bool is8(nncc_dtype t) { return t == NNCC_DT_I8 || t == NNCC_DT_U8; }
+
+static nncc_status qmm_params(nncc_graph *g, nncc_node *n, nncc_qmatmul_params *p, nncc_shape *out)
+{
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 3), *ys = nncc_in(g, n, 6), *yzp = nncc_in(g, n, 7);
+    memset(p, 0, sizeof *p);
+    p->ta = (int32_t)a->dtype, p->tb = (int32_t)b->dtype;
+    p->ty = yzp ? (int32_t)yzp->dtype : p->ta;
+    p->scale_type = (int32_t)ys->dtype;
+    if (!is8(a->dtype) || !is8(b->dtype) || !is8((nncc_dtype)p->ty) ||
+        (ys->dtype != NNCC_DT_F32 && ys->dtype != NNCC_DT_F16))
+        return nncc_unsupported(g, n, "QLinearMatMul of %s x %s", nncc_dtype_name(a->dtype), nncc_dtype_name(b->dtype));
+    for (int i = 1; i < 8; i++) {
+        nncc_tensor *t = nncc_in(g, n, i);
+        if (i == 3 || !t)
+            continue;
+        if (nncc_shape_count(&t->shape) != 1)
+            return nncc_unsupported(g, n, "per-row or per-column quantisation");
+        bool scale = i == 1 || i == 4 || i == 6;
+        nncc_dtype want = scale ? ys->dtype : i == 2 ? a->dtype : i == 5 ? b->dtype : (nncc_dtype)p->ty;
+        if (t->dtype != want) {
+            nncc_error(g, n, "input %d has type %s, expected %s", i, nncc_dtype_name(t->dtype), nncc_dtype_name(want));
+            return NNCC_ERR_INPUT;
+        }
+    }
+    int ra = a->shape.rank, rb = b->shape.rank;
+    if (ra < 2 || rb < 2 || a->shape.d[ra - 1] != b->shape.d[rb - 2] || (rb > 2 && rb != ra)) {
+        nncc_error(g, n, "a %s and b %s do not multiply", nncc_shape_str(g->ctx, &a->shape),
+                   nncc_shape_str(g->ctx, &b->shape));
+        return NNCC_ERR_INPUT;
+    }
+    p->m = a->shape.d[ra - 2], p->k = a->shape.d[ra - 1], p->n = b->shape.d[rb - 1];
+    p->batch = 1;
+    *out = a->shape;
+    out->d[ra - 1] = p->n;
+    for (int i = 0; i < ra - 2; i++) {
+        p->batch *= a->shape.d[i];
+        if (rb > 2 && b->shape.d[i] != a->shape.d[i])
+            return nncc_unsupported(g, n, "broadcast batch dims");
+    }
+    p->b_step = rb > 2 ? p->k * p->n : 0;
+    return NNCC_OK;
+}
+
+static nncc_status qmm_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 8, 8))
+        return NNCC_ERR_INPUT;
+    nncc_qmatmul_params p;
+    nncc_shape s;
+    if (qmm_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, (nncc_dtype)p.ty, &s);
+    return NNCC_OK;
+}
+
+static nncc_status qmm_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_qmatmul_params p;
+    nncc_shape s;
+    if (qmm_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_qlinear_matmul(&p, in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], out[0]);
+    return NNCC_OK;
+}
+
+static void qmm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_qmatmul_params p;
+    nncc_shape s;
+    if (qmm_params(g, n, &p, &s) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_qmatmul_params");
+    fprintf(e->pf, "{ .batch = %lld, .m = %lld, .k = %lld, .n = %lld, .b_step = %lld, .ta = %d, .tb = %d, .ty = %d, "
+                   ".scale_type = %d };\n",
+            (long long)p.batch, (long long)p.m, (long long)p.k, (long long)p.n, (long long)p.b_step, (int)p.ta,
+            (int)p.tb, (int)p.ty, (int)p.scale_type);
+    fprintf(e->f, "    nncc_qlinear_matmul(&%s", name);
+    for (int i = 0; i < 8; i++)
+        fprintf(e->f, ", %s", nncc_emit_ref(e, g, n->in[i]));
+    fprintf(e->f, ", %s);\n", nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_QLinearMatMul = { .name = "QLinearMatMul", .infer = qmm_infer, .eval = qmm_eval,
+                                        .emit_c = qmm_emit_c };
