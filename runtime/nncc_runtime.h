@@ -331,6 +331,13 @@ typedef struct {
 int nncc_rotary_f32(const nncc_rotary_params *p, const float *x, const float *cos_cache, const float *sin_cache,
                     const int64_t *position_ids, float *y);
 
+/* DFT (nncc_rt_einsum.c): x of dims[0..rank) whose last dim is 1 (real) or
+ * 2 (complex), transformed along axis (< rank - 1; negative counts from the
+ * end, as data may give it) -> y of the same dims with a last dim of 2;
+ * inverse divides by the length. Full spectrum only. Returns nonzero on a
+ * bad axis. */
+int nncc_dft_f32(int64_t rank, const int64_t *dims, int64_t axis, int32_t inverse, const float *x, float *y);
+
 /* Einsum (nncc_rt_einsum.c): every distinct index letter is one loop of
  * size dims[l]; y (y_count elements, zeroed first) accumulates the product
  * of the inputs, each addressed by its element stride per letter (0: the
