@@ -259,6 +259,11 @@ void nncc_bcast_strides(const nncc_shape *in, const nncc_shape *out, int64_t *st
 /* Fills a runtime broadcast descriptor for output shape `o` and inputs a, b, c (c may be NULL). */
 void nncc_bcast_fill(nncc_bcast *bc, const nncc_shape *o, const nncc_shape *a,
                      const nncc_shape *b, const nncc_shape *c);
+/* Gives node n (index ni) a tensor for each of its first `count` outputs
+ * that the model leaves out, for kernels that keep state in them (RNN's Y,
+ * LinearAttention's present_state): internal tensors, planned in the arena
+ * like any intermediate. Idempotent. */
+nncc_status nncc_node_materialize_outputs(nncc_graph *g, int ni, int count);
 /* Unsupported feature of a node: reported as "unsupported: ...". */
 nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

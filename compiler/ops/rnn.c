@@ -16,32 +16,6 @@
 
 static int n_state_outs(const nncc_node *n) { return n->op == NNCC_OP_LSTM ? 3 : 2; }
 
-/* Gives the node a tensor for every output the kernel writes. */
-static nncc_status rnn_outputs(nncc_graph *g, nncc_node *n)
-{
-    int want = n_state_outs(n);
-    int ni = (int)(n - g->n);
-    if (n->n_out < want) {
-        int *o = nncc_alloc_array(g->ctx, (size_t)want, sizeof(int));
-        if (!o)
-            return NNCC_ERR_NOMEM;
-        for (int i = 0; i < want; i++)
-            o[i] = i < n->n_out ? n->out[i] : -1;
-        n->out = o;
-        n->n_out = want;
-    }
-    for (int i = 0; i < want; i++) {
-        if (n->out[i] >= 0)
-            continue;
-        int t = nncc_tensor_new_unique(g, nncc_fmt(g->ctx, "%s:state%d", n->name, i));
-        if (t < 0)
-            return NNCC_ERR_NOMEM;
-        n->out[i] = t;
-        g->t[t].producer = ni;
-    }
-    return NNCC_OK;
-}
-
 static nncc_status rnn_params(nncc_graph *g, nncc_node *n, nncc_rnn_params *p)
 {
     nncc_tensor *x = nncc_in(g, n, 0), *w = nncc_in(g, n, 1), *r = nncc_in(g, n, 2);
@@ -111,7 +85,7 @@ static nncc_status rnn_infer(nncc_graph *g, nncc_node *n)
         return NNCC_ERR_INPUT;
     }
     nncc_rnn_params p;
-    if (rnn_params(g, n, &p) != NNCC_OK || rnn_outputs(g, n) != NNCC_OK)
+    if (rnn_params(g, n, &p) != NNCC_OK || nncc_node_materialize_outputs(g, (int)(n - g->n), n_state_outs(n)) != NNCC_OK)
         return NNCC_ERR_INPUT;
     int64_t layout = nncc_attr_int(g, n, "layout", 0);
     nncc_shape ys = layout ? (nncc_shape){ 4, { p.batch, p.seq, p.dirs, p.hidden } }
