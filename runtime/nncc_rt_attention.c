@@ -1,6 +1,7 @@
 /*
- * nncc_rt_attention.c - scaled dot-product attention (ONNX Attention) and
- * rotary position embeddings (RotaryEmbedding), the portable reference.
+ * nncc_rt_attention.c - scaled dot-product attention (ONNX Attention),
+ * linear attention (LinearAttention) and rotary position embeddings
+ * (RotaryEmbedding), the portable reference.
  *
  * The softmax over keys runs in two passes over the keys (the row maximum,
  * then the sum and the weighted values), recomputing each score rather than
@@ -147,4 +148,51 @@ int nncc_rotary_f32(const nncc_rotary_params *p, const float *x, const float *co
         }
     }
     return 0;
+}
+
+void nncc_linear_attention_f32(const nncc_linear_attention_params *p, const float *q, const float *k, const float *v,
+                               const float *past, const float *decay, const float *beta, float *y, float *state)
+{
+    const int64_t dk = p->dk, dv = p->dv, group = p->q_heads / p->kv_heads;
+    for (int64_t b = 0; b < p->batch; b++) {
+        for (int64_t h = 0; h < p->kv_heads; h++) {
+            float *S = state + (b * p->kv_heads + h) * dk * dv;
+            for (int64_t i = 0; i < dk * dv; i++)
+                S[i] = past ? past[(b * p->kv_heads + h) * dk * dv + i] : 0.0f;
+            for (int64_t t = 0; t < p->steps; t++) {
+                const int64_t bt = b * p->steps + t;
+                const float *kt = k + (bt * p->kv_heads + h) * dk, *vt = v + (bt * p->kv_heads + h) * dv;
+                if (p->gated)
+                    for (int64_t i = 0; i < dk; i++) {
+                        const float g = p->decay_per_row ? decay[(bt * p->kv_heads + h) * dk + i]
+                                                         : decay[bt * p->kv_heads + h];
+                        for (int64_t m = 0; m < dv; m++)
+                            S[i * dv + m] *= expf(g);
+                    }
+                const float be = p->delta ? beta[bt * p->beta_heads + (p->beta_heads > 1 ? h : 0)] : 1.0f;
+                for (int64_t m = 0; m < dv; m++) { /* column m of S depends only on itself */
+                    float u = vt[m];
+                    if (p->delta) {
+                        float r = 0.0f;
+                        for (int64_t i = 0; i < dk; i++)
+                            r += S[i * dv + m] * kt[i];
+                        u = be * (u - r);
+                    }
+                    for (int64_t i = 0; i < dk; i++)
+                        S[i * dv + m] += kt[i] * u;
+                }
+                for (int64_t gq = 0; gq < group; gq++) {
+                    const int64_t hq = h * group + gq;
+                    const float *qt = q + (bt * p->q_heads + hq) * dk;
+                    float *yt = y + (bt * p->q_heads + hq) * dv;
+                    for (int64_t m = 0; m < dv; m++) {
+                        float acc = 0.0f;
+                        for (int64_t i = 0; i < dk; i++)
+                            acc += qt[i] * S[i * dv + m];
+                        yt[m] = p->scale * acc;
+                    }
+                }
+            }
+        }
+    }
 }

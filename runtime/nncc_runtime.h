@@ -315,6 +315,24 @@ void nncc_rnn_f32(const nncc_rnn_params *p, const float *x, const float *w, cons
                   const int32_t *seq_lens, const float *h0, const float *c0, const float *peep, float *y,
                   float *yh, float *yc);
 
+/* LinearAttention (nncc_rt_attention.c): per batch and key head, the state
+ * S (Dk,Dv) (in `state`, which starts as past or zeros and ends as the
+ * present state) runs over the T steps: S *= exp(decay) per row (gated),
+ * v -= S^T k then *= beta (delta), S += k v^T; each query head of the group
+ * then reads y = scale * q^T S. q (B,T,Hq*Dk), k (B,T,Hkv*Dk), v
+ * (B,T,Hkv*Dv), y (B,T,Hq*Dv); decay (B,T,Hkv) or (B,T,Hkv*Dk); beta
+ * (B,T,Hkv) or (B,T,1). */
+typedef struct {
+    int64_t batch, steps, q_heads, kv_heads, dk, dv;
+    float scale;
+    int32_t gated, delta;
+    int64_t decay_per_row;       /* decay has Dk values per head (else 1) */
+    int64_t beta_heads;          /* beta's last dim: Hkv or 1 */
+} nncc_linear_attention_params;
+
+void nncc_linear_attention_f32(const nncc_linear_attention_params *p, const float *q, const float *k, const float *v,
+                               const float *past, const float *decay, const float *beta, float *y, float *state);
+
 /* RotaryEmbedding (nncc_rt_attention.c): x (B,S,H*D) or (B,H,S,D), addressed
  * by strides per (b, s, h); the first `rot` of each head's D values are
  * rotated by (cos, sin)[pos] of shape (rot/2) (halves, or interleaved

@@ -12,6 +12,11 @@
  * float32 only (softmax_precision must be float32). 3-D inputs need the
  * q_num_heads and kv_num_heads attributes.
  *
+ * LinearAttention: q (B,T,Hq*Dk), k (B,T,Hkv*Dk), v (B,T,Hkv*Dv), past_state
+ * (B,Hkv,Dk,Dv), decay, beta -> y (B,T,Hq*Dv), present_state; update rules
+ * linear, gated, delta, gated_delta. The state lives in present_state, given
+ * an internal tensor when the model leaves it out.
+ *
  * RotaryEmbedding: x (B,S,H*D) (num_heads) or (B,H,S,D), cos/sin caches
  * (max_pos, R/2) indexed by position_ids (B,S), or (B,S,R/2) without them
  * -> y like x; R = rotary_embedding_dim (default D), interleaved pairs.
@@ -304,3 +309,98 @@ static void rot_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_RotaryEmbedding = { .name = "RotaryEmbedding", .infer = rot_infer, .eval = rot_eval,
                                           .emit_c = rot_emit_c };
+
+/* ---- LinearAttention ---- */
+
+static nncc_status la_params(nncc_graph *g, nncc_node *n, nncc_linear_attention_params *p)
+{
+    nncc_tensor *q = nncc_in(g, n, 0), *k = nncc_in(g, n, 1), *v = nncc_in(g, n, 2), *ps = nncc_in(g, n, 3);
+    nncc_tensor *dc = nncc_in(g, n, 4), *bt = nncc_in(g, n, 5);
+    const char *rule = nncc_attr_str(g, n, "update_rule", "gated_delta");
+    int64_t hq = nncc_attr_int(g, n, "q_num_heads", 0), hkv = nncc_attr_int(g, n, "kv_num_heads", 0);
+    float scale = nncc_attr_float(g, n, "scale", 0.0f);
+    nncc_attr_int(g, n, "chunk_size", 64); /* a tuning hint */
+    memset(p, 0, sizeof *p);
+    p->gated = !strcmp(rule, "gated") || !strcmp(rule, "gated_delta");
+    p->delta = !strcmp(rule, "delta") || !strcmp(rule, "gated_delta");
+    if (!p->gated && !p->delta && strcmp(rule, "linear")) {
+        nncc_error(g, n, "unknown update_rule '%s'", rule);
+        return NNCC_ERR_INPUT;
+    }
+    if (q->shape.rank != 3 || k->shape.rank != 3 || v->shape.rank != 3 || hq <= 0 || hkv <= 0 || hq % hkv ||
+        q->shape.d[2] % hq || k->shape.d[2] % hkv || v->shape.d[2] % hkv) {
+        nncc_error(g, n, "q, k, v must be (B, T, heads * D) with q_num_heads a multiple of kv_num_heads");
+        return NNCC_ERR_INPUT;
+    }
+    p->batch = q->shape.d[0], p->steps = q->shape.d[1], p->q_heads = hq, p->kv_heads = hkv;
+    p->dk = q->shape.d[2] / hq, p->dv = v->shape.d[2] / hkv;
+    p->scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)p->dk);
+    nncc_shape st = { 4, { p->batch, hkv, p->dk, p->dv } };
+    bool ok = k->shape.d[2] / hkv == p->dk && (!ps || nncc_shape_eq(&ps->shape, &st)) && !dc == !p->gated &&
+              !bt == !p->delta;
+    if (ok && dc) {
+        p->decay_per_row = dc->shape.rank == 3 && dc->shape.d[2] == hkv * p->dk && p->dk > 1;
+        ok = dc->shape.rank == 3 && (dc->shape.d[2] == hkv || dc->shape.d[2] == hkv * p->dk);
+    }
+    if (ok && bt) {
+        p->beta_heads = bt->shape.rank == 3 ? bt->shape.d[2] : 0;
+        ok = p->beta_heads == hkv || p->beta_heads == 1;
+    }
+    for (int i = 1; i < 3 && ok; i++)
+        ok = nncc_in(g, n, i)->shape.d[0] == p->batch && nncc_in(g, n, i)->shape.d[1] == p->steps;
+    if (!ok) {
+        nncc_error(g, n, "k, v, past_state, decay or beta do not fit update_rule '%s'", rule);
+        return NNCC_ERR_INPUT;
+    }
+    return NNCC_OK;
+}
+
+static nncc_status la_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 3, 6))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 6; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    if (n->n_out > 2) {
+        nncc_error(g, n, "has %d outputs, at most 2", n->n_out);
+        return NNCC_ERR_INPUT;
+    }
+    nncc_linear_attention_params p;
+    if (la_params(g, n, &p) != NNCC_OK || nncc_node_materialize_outputs(g, (int)(n - g->n), 2) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_shape ys = { 3, { p.batch, p.steps, p.q_heads * p.dv } }, st = { 4, { p.batch, p.kv_heads, p.dk, p.dv } };
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &ys);
+    nncc_set_out(g, n, 1, NNCC_DT_F32, &st);
+    return NNCC_OK;
+}
+
+static nncc_status la_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_linear_attention_params p;
+    if (la_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_linear_attention_f32(&p, in[0], in[1], in[2], n->n_in > 3 ? in[3] : NULL, n->n_in > 4 ? in[4] : NULL,
+                              n->n_in > 5 ? in[5] : NULL, out[0], out[1]);
+    return NNCC_OK;
+}
+
+static void la_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_linear_attention_params p;
+    if (la_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_linear_attention_params");
+    fprintf(e->pf, "{ .batch = %lld, .steps = %lld, .q_heads = %lld, .kv_heads = %lld, .dk = %lld, .dv = %lld,\n"
+                   "    .scale = %s, .gated = %d, .delta = %d, .decay_per_row = %lld, .beta_heads = %lld };\n",
+            (long long)p.batch, (long long)p.steps, (long long)p.q_heads, (long long)p.kv_heads, (long long)p.dk,
+            (long long)p.dv, nncc_float_c(g->ctx, p.scale), (int)p.gated, (int)p.delta, (long long)p.decay_per_row,
+            (long long)p.beta_heads);
+    fprintf(e->f, "    nncc_linear_attention_f32(&%s, %s, %s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->n_in > 3 ? n->in[3] : -1),
+            nncc_emit_ref(e, g, n->n_in > 4 ? n->in[4] : -1), nncc_emit_ref(e, g, n->n_in > 5 ? n->in[5] : -1),
+            nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->out[1]));
+}
+
+const nncc_op nncc_op_LinearAttention = { .name = "LinearAttention", .infer = la_infer, .eval = la_eval,
+                                          .emit_c = la_emit_c };
