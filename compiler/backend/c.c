@@ -25,6 +25,7 @@ typedef struct {
     const char **pname;        /* run parameter per graph input/output (tname is the
                                   weight's name for a constant output) */
     bool *referenced;          /* weights some emitted code names (the others are not written) */
+    bool *read;                /* graph inputs some emitted code names (the others get a (void)) */
     const char **used;         /* identifiers taken, for uniqueness */
     int n_used, cap_used;
     FILE *weights, *params, *body;
@@ -110,6 +111,7 @@ const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
         return c->tname[r];
     }
     if (t->is_input || t->is_output) {
+        c->read[r] = true;
         if (g->t[ti].dtype == t->dtype)
             return c->tname[r];
         return nncc_fmt(g->ctx, "(%s%s *)%s", t->is_input ? "const " : "", ct, c->tname[r]);
@@ -339,7 +341,8 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     c.tname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
     c.pname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
     c.referenced = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
-    if (!c.tname || !c.pname || !c.referenced)
+    c.read = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
+    if (!c.tname || !c.pname || !c.referenced || !c.read)
         return NNCC_ERR_NOMEM;
     c.weights = open_memstream(&c.wbuf, &c.wlen);
     c.params = open_memstream(&c.pbuf, &c.plen);
@@ -431,14 +434,11 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", t->name,
                     c.pname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
     }
-    /* inputs no call reads (only their shapes mattered: Shape, EyeLike) */
+    /* inputs no call names (only their shapes mattered: Shape, EyeLike, an
+     * empty axes input) */
     for (int i = 0; i < g->n_inputs; i++) {
         int ti = g->inputs[i];
-        bool used = g->t[ti].is_output;
-        for (int k = 0; k < g->n_n && !used; k++)
-            for (int j = 0; j <= g->n[k].n_in && !used; j++)
-                used = (j < g->n[k].n_in ? g->n[k].in[j] : g->n[k].fused_add) == ti;
-        if (!used)
+        if (!c.read[ti] && !g->t[ti].is_output)
             fprintf(c.body, "    (void)%s; /* input '%s': only its shape is used */\n", c.pname[ti], g->t[ti].name);
     }
     /* only the weights the calls name: a constant input whose value an op
