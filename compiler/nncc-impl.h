@@ -62,6 +62,9 @@ size_t nncc_dtype_size(nncc_dtype t);        /* bytes per element; 0: unsupporte
 const char *nncc_dtype_name(nncc_dtype t);   /* "float32", "int64", ... */
 const char *nncc_dtype_c(nncc_dtype t);      /* C type: "float", "int64_t", ... */
 nncc_dtype nncc_dtype_from_name(const char *s);
+/* Types of the runtime's typed kernels (NNCC_RT_FLOAT_TYPES, NNCC_RT_INT_TYPES). */
+bool nncc_dtype_is_float(nncc_dtype t);      /* float32, float64 */
+bool nncc_dtype_is_int(nncc_dtype t);        /* int8..int64, uint8..uint64 (not bool) */
 
 typedef struct {
     int rank;                      /* number of dims; 0 for a scalar */
@@ -270,6 +273,11 @@ void nncc_bcast_strides(const nncc_shape *in, const nncc_shape *out, int64_t *st
 /* Fills a runtime broadcast descriptor for output shape `o` and inputs a, b, c (c may be NULL). */
 void nncc_bcast_fill(nncc_bcast *bc, const nncc_shape *o, const nncc_shape *a,
                      const nncc_shape *b, const nncc_shape *c);
+/* Gives node n (index ni) a tensor for each of its first `count` outputs
+ * that the model leaves out, for kernels that keep state in them (RNN's Y,
+ * LinearAttention's present_state): internal tensors, planned in the arena
+ * like any intermediate. Idempotent. */
+nncc_status nncc_node_materialize_outputs(nncc_graph *g, int ni, int count);
 /* Unsupported feature of a node: reported as "unsupported: ...". */
 nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -347,5 +355,7 @@ const char *nncc_emit_weights_f32(nncc_emit *e, const char *suffix, const char *
 const char *nncc_emit_scratch(nncc_emit *e, nncc_graph *g, nncc_node *n);
 /* The same as a C literal string ("0.5f", "(1.0f / 0.0f)"). */
 const char *nncc_float_c(nncc_ctx *ctx, float v);
+/* A double as a C literal that reads back exactly ("0.5", "(1.0 / 0.0)"). */
+const char *nncc_double_c(nncc_ctx *ctx, double v);
 
 #endif /* NNCC_IMPL_H */

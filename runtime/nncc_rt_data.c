@@ -137,10 +137,43 @@ void nncc_slice(const nncc_slice_params *p, size_t size, const void *x, void *y)
                   memcpy(ys + (size_t)o * size, xs + (size_t)in * size, size));
 }
 
+double nncc_f16_to_f64(uint16_t h)
+{
+    const int e = (h >> 10) & 31, m = h & 1023;
+    double v;
+    if (e == 0)
+        v = ldexp((double)m, -24); /* subnormal */
+    else if (e == 31)
+        v = m ? (double)NAN : (double)INFINITY;
+    else
+        v = ldexp((double)(m + 1024), e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+uint16_t nncc_f64_to_f16(double v)
+{
+    const uint16_t sign = signbit(v) ? 0x8000 : 0;
+    if (isnan(v))
+        return (uint16_t)(sign | 0x7e00);
+    const double a = fabs(v);
+    if (a >= 65520.0) /* halfway between 65504 and 2^16 and above: inf */
+        return (uint16_t)(sign | 0x7c00);
+    if (a < 0x1p-14) /* subnormal: units of 2^-24; rint rounds half to even */
+        return (uint16_t)(sign | (uint16_t)rint(a * 0x1p24));
+    int e;
+    double q = rint(ldexp(frexp(a, &e), 11)); /* a = q * 2^(e - 11), q in [1024, 2048] */
+    if (q == 2048.0) {
+        q = 1024.0;
+        e++;
+    }
+    return (uint16_t)(sign | (uint16_t)((e + 14) << 10) | (uint16_t)(q - 1024.0));
+}
+
 /* Reads element i of type t as double (exact for every integer up to 2^53). */
 static double load_d(int32_t t, const void *x, int64_t i)
 {
     switch (t) {
+    case NNCC_RT_F16:  return nncc_f16_to_f64(((const uint16_t *)x)[i]);
     case NNCC_RT_F32:  return ((const float *)x)[i];
     case NNCC_RT_F64:  return ((const double *)x)[i];
     case NNCC_RT_U8:   return ((const uint8_t *)x)[i];
@@ -173,6 +206,7 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y)
             case NNCC_RT_U64:  ((uint64_t *)y)[i] = (uint64_t)v; continue;
             case NNCC_RT_F32:  ((float *)y)[i] = (float)v; continue;
             case NNCC_RT_F64:  ((double *)y)[i] = (double)v; continue;
+            case NNCC_RT_F16:  ((uint16_t *)y)[i] = nncc_f64_to_f16((double)v); continue;
             case NNCC_RT_BOOL: ((uint8_t *)y)[i] = v != 0; continue;
             default: break;
             }
@@ -188,6 +222,7 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y)
         switch (to) {
         case NNCC_RT_F32:  ((float *)y)[i] = (float)v; break;
         case NNCC_RT_F64:  ((double *)y)[i] = v; break;
+        case NNCC_RT_F16:  ((uint16_t *)y)[i] = nncc_f64_to_f16(v); break;
         case NNCC_RT_BOOL: ((uint8_t *)y)[i] = v != 0.0; break;
         /* float to integer: truncate, wrap modulo 2^bits like numpy on x86 */
         case NNCC_RT_U8:   ((uint8_t *)y)[i] = (uint8_t)(int64_t)v; break;
@@ -198,5 +233,32 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y)
         case NNCC_RT_U32:  ((uint32_t *)y)[i] = (uint32_t)(int64_t)v; break;
         default: break;
         }
+    }
+}
+
+void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t upper, size_t size,
+                const void *x, void *y)
+{
+    const unsigned char *xs = (const unsigned char *)x;
+    unsigned char *ys = (unsigned char *)y;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+                const size_t o = (size_t)((b * rows + i) * cols + j) * size;
+                const int keep = upper ? j - i >= k : j - i <= k;
+                if (keep)
+                    memcpy(ys + o, xs + o, size);
+                else
+                    memset(ys + o, 0, size);
+            }
+}
+
+void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const double v = type == NNCC_RT_F64   ? ((const double *)x)[i]
+                         : type == NNCC_RT_F16 ? nncc_f16_to_f64(((const uint16_t *)x)[i])
+                                               : ((const float *)x)[i];
+        y[i] = (uint8_t)(nan ? isnan(v) : isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
     }
 }

@@ -19,11 +19,6 @@ static float sigmoidf_(float x)
     return e / (1.0f + e);
 }
 
-static float softplusf_(float x)
-{
-    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
-
 static float act1(const nncc_act_params *a, float v)
 {
     switch (a->kind) {
@@ -55,111 +50,197 @@ void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y)
         y[i] = act1(a, y[i]);
 }
 
-static float unary1(int32_t op, float alpha, float beta, float v)
-{
-    switch (op) {
-    case NNCC_UN_IDENTITY:   return v;
-    case NNCC_UN_RELU:       return v > 0.0f ? v : 0.0f;
-    case NNCC_UN_LEAKY_RELU: return v < 0.0f ? alpha * v : v;
-    case NNCC_UN_CLIP:       v = v < alpha ? alpha : v; return v > beta ? beta : v;
-    case NNCC_UN_SIGMOID:    return sigmoidf_(v);
-    case NNCC_UN_TANH:       return tanhf(v);
-    case NNCC_UN_SQRT:       return sqrtf(v);
-    case NNCC_UN_EXP:        return expf(v);
-    case NNCC_UN_LOG:        return logf(v);
-    case NNCC_UN_NEG:        return -v;
-    case NNCC_UN_ABS:        return fabsf(v);
-    case NNCC_UN_RECIPROCAL: return 1.0f / v;
-    case NNCC_UN_FLOOR:      return floorf(v);
-    case NNCC_UN_CEIL:       return ceilf(v);
-    case NNCC_UN_ERF:        return erff(v);
-    case NNCC_UN_ELU:        return v < 0.0f ? alpha * (expf(v) - 1.0f) : v;
-    case NNCC_UN_SELU:       return v <= 0.0f ? beta * (alpha * expf(v) - alpha) : beta * v;
-    case NNCC_UN_HARD_SIGMOID: v = alpha * v + beta; return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-    case NNCC_UN_HARD_SWISH: {
-        float h = v / 6.0f + 0.5f;
-        h = h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h;
-        return v * h;
+/* x < 0, written so that unsigned types draw no "always false" warning */
+#define NNCC_NEG_(v) (!((v) > 0) && (v) != 0)
+
+/* One definition of every unary op for a floating type T whose libm
+ * functions carry suffix F (expf, exp). */
+#define NNCC_UNARY_FLOAT(T, S, F)                                               \
+    static T sigmoid_##S(T x)                                                   \
+    {                                                                           \
+        if (x >= 0) /* split on sign so exp never overflows */                  \
+            return 1 / (1 + exp##F(-x));                                        \
+        const T e = exp##F(x);                                                  \
+        return e / (1 + e);                                                     \
+    }                                                                           \
+    static T softplus_##S(T x)                                                  \
+    {                                                                           \
+        return x > 0 ? x + log1p##F(exp##F(-x)) : log1p##F(exp##F(x));          \
+    }                                                                           \
+    static T unary_##S(int32_t op, T alpha, T beta, T v)                        \
+    {                                                                           \
+        switch (op) {                                                           \
+        case NNCC_UN_IDENTITY:   return v;                                      \
+        case NNCC_UN_RELU:       return v > 0 ? v : 0;                          \
+        case NNCC_UN_LEAKY_RELU: return v < 0 ? alpha * v : v;                  \
+        case NNCC_UN_CLIP:       v = v < alpha ? alpha : v; return v > beta ? beta : v; \
+        case NNCC_UN_SIGMOID:    return sigmoid_##S(v);                         \
+        case NNCC_UN_TANH:       return tanh##F(v);                             \
+        case NNCC_UN_SQRT:       return sqrt##F(v);                             \
+        case NNCC_UN_EXP:        return exp##F(v);                              \
+        case NNCC_UN_LOG:        return log##F(v);                              \
+        case NNCC_UN_NEG:        return -v;                                     \
+        case NNCC_UN_ABS:        return fabs##F(v);                             \
+        case NNCC_UN_RECIPROCAL: return 1 / v;                                  \
+        case NNCC_UN_FLOOR:      return floor##F(v);                            \
+        case NNCC_UN_CEIL:       return ceil##F(v);                             \
+        case NNCC_UN_ERF:        return erf##F(v);                              \
+        case NNCC_UN_ELU:        return v < 0 ? alpha * (exp##F(v) - 1) : v;    \
+        case NNCC_UN_SELU:       return v <= 0 ? beta * (alpha * exp##F(v) - alpha) : beta * v; \
+        case NNCC_UN_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v; \
+        case NNCC_UN_HARD_SWISH: {                                              \
+            T h = v / 6 + (T)0.5;                                               \
+            h = h < 0 ? 0 : h > 1 ? 1 : h;                                      \
+            return v * h;                                                       \
+        }                                                                       \
+        case NNCC_UN_SOFTPLUS:   return softplus_##S(v);                        \
+        case NNCC_UN_SOFTSIGN:   return v / (1 + fabs##F(v));                   \
+        case NNCC_UN_SIN:        return sin##F(v);                              \
+        case NNCC_UN_COS:        return cos##F(v);                              \
+        case NNCC_UN_TAN:        return tan##F(v);                              \
+        case NNCC_UN_ROUND:      return rint##F(v); /* default rounding: half to even */ \
+        case NNCC_UN_SIGN:       return v > 0 ? 1 : v < 0 ? -1 : v;             \
+        case NNCC_UN_GELU:                                                      \
+            if (alpha != 0) /* approximate="tanh" */                            \
+                return (T)0.5 * v * (1 + tanh##F((T)0.7978845608028654 * (v + (T)0.044715 * v * v * v))); \
+            return (T)0.5 * v * (1 + erf##F(v * (T)0.7071067811865476));        \
+        case NNCC_UN_MISH:       return v * tanh##F(softplus_##S(v));           \
+        case NNCC_UN_CELU: {                                                    \
+            const T neg = alpha * (exp##F(v / alpha) - 1);                      \
+            return (v > 0 ? v : 0) + (neg < 0 ? neg : 0);                       \
+        }                                                                       \
+        case NNCC_UN_THRESHOLDED_RELU: return v > alpha ? v : 0;                \
+        case NNCC_UN_SHRINK:     return v < -alpha ? v + beta : v > alpha ? v - beta : 0; \
+        case NNCC_UN_SWISH:      return v * sigmoid_##S(alpha * v);             \
+        case NNCC_UN_SINH:       return sinh##F(v);                             \
+        case NNCC_UN_COSH:       return cosh##F(v);                             \
+        case NNCC_UN_ASIN:       return asin##F(v);                             \
+        case NNCC_UN_ACOS:       return acos##F(v);                             \
+        case NNCC_UN_ATAN:       return atan##F(v);                             \
+        case NNCC_UN_ASINH:      return asinh##F(v);                            \
+        case NNCC_UN_ACOSH:      return acosh##F(v);                            \
+        case NNCC_UN_ATANH:      return atanh##F(v);                            \
+        default:                 return v;                                      \
+        }                                                                       \
     }
-    case NNCC_UN_SOFTPLUS:   return softplusf_(v);
-    case NNCC_UN_SOFTSIGN:   return v / (1.0f + fabsf(v));
-    case NNCC_UN_SIN:        return sinf(v);
-    case NNCC_UN_COS:        return cosf(v);
-    case NNCC_UN_TAN:        return tanf(v);
-    case NNCC_UN_ROUND:      return rintf(v); /* default rounding mode: half to even */
-    case NNCC_UN_SIGN:       return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : v;
-    case NNCC_UN_GELU:
-        if (alpha != 0.0f) /* approximate="tanh" */
-            return 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
-        return 0.5f * v * (1.0f + erff(v * 0.70710678118f));
-    case NNCC_UN_MISH:       return v * tanhf(softplusf_(v));
-    case NNCC_UN_CELU: {
-        const float neg = alpha * (expf(v / alpha) - 1.0f);
-        return (v > 0.0f ? v : 0.0f) + (neg < 0.0f ? neg : 0.0f);
+#define NNCC_UNARY_FLOAT_X(CODE, T, S, F) NNCC_UNARY_FLOAT(T, S, F)
+NNCC_RT_FLOAT_TYPES(NNCC_UNARY_FLOAT_X)
+
+/* The integer unary ops. */
+#define NNCC_UNARY_INT(CODE, T, S, SIGNED, LO, HI)                              \
+    static T unary_##S(int32_t op, double alpha, double beta, T v)              \
+    {                                                                           \
+        switch (op) {                                                           \
+        case NNCC_UN_RELU: return NNCC_NEG_(v) ? (T)0 : v;                      \
+        case NNCC_UN_CLIP:                                                      \
+            return (double)v < alpha ? (T)alpha : (double)v > beta ? (T)beta : v; \
+        case NNCC_UN_NEG:  return (T)(0 - (uint64_t)v); /* wraps, as numpy */   \
+        case NNCC_UN_ABS:  return NNCC_NEG_(v) ? (T)(0 - (uint64_t)v) : v;      \
+        case NNCC_UN_SIGN: return NNCC_NEG_(v) ? (T)-1 : v > 0 ? (T)1 : (T)0;   \
+        case NNCC_UN_BITNOT: return (T)~v;                                      \
+        default: return v;                                                      \
+        }                                                                       \
     }
-    case NNCC_UN_THRESHOLDED_RELU: return v > alpha ? v : 0.0f;
-    case NNCC_UN_SHRINK:     return v < -alpha ? v + beta : v > alpha ? v - beta : 0.0f;
-    case NNCC_UN_SWISH:      return v * sigmoidf_(alpha * v);
-    default:                 return v;
-    }
-}
+NNCC_RT_INT_TYPES(NNCC_UNARY_INT)
 
 void nncc_unary_f32(int32_t op, float alpha, float beta, int64_t n,
                     const float *x, float *y)
 {
     for (int64_t i = 0; i < n; i++)
-        y[i] = unary1(op, alpha, beta, x[i]);
+        y[i] = unary_f32(op, alpha, beta, x[i]);
 }
 
-/* Float semantics of each binary op. */
-static float bin_f32(int32_t op, float a, float b)
+void nncc_unary(int32_t op, int32_t type, double alpha, double beta, int64_t n,
+                const void *x, void *y)
 {
-    switch (op) {
-    case NNCC_BIN_ADD:   return a + b;
-    case NNCC_BIN_SUB:   return a - b;
-    case NNCC_BIN_MUL:   return a * b;
-    case NNCC_BIN_DIV:   return a / b;
-    case NNCC_BIN_POW:   return powf(a, b);
-    case NNCC_BIN_MAX:   return a > b || isnan(a) ? a : b;
-    case NNCC_BIN_MIN:   return a < b || isnan(a) ? a : b;
-    case NNCC_BIN_FMOD:  return fmodf(a, b);
-    case NNCC_BIN_MOD: { /* result takes the sign of the divisor */
-        float r = fmodf(a, b);
-        return (r != 0.0f && ((r < 0.0f) != (b < 0.0f))) ? r + b : r;
-    }
-    case NNCC_BIN_PRELU: return a < 0.0f ? a * b : a;
-    default:             return 0.0f;
+    switch (type) {
+#define NNCC_UNARY_CASE_F(CODE, T, S, F)                                        \
+    case CODE:                                                                  \
+        for (int64_t i = 0; i < n; i++)                                         \
+            ((T *)y)[i] = unary_##S(op, (T)alpha, (T)beta, ((const T *)x)[i]);  \
+        break;
+#define NNCC_UNARY_CASE_I(CODE, T, S, SIGNED, LO, HI)                           \
+    case CODE:                                                                  \
+        for (int64_t i = 0; i < n; i++)                                         \
+            ((T *)y)[i] = unary_##S(op, alpha, beta, ((const T *)x)[i]);        \
+        break;
+    NNCC_RT_FLOAT_TYPES(NNCC_UNARY_CASE_F)
+    NNCC_RT_INT_TYPES(NNCC_UNARY_CASE_I)
+    case NNCC_RT_F16: /* computed in float32, rounded back */
+        for (int64_t i = 0; i < n; i++)
+            ((uint16_t *)y)[i] = nncc_f64_to_f16(
+                unary_f32(op, (float)alpha, (float)beta, (float)nncc_f16_to_f64(((const uint16_t *)x)[i])));
+        break;
+    default: break;
     }
 }
 
-/* Integer semantics; division by zero gives 0 rather than trapping. */
-#define NNCC_BIN_INT(T, NAME)                                                   \
-    static T NAME(int32_t op, T a, T b)                                         \
+/* Float semantics of each binary op, for each floating type. */
+#define NNCC_BIN_FLOAT(CODE, T, S, F)                                           \
+    static T bin_##S(int32_t op, T a, T b)                                      \
     {                                                                           \
         switch (op) {                                                           \
-        case NNCC_BIN_ADD: return (T)(a + b);                                   \
-        case NNCC_BIN_SUB: return (T)(a - b);                                   \
-        case NNCC_BIN_MUL: return (T)(a * b);                                   \
-        case NNCC_BIN_DIV: return b ? (T)(a / b) : (T)0;                        \
+        case NNCC_BIN_ADD:   return a + b;                                      \
+        case NNCC_BIN_SUB:   return a - b;                                      \
+        case NNCC_BIN_MUL:   return a * b;                                      \
+        case NNCC_BIN_DIV:   return a / b;                                      \
+        case NNCC_BIN_POW:   return pow##F(a, b);                               \
+        case NNCC_BIN_MAX:   return a > b || isnan(a) ? a : b;                  \
+        case NNCC_BIN_MIN:   return a < b || isnan(a) ? a : b;                  \
+        case NNCC_BIN_FMOD:  return fmod##F(a, b);                              \
+        case NNCC_BIN_MOD: { /* result takes the sign of the divisor */         \
+            T r = fmod##F(a, b);                                                \
+            return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;                \
+        }                                                                       \
+        case NNCC_BIN_PRELU: return a < 0 ? a * b : a;                          \
+        default:             return 0;                                          \
+        }                                                                       \
+    }
+NNCC_RT_FLOAT_TYPES(NNCC_BIN_FLOAT)
+
+/* Integer semantics; division by zero gives 0 rather than trapping, and
+ * +, -, * wrap modulo 2^bits (computed unsigned: no undefined overflow). */
+#define NNCC_BIN_INT(CODE, T, S, SIGNED, LO, HI)                                \
+    static T bin_##S(int32_t op, T a, T b)                                      \
+    {                                                                           \
+        switch (op) {                                                           \
+        case NNCC_BIN_ADD: return (T)((uint64_t)a + (uint64_t)b);               \
+        case NNCC_BIN_SUB: return (T)((uint64_t)a - (uint64_t)b);               \
+        case NNCC_BIN_MUL: return (T)((uint64_t)a * (uint64_t)b);               \
+        case NNCC_BIN_DIV:                                                      \
+            if (SIGNED && b == (T)-1) /* LO / -1 overflows */                   \
+                return (T)(0 - (uint64_t)a);                                    \
+            return b ? (T)(a / b) : (T)0;                                       \
         case NNCC_BIN_MAX: return a > b ? a : b;                                \
         case NNCC_BIN_MIN: return a < b ? a : b;                                \
-        case NNCC_BIN_FMOD: return b ? (T)(a % b) : (T)0;                       \
+        case NNCC_BIN_FMOD:                                                     \
+            return b && !(SIGNED && b == (T)-1) ? (T)(a % b) : (T)0;            \
         case NNCC_BIN_MOD: {                                                    \
-            T r = b ? (T)(a % b) : (T)0;                                        \
-            return (r != 0 && ((r < 0) != (b < 0))) ? (T)(r + b) : r;           \
+            T r = b && !(SIGNED && b == (T)-1) ? (T)(a % b) : (T)0;             \
+            return (r != 0 && (NNCC_NEG_(r) != NNCC_NEG_(b))) ? (T)(r + b) : r; \
         }                                                                       \
         case NNCC_BIN_POW: {                                                    \
             T r = 1;                                                            \
             for (T e = b; e > 0; e--)                                           \
-                r = (T)(r * a);                                                 \
+                r = (T)((uint64_t)r * (uint64_t)a);                             \
             return r;                                                           \
         }                                                                       \
-        case NNCC_BIN_PRELU: return a < 0 ? (T)(a * b) : a;                     \
+        case NNCC_BIN_PRELU: return NNCC_NEG_(a) ? (T)(a * b) : a;              \
+        case NNCC_BIN_AND: return (T)(a & b);                                   \
+        case NNCC_BIN_OR:  return (T)(a | b);                                   \
+        case NNCC_BIN_XOR: return (T)(a ^ b);                                   \
+        case NNCC_BIN_SHL: /* a shift by < 0 or >= bits shifts everything out */ \
+            if (NNCC_NEG_(b) || (uint64_t)b >= 8 * sizeof(T))                   \
+                return 0;                                                       \
+            return (T)((uint64_t)a << b);                                       \
+        case NNCC_BIN_SHR: /* arithmetic for signed types, written portably */  \
+            if (NNCC_NEG_(b) || (uint64_t)b >= 8 * sizeof(T))                   \
+                return NNCC_NEG_(a) ? (T)-1 : (T)0;                             \
+            return NNCC_NEG_(a) ? (T)~(T)((T)~a >> b) : (T)(a >> b);            \
         default: return 0;                                                      \
         }                                                                       \
     }
-NNCC_BIN_INT(int64_t, bin_i64)
-NNCC_BIN_INT(int32_t, bin_i32)
+NNCC_RT_INT_TYPES(NNCC_BIN_INT)
 
 /* The broadcast walk: FN(out_index, a_index, b_index) over all outputs. */
 #define NNCC_BCAST_WALK(bc, BODY)                                               \
@@ -207,22 +288,92 @@ void nncc_binary_f32(int32_t op, const nncc_bcast *bc, const nncc_act_params *ac
         nncc_act_f32(act, total, y);
 }
 
-void nncc_binary_i64(int32_t op, const nncc_bcast *bc, const int64_t *a,
-                     const int64_t *b, int64_t *y)
+void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, void *y)
 {
-    for (int64_t d = 0; d < bc->rank; d++)
-        if (bc->dims[d] == 0)
-            return;
-    NNCC_BCAST_WALK(bc, y[o] = bin_i64(op, a[ia], b[ib]));
+    switch (type) {
+#define NNCC_RANGE_CASE(CODE, T, S, ...)                                        \
+    case CODE:                                                                  \
+        for (int64_t i = 0; i < n; i++)                                         \
+            ((T *)y)[i] = (T)(*(const T *)start + (T)i * *(const T *)delta);    \
+        break;
+    NNCC_RT_FLOAT_TYPES(NNCC_RANGE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_RANGE_CASE)
+    default: break;
+    }
 }
 
-void nncc_binary_i32(int32_t op, const nncc_bcast *bc, const int32_t *a,
-                     const int32_t *b, int32_t *y)
+#define NNCC_CUMULATIVE(CODE, T, S, ...)                                        \
+    static void cumulative_##S(int32_t prod, int64_t outer, int64_t len, int64_t inner, \
+                               int32_t exclusive, int32_t reverse, const T *x, T *y) \
+    {                                                                           \
+        for (int64_t o = 0; o < outer; o++)                                     \
+            for (int64_t i = 0; i < inner; i++) {                               \
+                T acc = prod ? (T)1 : (T)0;                                     \
+                for (int64_t k = 0; k < len; k++) {                             \
+                    const int64_t a = reverse ? len - 1 - k : k;                \
+                    const int64_t at = (o * len + a) * inner + i;               \
+                    if (exclusive)                                              \
+                        y[at] = acc;                                            \
+                    acc = prod ? (T)(acc * x[at]) : (T)(acc + x[at]);           \
+                    if (!exclusive)                                             \
+                        y[at] = acc;                                            \
+                }                                                               \
+            }                                                                   \
+    }
+NNCC_RT_FLOAT_TYPES(NNCC_CUMULATIVE)
+NNCC_RT_INT_TYPES(NNCC_CUMULATIVE)
+
+int nncc_cumulative(int32_t type, int32_t prod, int64_t rank, const int64_t *dims, int64_t axis,
+                    int32_t exclusive, int32_t reverse, const void *x, void *y)
+{
+    if (axis < 0)
+        axis += rank;
+    if (axis < 0 || axis >= rank)
+        return 1;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < rank; d++) {
+        if (d < axis)
+            outer *= dims[d];
+        else if (d > axis)
+            inner *= dims[d];
+    }
+    switch (type) {
+#define NNCC_CUMULATIVE_CASE(CODE, T, S, ...)                                   \
+    case CODE:                                                                  \
+        cumulative_##S(prod, outer, dims[axis], inner, exclusive, reverse, (const T *)x, (T *)y); \
+        break;
+    NNCC_RT_FLOAT_TYPES(NNCC_CUMULATIVE_CASE)
+    NNCC_RT_INT_TYPES(NNCC_CUMULATIVE_CASE)
+    default: break;
+    }
+    return 0;
+}
+
+void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
+                 const void *b, void *y)
 {
     for (int64_t d = 0; d < bc->rank; d++)
         if (bc->dims[d] == 0)
             return;
-    NNCC_BCAST_WALK(bc, y[o] = bin_i32(op, a[ia], b[ib]));
+    switch (type) {
+#define NNCC_BINARY_CASE(CODE, T, S, ...)                                       \
+    case CODE: {                                                                \
+        const T *a_ = (const T *)a, *b_ = (const T *)b;                         \
+        T *y_ = (T *)y;                                                         \
+        NNCC_BCAST_WALK(bc, y_[o] = bin_##S(op, a_[ia], b_[ib]));               \
+        break;                                                                  \
+    }
+    NNCC_RT_FLOAT_TYPES(NNCC_BINARY_CASE)
+    NNCC_RT_INT_TYPES(NNCC_BINARY_CASE)
+    case NNCC_RT_F16: { /* computed in float32, rounded back */
+        const uint16_t *a_ = (const uint16_t *)a, *b_ = (const uint16_t *)b;
+        uint16_t *y_ = (uint16_t *)y;
+        NNCC_BCAST_WALK(bc, y_[o] = nncc_f64_to_f16(bin_f32(op, (float)nncc_f16_to_f64(a_[ia]),
+                                                            (float)nncc_f16_to_f64(b_[ib]))));
+        break;
+    }
+    default: break;
+    }
 }
 
 void nncc_broadcast_copy(const nncc_bcast *bc, size_t size, const void *x, void *y)

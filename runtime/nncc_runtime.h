@@ -36,8 +36,35 @@ extern "C" {
 enum {
     NNCC_RT_F32 = 1, NNCC_RT_U8 = 2, NNCC_RT_I8 = 3, NNCC_RT_U16 = 4,
     NNCC_RT_I16 = 5, NNCC_RT_I32 = 6, NNCC_RT_I64 = 7, NNCC_RT_BOOL = 9,
-    NNCC_RT_F64 = 11, NNCC_RT_U32 = 12, NNCC_RT_U64 = 13
+    NNCC_RT_F16 = 10, NNCC_RT_F64 = 11, NNCC_RT_U32 = 12, NNCC_RT_U64 = 13
 };
+
+/* The typed kernels (nncc_unary, nncc_binary, nncc_reduce, nncc_argmax,
+ * nncc_compare) are written once as a macro and instantiated for each type
+ * of these lists; the `type` argument picks the instance at run time.
+ *   NNCC_RT_FLOAT_TYPES: X(code, C type, name, libm suffix)
+ *   NNCC_RT_INT_TYPES:   X(code, C type, name, signed, lowest, highest)
+ * float16 is in neither: it is stored as its uint16_t bits, moved by the
+ * data kernels and converted by nncc_cast (round to nearest even);
+ * nncc_unary, nncc_binary, nncc_compare and nncc_isinf also take it, and
+ * compute each element in float32 before rounding back. */
+#define NNCC_RT_FLOAT_TYPES(X)                                                  \
+    X(NNCC_RT_F32, float, f32, f)                                               \
+    X(NNCC_RT_F64, double, f64, )
+#define NNCC_RT_INT_TYPES(X)                                                    \
+    X(NNCC_RT_I8, int8_t, i8, 1, INT8_MIN, INT8_MAX)                            \
+    X(NNCC_RT_U8, uint8_t, u8, 0, 0, UINT8_MAX)                                 \
+    X(NNCC_RT_I16, int16_t, i16, 1, INT16_MIN, INT16_MAX)                       \
+    X(NNCC_RT_U16, uint16_t, u16, 0, 0, UINT16_MAX)                             \
+    X(NNCC_RT_I32, int32_t, i32, 1, INT32_MIN, INT32_MAX)                       \
+    X(NNCC_RT_U32, uint32_t, u32, 0, 0, UINT32_MAX)                             \
+    X(NNCC_RT_I64, int64_t, i64, 1, INT64_MIN, INT64_MAX)                       \
+    X(NNCC_RT_U64, uint64_t, u64, 0, 0, UINT64_MAX)                             \
+    X(NNCC_RT_BOOL, uint8_t, b8, 0, 0, 1)
+
+/* float16 bits <-> double, rounding to nearest even (overflow gives inf). */
+double nncc_f16_to_f64(uint16_t h);
+uint16_t nncc_f64_to_f16(double v);
 
 /* ------------------------------------------------------------------------ */
 /* Activations, fused into the epilogue of conv/gemm/binary kernels          */
@@ -105,10 +132,16 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
 void nncc_conv_transpose2d_f32(const nncc_conv2d_params *p, const float *x, const float *w,
                                const float *b, float *y);
 
+/* y(B,C,L) = silu?(bias[c] + sum_i w(C,1,K)[c,i] * p[t + i]) over the
+ * sequence p = past(B,C,K-1) (zeros when NULL) then x(B,C,L), and
+ * present(B,C,K-1) = the last K-1 of p (CausalConvWithState). */
+void nncc_causal_conv_f32(int64_t b, int64_t c, int64_t l, int64_t k, int32_t silu, const float *x,
+                          const float *w, const float *bias, const float *past, float *y, float *present);
+
 /* ------------------------------------------------------------------------ */
 /* Pooling                                                                   */
 /* ------------------------------------------------------------------------ */
-typedef enum { NNCC_POOL_MAX = 0, NNCC_POOL_AVG = 1 } nncc_pool_kind;
+typedef enum { NNCC_POOL_MAX = 0, NNCC_POOL_AVG = 1, NNCC_POOL_LP = 2 /* (sum |x|^p)^(1/p) */ } nncc_pool_kind;
 
 typedef struct {
     int32_t kind;                /* nncc_pool_kind */
@@ -117,13 +150,37 @@ typedef struct {
     int64_t oh, ow;              /* output (N,C,OH,OW) */
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     int64_t pb, pr;              /* padding at bottom and right (window clipping for AVG) */
+    int64_t p;                   /* LP: the norm's order */
+    /* 3-D pooling: the depth dim before H (1, and pads 0, for 1-D and 2-D;
+     * 0 in a struct written before they existed also means 1) */
+    int64_t d, od, kd, sd, dd;   /* input and output depth, kernel, stride, dilation */
+    int64_t pf, pk;              /* padding at front and back */
+    int32_t col_major;           /* MAX indices: w * H + h rather than h * W + w (2-D) */
 } nncc_pool2d_params;
 
-/* y(N,C,OH,OW) = pool(x(N,C,H,W)) */
-void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y);
+/* y(N,C,OD,OH,OW) = pool(x(N,C,D,H,W)); D = OD = 1 for 2-D */
+/* MAX: idx, when not NULL, receives the flat (row-major) input index of each maximum. */
+void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int64_t *idx);
 
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);
+
+/* GridSample (nncc_rt_sample.c): y(N,C,out...) = x(N,C,in...) sampled at
+ * grid(N,out...,nd), whose last dim holds normalised (x, y[, z]) in [-1, 1]
+ * (the reverse of the spatial dims' order); nd is 1 to 3. */
+typedef enum { NNCC_GS_LINEAR = 0, NNCC_GS_NEAREST, NNCC_GS_CUBIC } nncc_gs_mode;
+typedef enum { NNCC_GS_ZEROS = 0, NNCC_GS_BORDER, NNCC_GS_REFLECTION } nncc_gs_padding;
+
+typedef struct {
+    int64_t n, c, nd;            /* batch, channels, spatial rank */
+    int64_t in[3];               /* input spatial dims, outermost first */
+    int64_t out_count;           /* output positions per (n, c) */
+    int32_t mode;                /* nncc_gs_mode */
+    int32_t padding;             /* nncc_gs_padding */
+    int32_t align_corners;       /* -1 and 1 are the centres of the corner pixels */
+} nncc_grid_sample_params;
+
+void nncc_grid_sample_f32(const nncc_grid_sample_params *p, const float *x, const float *grid, float *y);
 
 /* ------------------------------------------------------------------------ */
 /* Matrix products                                                           */
@@ -172,18 +229,37 @@ typedef enum {
     NNCC_UN_HARD_SWISH, NNCC_UN_SOFTPLUS, NNCC_UN_SOFTSIGN, NNCC_UN_SIN,
     NNCC_UN_COS, NNCC_UN_ROUND, NNCC_UN_SIGN, NNCC_UN_GELU, NNCC_UN_MISH,
     NNCC_UN_CELU, NNCC_UN_TAN, NNCC_UN_THRESHOLDED_RELU, NNCC_UN_SHRINK,
-    NNCC_UN_SWISH
+    NNCC_UN_SWISH, NNCC_UN_SINH, NNCC_UN_COSH, NNCC_UN_ASIN, NNCC_UN_ACOS,
+    NNCC_UN_ATAN, NNCC_UN_ASINH, NNCC_UN_ACOSH, NNCC_UN_ATANH, NNCC_UN_BITNOT
 } nncc_unary_op;
 
 /* y[i] = op(x[i]) for i in [0, n); alpha/beta as in the ONNX operator. */
 void nncc_unary_f32(int32_t op, float alpha, float beta, int64_t n,
                     const float *x, float *y);
+/* The same for any type of NNCC_RT_FLOAT_TYPES / NNCC_RT_INT_TYPES; floats
+ * compute in their own precision. Integers know IDENTITY, RELU, CLIP (alpha,
+ * beta are the bounds), NEG, ABS, SIGN and BITNOT; other ops copy. */
+void nncc_unary(int32_t op, int32_t type, double alpha, double beta, int64_t n,
+                const void *x, void *y);
 
 typedef enum {
     NNCC_BIN_ADD = 0, NNCC_BIN_SUB, NNCC_BIN_MUL, NNCC_BIN_DIV, NNCC_BIN_POW,
     NNCC_BIN_MAX, NNCC_BIN_MIN, NNCC_BIN_MOD, NNCC_BIN_FMOD,
-    NNCC_BIN_PRELU /* a < 0 ? a * b : a */
+    NNCC_BIN_PRELU /* a < 0 ? a * b : a */,
+    NNCC_BIN_AND, NNCC_BIN_OR, NNCC_BIN_XOR, /* bitwise, integers only */
+    NNCC_BIN_SHL, NNCC_BIN_SHR              /* shifts by b (>= bits gives 0), integers only */
 } nncc_binary_op;
+
+/* y[i] = start + i * delta for i in [0, n) (Range); start and delta point
+ * to one element of `type` (any type of the typed lists). */
+void nncc_range(int32_t type, const void *start, const void *delta, int64_t n, void *y);
+
+/* y = cumulative sum (prod != 0: product) of x (shape dims[0..rank)) along
+ * axis, which may come from data (a negative one counts from the end);
+ * exclusive leaves the current element out, reverse runs from the end.
+ * Any type of the typed lists. Returns nonzero if axis is out of range. */
+int nncc_cumulative(int32_t type, int32_t prod, int64_t rank, const int64_t *dims, int64_t axis,
+                    int32_t exclusive, int32_t reverse, const void *x, void *y);
 
 /* Broadcast description shared by binary ops, Expand and Where. Each input
  * is addressed through per-dimension element strides that are 0 along the
@@ -199,13 +275,124 @@ typedef struct {
 /* y = act(a op b), broadcast by `bc`. */
 void nncc_binary_f32(int32_t op, const nncc_bcast *bc, const nncc_act_params *act,
                      const float *a, const float *b, float *y);
-void nncc_binary_i64(int32_t op, const nncc_bcast *bc, const int64_t *a,
-                     const int64_t *b, int64_t *y);
-void nncc_binary_i32(int32_t op, const nncc_bcast *bc, const int32_t *a,
-                     const int32_t *b, int32_t *y);
+/* y = a op b for any type of the typed lists (no activation). Integer
+ * division by zero gives 0 rather than trapping; +, -, * wrap. */
+void nncc_binary(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
+                 const void *b, void *y);
 
 /* y = x broadcast to bc->dims (Expand); elements of `size` bytes. */
 void nncc_broadcast_copy(const nncc_bcast *bc, size_t size, const void *x, void *y);
+
+/* Attention (nncc_rt_attention.c): per batch b, query head h and query i,
+ *   y = softmax(softcap(scale * q.k_j) + bias(b, h, i, j)) . v_j  over keys j
+ * with keys = past keys (B,Hkv,P,D) then new keys; query head h reads key
+ * head h / (Hq / Hkv) (grouped-query attention). bias is the mask (bool:
+ * 0 or -inf; float: added; keys past its last dim: -inf), the causal rule
+ * j <= i + offset, the sliding window, and keys at or past nonpad[b]; offset
+ * is P, or nonpad[b] - q_len with nonpad. A row with every key masked gives
+ * 0. Q, K, V and Y are addressed by strides, so (B,H,S,D) and (B,S,H*D)
+ * layouts take the same kernel; present keys/values are (B,Hkv,P+S,D). */
+typedef struct {
+    int64_t batch, q_heads, kv_heads;   /* B, Hq, Hkv (Hq a multiple of Hkv) */
+    int64_t q_len, kv_new, past_len;    /* queries, new keys, cached keys P */
+    int64_t head, v_head;               /* D (Q, K), Dv (V, Y) */
+    int64_t qs[3], ks[3], vs[3], ys[3]; /* element strides of Q, K, V, Y for (b, head, position) */
+    float scale, softcap;               /* softcap 0: none */
+    int32_t causal;
+    int64_t left_window, right_window;  /* -1: unbounded */
+    int32_t mask;                       /* 0 none, 1 bool (uint8), 2 float (added) */
+    int64_t ms[4];                      /* mask strides for (b, h, i, j), 0 where broadcast */
+    int64_t mask_len;                   /* the mask's last dim */
+    int32_t qk_mode;                    /* qk_out: 0/1 scores, 2 scores + bias, 3 softmax */
+} nncc_attention_params;
+
+/* mask, past_k/past_v (both or neither), nonpad (B) and the outputs but y may be NULL. */
+void nncc_attention_f32(const nncc_attention_params *p, const float *q, const float *k, const float *v,
+                        const void *mask, const float *past_k, const float *past_v, const int64_t *nonpad,
+                        float *y, float *present_k, float *present_v, float *qk_out);
+
+/* Recurrent layers (nncc_rt_rnn.c): RNN (tanh), GRU (sigmoid, tanh) and
+ * LSTM (sigmoid, tanh, tanh), each batch row and direction on its own.
+ * W is (dirs, G*H, I), R (dirs, G*H, H), B (dirs, 2*G*H) or NULL, with the
+ * ONNX gate order (GRU z, r, h; LSTM i, o, f, c); P (dirs, 3*H) LSTM
+ * peepholes or NULL. Step t of direction d writes H_t to its row of y,
+ * reading H_{t-1} from the row before (h0 or zeros at the start); rows at
+ * or past seq_lens[b] are 0. yh receives the last H (GRU also uses its row
+ * for r * H_{t-1} while stepping); yc (LSTM) holds the cell state, updated
+ * in place. y, yh and (LSTM) yc must be given: the compiler provides them
+ * when the model leaves them out. */
+typedef enum { NNCC_RNN_SIMPLE = 0, NNCC_RNN_GRU, NNCC_RNN_LSTM } nncc_rnn_kind;
+
+typedef struct {
+    int32_t kind;                /* nncc_rnn_kind */
+    int64_t seq, batch, input, hidden, dirs;
+    int32_t reverse;             /* one direction, run from the end */
+    int32_t linear_before_reset; /* GRU */
+    float clip;                  /* > 0: gate inputs clipped to [-clip, clip] */
+    int64_t xs[2];               /* X strides for (t, b) */
+    int64_t ys[3];               /* Y strides for (t, d, b) */
+    int64_t hs[2];               /* strides of Y_h, Y_c, initial_h, initial_c for (d, b) */
+} nncc_rnn_params;
+
+void nncc_rnn_f32(const nncc_rnn_params *p, const float *x, const float *w, const float *r, const float *b,
+                  const int32_t *seq_lens, const float *h0, const float *c0, const float *peep, float *y,
+                  float *yh, float *yc);
+
+/* LinearAttention (nncc_rt_attention.c): per batch and key head, the state
+ * S (Dk,Dv) (in `state`, which starts as past or zeros and ends as the
+ * present state) runs over the T steps: S *= exp(decay) per row (gated),
+ * v -= S^T k then *= beta (delta), S += k v^T; each query head of the group
+ * then reads y = scale * q^T S. q (B,T,Hq*Dk), k (B,T,Hkv*Dk), v
+ * (B,T,Hkv*Dv), y (B,T,Hq*Dv); decay (B,T,Hkv) or (B,T,Hkv*Dk); beta
+ * (B,T,Hkv) or (B,T,1). */
+typedef struct {
+    int64_t batch, steps, q_heads, kv_heads, dk, dv;
+    float scale;
+    int32_t gated, delta;
+    int64_t decay_per_row;       /* decay has Dk values per head (else 1) */
+    int64_t beta_heads;          /* beta's last dim: Hkv or 1 */
+} nncc_linear_attention_params;
+
+void nncc_linear_attention_f32(const nncc_linear_attention_params *p, const float *q, const float *k, const float *v,
+                               const float *past, const float *decay, const float *beta, float *y, float *state);
+
+/* RotaryEmbedding (nncc_rt_attention.c): x (B,S,H*D) or (B,H,S,D), addressed
+ * by strides per (b, s, h); the first `rot` of each head's D values are
+ * rotated by (cos, sin)[pos] of shape (rot/2) (halves, or interleaved
+ * pairs), the rest copied. pos = position_ids[b, s] into caches of
+ * (max_pos, rot/2), or without ids caches of (B, S, rot/2). Returns nonzero
+ * on a position out of range. */
+typedef struct {
+    int64_t batch, seq, heads, head, rot;
+    int64_t xs[3];               /* element strides of x and y for (b, s, h) */
+    int64_t max_pos;             /* rows of the caches (with position ids) */
+    int32_t interleaved;
+} nncc_rotary_params;
+
+int nncc_rotary_f32(const nncc_rotary_params *p, const float *x, const float *cos_cache, const float *sin_cache,
+                    const int64_t *position_ids, float *y);
+
+/* DFT (nncc_rt_einsum.c): x of dims[0..rank) whose last dim is 1 (real) or
+ * 2 (complex), transformed along axis (< rank - 1; negative counts from the
+ * end, as data may give it) -> y of the same dims with a last dim of 2;
+ * inverse divides by the length. Full spectrum only. Returns nonzero on a
+ * bad axis. */
+int nncc_dft_f32(int64_t rank, const int64_t *dims, int64_t axis, int32_t inverse, const float *x, float *y);
+
+/* Einsum (nncc_rt_einsum.c): every distinct index letter is one loop of
+ * size dims[l]; y (y_count elements, zeroed first) accumulates the product
+ * of the inputs, each addressed by its element stride per letter (0: the
+ * input lacks the letter; a repeated letter, a diagonal, adds its strides). */
+#define NNCC_EINSUM_MAX_LETTERS 16
+typedef struct {
+    int64_t n_in, n_letters, y_count;
+    int64_t dims[NNCC_EINSUM_MAX_LETTERS];
+    int64_t ystride[NNCC_EINSUM_MAX_LETTERS];    /* 0 for summed letters */
+    int64_t xstride[3][NNCC_EINSUM_MAX_LETTERS];
+} nncc_einsum_params;
+
+/* float32 or float64 (type); x holds n_in input pointers. */
+void nncc_einsum(const nncc_einsum_params *p, int32_t type, const void *const *x, void *y);
 
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                             */
@@ -219,9 +406,24 @@ void nncc_batchnorm_f32(int64_t n, int64_t c, int64_t hw, float eps,
 void nncc_lpnorm_f32(int64_t outer, int64_t len, int64_t inner, int32_t p,
                      const float *x, float *y);
 
+/* y(outer,len,inner) = 1 at the first maximum of x along len, else 0 (Hardmax). */
+void nncc_hardmax_f32(int64_t outer, int64_t len, int64_t inner, const float *x, float *y);
+
 /* y(outer,len,inner) = softmax of x along len. log != 0: LogSoftmax. */
 void nncc_softmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t log,
                       const float *x, float *y);
+
+/* Losses (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss). x is
+ * (N,C,D) (D: the product of the trailing dims, 1 if none), t (N,D) the
+ * class of each position, w (C) per-class weights or NULL. softmax != 0:
+ * x holds scores and log_prob (N,C,D), when not NULL, receives
+ * log_softmax(x) along C; otherwise x holds log-probabilities. Positions
+ * whose class is ignore_index (when has_ignore) weigh 0. reduction: 0 none
+ * (y is (N,D)), 1 sum, 2 mean (sum / total weight); y is then one value.
+ * Returns nonzero if a class is out of range. */
+int nncc_nll_loss_f32(int64_t n, int64_t c, int64_t d, int32_t reduction, int32_t softmax,
+                      int32_t has_ignore, int64_t ignore_index, const float *x, const int64_t *t,
+                      const float *w, float *y, float *log_prob);
 
 /* ------------------------------------------------------------------------ */
 /* Reductions                                                                */
@@ -242,6 +444,9 @@ typedef struct {
 } nncc_reduce_params;
 
 void nncc_reduce_f32(const nncc_reduce_params *p, const float *x, float *y);
+/* Any type of the typed lists; integers accumulate exactly in their own type
+ * and know SUM, MEAN (truncating), MAX, MIN, PROD, L1, SUM_SQUARE. */
+void nncc_reduce(const nncc_reduce_params *p, int32_t type, const void *x, void *y);
 
 /* ------------------------------------------------------------------------ */
 /* Data movement (any element type; `size` is the element size in bytes)     */
@@ -288,9 +493,98 @@ typedef struct {
 
 void nncc_slice(const nncc_slice_params *p, size_t size, const void *x, void *y);
 
+/* GatherElements / ScatterElements along one axis (nncc_rt_index.c). */
+typedef struct {
+    int64_t rank;                      /* at least 1 */
+    int64_t axis;
+    int64_t dims[NNCC_RT_MAX_RANK];    /* shape of the indices (= GatherElements' output, = updates) */
+    int64_t xstride[NNCC_RT_MAX_RANK]; /* strides of the data tensor (elements) */
+    int64_t axis_len;                  /* data's size along axis */
+} nncc_elements_params;
+
+typedef enum { NNCC_SCATTER_NONE = 0, NNCC_SCATTER_ADD, NNCC_SCATTER_MUL, NNCC_SCATTER_MAX,
+               NNCC_SCATTER_MIN } nncc_scatter_reduction;
+
+/* y(indices' shape) = x at the indices along axis; idx holds int64 (idx_size
+ * 8) or int32 (4) values, negative ones counting from the end. Returns
+ * nonzero if an index is out of range. */
+int nncc_gather_elements(const nncc_elements_params *p, size_t size, const void *x, const void *idx,
+                         size_t idx_size, void *y);
+/* y (x's shape, already a copy of x) gets the updates at the indices along
+ * axis, combined by `reduction` (other than NONE: float32 only). */
+int nncc_scatter_elements(const nncc_elements_params *p, int32_t reduction, size_t size, const void *idx,
+                          size_t idx_size, const void *upd, void *y);
+
+/* ScatterND / GatherND: idx is (count, k) int64 tuples addressing the first
+ * k dims of the data, whose slices have `slice` elements; xdims the data's
+ * first k dims. GatherND: y(count, slice) = x[tuple] (per batch of
+ * `batch` leading dims: tuples then index inside each batch's data, of
+ * `batch_stride` elements, and count is per batch). ScatterND: y (a copy of
+ * the data) gets updates(count, slice) at each tuple. Return nonzero on an
+ * index out of range. */
+int nncc_gather_nd(int64_t batch, int64_t batch_stride, int64_t count, int64_t k, const int64_t *xdims,
+                   int64_t slice, size_t size, const void *x, const int64_t *idx, void *y);
+int nncc_scatter_nd(int64_t count, int64_t k, const int64_t *xdims, int64_t slice, int32_t reduction,
+                    size_t size, const int64_t *idx, const void *upd, void *y);
+
+/* y(batch, rows, cols) = x where the element is on or above (upper) or on
+ * or below (!upper) diagonal k, else 0 (all-zero bytes) (Trilu). */
+void nncc_trilu(int64_t batch, int64_t rows, int64_t cols, int64_t k, int32_t upper, size_t size,
+                const void *x, void *y);
+
+/* y[i] = isnan(x[i]) (nan != 0) or isinf of the selected signs (IsNaN,
+ * IsInf), x of a floating type of NNCC_RT_FLOAT_TYPES or float16, y bool. */
+void nncc_isinf(int32_t type, int32_t nan, int32_t pos, int32_t neg, int64_t n, const void *x, uint8_t *y);
+
+/* TensorScatter: y (outer, max_len, inner) is a copy of the cache; update
+ * (outer, len, inner) is written at sequence positions idx[b] + s (b the
+ * batch of each outer row: outer / batch rows per batch; idx NULL: 0),
+ * modulo max_len when circular. Returns nonzero on a position out of range. */
+int nncc_tensor_scatter(int64_t batch, int64_t outer, int64_t max_len, int64_t len, int64_t inner, int32_t circular,
+                        size_t size, const void *update, const int64_t *idx, void *y);
+/* ReverseSequence: x viewed as (d0, d1, inner) with time on dim `time`
+ * (0 or 1) and batch on the other; the first lens[b] steps of each batch
+ * are reversed. Returns nonzero on a length out of range. */
+int nncc_reverse_sequence(int64_t d0, int64_t d1, int64_t inner, int32_t time, size_t size, const void *x,
+                          const int64_t *lens, void *y);
+
 /* y[i] = (to)x[i]; types are NNCC_RT_* codes. Float to integer truncates
  * toward zero (C semantics), any nonzero value becomes true for BOOL. */
 void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);
+
+/* ------------------------------------------------------------------------ */
+/* Quantisation (nncc_rt_quant.c)                                            */
+/* ------------------------------------------------------------------------ */
+/* x is (outer, len, inner) around the quantisation axis; the scale (and
+ * zero point) of element (o, a, i) is at o * s_outer + (a / block) * s_axis
+ * + i * s_inner: all strides 0 per tensor, s_axis 1 per axis, and the
+ * blocked layout (outer, len / block, inner) for block_size. */
+typedef struct {
+    int64_t outer, len, inner;
+    int64_t block;                     /* at least 1 */
+    int64_t s_outer, s_axis, s_inner;
+} nncc_quant_params;
+
+/* y = saturate(round_half_even(x / scale) + zero_point), y of qtype (int8,
+ * uint8, int16, uint16, int32); zp of qtype or NULL (0). */
+void nncc_quantize(const nncc_quant_params *p, int32_t qtype, const float *x, const float *scale,
+                   const void *zp, void *y);
+/* y = (x - zero_point) * scale, x of qtype. */
+void nncc_dequantize(const nncc_quant_params *p, int32_t qtype, const void *x, const float *scale,
+                     const void *zp, float *y);
+
+/* QLinearMatMul: y(batch,M,N) = saturate(rint((a - azp)(b - bzp) * s) + yzp)
+ * with s = a_scale * b_scale / y_scale rounded as the scale type (float32
+ * or float16) computes it; per-tensor scales and zero points (one value
+ * each, zero points NULL: 0); a, b, y of the 8-bit types ta, tb, ty; b_step
+ * 0 shares one b across the batch. */
+typedef struct {
+    int64_t batch, m, k, n, b_step;
+    int32_t ta, tb, ty, scale_type;
+} nncc_qmatmul_params;
+
+void nncc_qlinear_matmul(const nncc_qmatmul_params *p, const void *a, const void *as, const void *azp,
+                         const void *b, const void *bs, const void *bzp, const void *ys, const void *yzp, void *y);
 
 /* ------------------------------------------------------------------------ */
 /* Comparisons, logic, selection (nncc_rt_logic.c)                           */
@@ -298,7 +592,7 @@ void nncc_cast(int32_t from, int32_t to, int64_t n, const void *x, void *y);
 typedef enum { NNCC_CMP_EQ = 0, NNCC_CMP_LT, NNCC_CMP_LE, NNCC_CMP_GT, NNCC_CMP_GE } nncc_cmp_op;
 typedef enum { NNCC_LOGIC_AND = 0, NNCC_LOGIC_OR, NNCC_LOGIC_XOR, NNCC_LOGIC_NOT } nncc_logic_op;
 
-/* y = a op b (bool), inputs of NNCC_RT_* type `type`, broadcast by bc (sa, sb). */
+/* y = a op b (bool), inputs of any type of the typed lists, broadcast by bc (sa, sb). */
 void nncc_compare(int32_t op, int32_t type, const nncc_bcast *bc, const void *a,
                   const void *b, uint8_t *y);
 /* y = a op b on bools; NOT ignores b (may be NULL). */
@@ -308,12 +602,29 @@ void nncc_where(const nncc_bcast *bc, size_t size, const uint8_t *cond, const vo
                 const void *z, void *y);
 /* y(outer, inner) = index of the max (min != 0: min) of x(outer, len, inner)
  * along len; ties go to the first index, or the last when last != 0. */
-void nncc_argmax_f32(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
-                     const float *x, int64_t *y);
+void nncc_argmax(int64_t outer, int64_t len, int64_t inner, int32_t min, int32_t last,
+                 int32_t type, const void *x, int64_t *y);
 /* y(rows, len) = (x - mean) / sqrt(var + eps) * scale(len) + bias(len), with
- * mean and variance over each row (LayerNormalization); bias may be NULL. */
-void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, const float *scale,
+ * mean and variance over each row (LayerNormalization); bias may be NULL.
+ * rms != 0: y = x / sqrt(mean(x^2) + eps) * scale (RMSNormalization; mean
+ * is then 0). mean(rows) and inv_std(rows), when not NULL, receive each
+ * row's mean and 1 / sqrt(var + eps). */
+void nncc_layernorm_f32(int64_t rows, int64_t len, float eps, int32_t rms, const float *scale,
+                        const float *bias, const float *x, float *y, float *mean, float *inv_std);
+/* y(N,C,HW) normalised over each group of C/groups channels (and HW), then
+ * * scale[c] + bias[c] (GroupNormalization). */
+void nncc_groupnorm_f32(int64_t n, int64_t c, int64_t hw, int64_t groups, float eps, const float *scale,
                         const float *bias, const float *x, float *y);
+/* y(N,C,HW) = x / (bias + alpha / size * sum of x^2 over the channels
+ * [c - (size-1)/2, c + size/2])^beta (LRN). */
+void nncc_lrn_f32(int64_t n, int64_t c, int64_t hw, int64_t size, float alpha, float beta, float bias,
+                  const float *x, float *y);
+/* y(batch) = det of x(batch, m, m), by LU with partial pivoting (Det). */
+void nncc_det_f32(int64_t batch, int64_t m, const float *x, float *y);
+/* DynamicQuantizeLinear: scale = (max(x, 0) - min(x, 0)) / 255, zero point
+ * = round(-min / scale) clamped to [0, 255], y = quantize(x) as uint8. */
+void nncc_dynamic_quantize_f32(int64_t n, const float *x, uint8_t *y, float *scale, uint8_t *zero_point);
+
 /* y(N,C,HW) normalised over HW per (n, c), then * scale[c] + bias[c]. */
 void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
                            const float *bias, const float *x, float *y);

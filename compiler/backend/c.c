@@ -25,6 +25,7 @@ typedef struct {
     const char **pname;        /* run parameter per graph input/output (tname is the
                                   weight's name for a constant output) */
     bool *referenced;          /* weights some emitted code names (the others are not written) */
+    bool *read;                /* graph inputs some emitted code names (the others get a (void)) */
     const char **used;         /* identifiers taken, for uniqueness */
     int n_used, cap_used;
     FILE *weights, *params, *body;
@@ -132,6 +133,7 @@ const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
         return c->tname[r];
     }
     if (t->is_input || t->is_output) {
+        c->read[r] = true;
         if (g->t[ti].dtype == t->dtype)
             return c->tname[r];
         return nncc_fmt(g->ctx, "(%s%s *)%s", t->is_input ? "const " : "", ct, c->tname[r]);
@@ -164,6 +166,18 @@ const char *nncc_float_c(nncc_ctx *ctx, float v)
     /* make it a float literal: "1" -> "1.0f", "1e-05" -> "1e-05f" */
     bool dot = strpbrk(buf, ".e") != NULL;
     return nncc_fmt(ctx, "%s%sf", buf, dot ? "" : ".0");
+}
+
+const char *nncc_double_c(nncc_ctx *ctx, double v)
+{
+    if (v != v)
+        return "(0.0 / 0.0)";
+    if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+        return v > 0 ? "(1.0 / 0.0)" : "(-1.0 / 0.0)";
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    bool dot = strpbrk(buf, ".e") != NULL;
+    return nncc_fmt(ctx, "%s%s", buf, dot ? "" : ".0");
 }
 
 void nncc_emit_float(nncc_emit *e, float v)
@@ -271,7 +285,7 @@ static void write_weight(cgen *c, int ti)
         }
         case NNCC_DT_U32: fprintf(f, "%luu,", (unsigned long)((const uint32_t *)t->data)[i]); break;
         case NNCC_DT_I16: fprintf(f, "%d,", ((const int16_t *)t->data)[i]); break;
-        case NNCC_DT_U16: fprintf(f, "%u,", ((const uint16_t *)t->data)[i]); break;
+        case NNCC_DT_U16: case NNCC_DT_F16: fprintf(f, "%u,", ((const uint16_t *)t->data)[i]); break;
         case NNCC_DT_I8: fprintf(f, "%d,", ((const int8_t *)t->data)[i]); break;
         case NNCC_DT_U8: case NNCC_DT_BOOL: fprintf(f, "%u,", ((const uint8_t *)t->data)[i]); break;
         case NNCC_DT_F64: {
@@ -375,7 +389,8 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     c.tname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
     c.pname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
     c.referenced = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
-    if (!c.tname || !c.pname || !c.referenced)
+    c.read = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
+    if (!c.tname || !c.pname || !c.referenced || !c.read)
         return NNCC_ERR_NOMEM;
     c.weights = open_memstream(&c.wbuf, &c.wlen);
     c.params = open_memstream(&c.pbuf, &c.plen);
@@ -499,6 +514,13 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         if (t->data && bytes)
             fprintf(c.body, "    /* output '%s' is a constant */\n    memcpy(%s, %s, %zu);\n", cs(g, t->name),
                     c.pname[g->outputs[i]], nncc_emit_ref(&c.e, g, g->outputs[i]), bytes);
+    }
+    /* inputs no call names (only their shapes mattered: Shape, EyeLike, an
+     * empty axes input) */
+    for (int i = 0; i < g->n_inputs; i++) {
+        int ti = g->inputs[i];
+        if (!c.read[ti] && !g->t[ti].is_output)
+            fprintf(c.body, "    (void)%s; /* input '%s': only its shape is used */\n", c.pname[ti], g->t[ti].name);
     }
     /* only the weights the calls name: a constant input whose value an op
      * baked into its parameters (Expand's shape, Clip's bounds at -O0) would

@@ -22,7 +22,7 @@ static const struct {
     [NNCC_DT_I64] = { 8, "int64", "int64_t" },
     [NNCC_DT_STRING] = { 0, "string", NULL },
     [NNCC_DT_BOOL] = { 1, "bool", "uint8_t" },
-    [NNCC_DT_F16] = { 0, "float16", NULL },
+    [NNCC_DT_F16] = { 2, "float16", "uint16_t" }, /* the bits: only moved and cast */
     [NNCC_DT_F64] = { 8, "float64", "double" },
     [NNCC_DT_U32] = { 4, "uint32", "uint32_t" },
     [NNCC_DT_U64] = { 8, "uint64", "uint64_t" },
@@ -37,6 +37,17 @@ size_t nncc_dtype_size(nncc_dtype t)
 const char *nncc_dtype_name(nncc_dtype t)
 {
     return t > 0 && t < N_DTYPES && dtypes[t].name ? dtypes[t].name : "unknown";
+}
+
+bool nncc_dtype_is_float(nncc_dtype t) { return t == NNCC_DT_F32 || t == NNCC_DT_F64; }
+
+bool nncc_dtype_is_int(nncc_dtype t)
+{
+    switch (t) {
+    case NNCC_DT_I8: case NNCC_DT_U8: case NNCC_DT_I16: case NNCC_DT_U16:
+    case NNCC_DT_I32: case NNCC_DT_U32: case NNCC_DT_I64: case NNCC_DT_U64: return true;
+    default: return false;
+    }
 }
 
 const char *nncc_dtype_c(nncc_dtype t)

@@ -1,6 +1,6 @@
 /*
  * argmax.c - ArgMax and ArgMin along one axis (keepdims, select_last_index),
- * float32 input, int64 output.
+ * any numeric input (float32/64, integers), int64 output.
  */
 #include "nncc-impl.h"
 
@@ -37,8 +37,11 @@ static nncc_status arg_params(nncc_graph *g, nncc_node *n, arg_info *a, nncc_sha
 
 static nncc_status arg_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 1, 1) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+    if (nncc_check_inputs(g, n, 1, 1))
         return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    if (!nncc_dtype_is_float(x->dtype) && !nncc_dtype_is_int(x->dtype))
+        return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(x->dtype));
     arg_info a;
     nncc_shape s;
     if (arg_params(g, n, &a, &s) != NNCC_OK)
@@ -53,7 +56,8 @@ static nncc_status arg_eval(nncc_graph *g, nncc_node *n, const void **in, void *
     nncc_shape s;
     if (arg_params(g, n, &a, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_argmax_f32(a.outer, a.len, a.inner, n->op == NNCC_OP_ArgMin, a.last, in[0], out[0]);
+    nncc_argmax(a.outer, a.len, a.inner, n->op == NNCC_OP_ArgMin, a.last, (int32_t)nncc_in(g, n, 0)->dtype, in[0],
+                out[0]);
     return NNCC_OK;
 }
 
@@ -63,8 +67,9 @@ static void arg_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_shape s;
     if (arg_params(g, n, &a, &s) != NNCC_OK)
         return;
-    fprintf(e->f, "    nncc_argmax_f32(%lld, %lld, %lld, %d, %d, %s, %s);\n", (long long)a.outer, (long long)a.len,
-            (long long)a.inner, n->op == NNCC_OP_ArgMin, (int)a.last, nncc_emit_ref(e, g, n->in[0]),
+    fprintf(e->f, "    nncc_argmax(%lld, %lld, %lld, %d, %d, %d, %s, %s);\n", (long long)a.outer, (long long)a.len,
+            (long long)a.inner, n->op == NNCC_OP_ArgMin, (int)a.last, (int)nncc_in(g, n, 0)->dtype,
+            nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
 }
 

@@ -1,7 +1,8 @@
 /*
  * compare.c - comparisons (Equal, Less, LessOrEqual, Greater,
  * GreaterOrEqual) giving bool, logical ops on bool (And, Or, Xor, Not), and
- * Where (select by a bool condition), all with numpy broadcasting.
+ * Where (select by a bool condition), all with numpy broadcasting; the
+ * predicates IsNaN and IsInf.
  */
 #include "nncc-impl.h"
 
@@ -28,9 +29,9 @@ static nncc_status cmp_infer(nncc_graph *g, nncc_node *n)
             nncc_check_dtype(g, n, arity - 1, NNCC_DT_BOOL, NNCC_DT_UNDEF))
             return NNCC_ERR_INPUT;
     } else {
-        if (nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_F64, NNCC_DT_I64, NNCC_DT_I32, NNCC_DT_I8, NNCC_DT_U8,
-                             NNCC_DT_BOOL, NNCC_DT_UNDEF))
-            return NNCC_ERR_INPUT;
+        if (!nncc_dtype_is_float(a->dtype) && !nncc_dtype_is_int(a->dtype) && a->dtype != NNCC_DT_BOOL &&
+            a->dtype != NNCC_DT_F16)
+            return nncc_unsupported(g, n, "comparing %s", nncc_dtype_name(a->dtype));
         if (a->dtype != b->dtype) {
             nncc_error(g, n, "inputs have different types (%s and %s)", nncc_dtype_name(a->dtype),
                        nncc_dtype_name(b->dtype));
@@ -149,3 +150,46 @@ static void where_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Where = { .name = "Where", .infer = where_infer, .eval = where_eval, .emit_c = where_emit_c };
+
+/* ---- IsNaN, IsInf (detect_positive, detect_negative) ---- */
+
+static void isinf_args(nncc_graph *g, nncc_node *n, int *nan, int *pos, int *neg)
+{
+    *nan = n->op == NNCC_OP_IsNaN;
+    *pos = *nan ? 0 : (int)nncc_attr_int(g, n, "detect_positive", 1);
+    *neg = *nan ? 0 : (int)nncc_attr_int(g, n, "detect_negative", 1);
+}
+
+static nncc_status isinf_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    if (!nncc_dtype_is_float(x->dtype) && x->dtype != NNCC_DT_F16)
+        return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(x->dtype));
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_set_out(g, n, 0, NNCC_DT_BOOL, &x->shape);
+    return NNCC_OK;
+}
+
+static nncc_status isinf_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_tensor *x = nncc_in(g, n, 0);
+    nncc_isinf((int32_t)x->dtype, nan, pos, neg, nncc_shape_count(&x->shape), in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void isinf_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int nan, pos, neg;
+    isinf_args(g, n, &nan, &pos, &neg);
+    nncc_tensor *x = nncc_in(g, n, 0);
+    fprintf(e->f, "    nncc_isinf(%d, %d, %d, %d, %lld, %s, %s);\n", (int)x->dtype, nan, pos, neg,
+            (long long)nncc_shape_count(&x->shape), nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_IsNaN = { .name = "IsNaN", .infer = isinf_infer, .eval = isinf_eval, .emit_c = isinf_emit_c };
+const nncc_op nncc_op_IsInf = { .name = "IsInf", .infer = isinf_infer, .eval = isinf_eval, .emit_c = isinf_emit_c };

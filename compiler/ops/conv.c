@@ -9,6 +9,10 @@
  *   max(0, (out-1)*stride + dilation*(k-1) + 1 - in), the odd pixel at the
  *   end (UPPER) or the beginning (LOWER). VALID: no padding.
  * Fusion passes set n->act (activation) and n->fused_add (residual).
+ *
+ * CausalConvWithState: depthwise causal 1-D convolution over past_state
+ * (B,C,K-1) then input (B,C,L), weight (C,1,K), bias (C); outputs (B,C,L)
+ * and present_state (B,C,K-1); activation none, silu or swish.
  */
 #include "nncc-impl.h"
 
@@ -230,3 +234,57 @@ const nncc_op nncc_op_Conv = {
     .macs = conv_macs,
     .scratch = conv_scratch,
 };
+
+/* ---- CausalConvWithState ---- */
+
+static nncc_status ccs_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 4))
+        return NNCC_ERR_INPUT;
+    for (int i = 0; i < 4; i++)
+        if (nncc_check_dtype(g, n, i, NNCC_DT_F32, NNCC_DT_UNDEF))
+            return NNCC_ERR_INPUT;
+    const char *act = nncc_attr_str(g, n, "activation", "none");
+    if (strcmp(act, "none") && strcmp(act, "silu") && strcmp(act, "swish")) {
+        nncc_error(g, n, "unknown activation '%s'", act);
+        return NNCC_ERR_INPUT;
+    }
+    nncc_tensor *x = nncc_in(g, n, 0), *w = nncc_in(g, n, 1), *b = nncc_in(g, n, 2), *ps = nncc_in(g, n, 3);
+    if (x->shape.rank != 3 || w->shape.rank != 3 || w->shape.d[0] != x->shape.d[1] || w->shape.d[1] != 1 ||
+        w->shape.d[2] < 1) {
+        nncc_error(g, n, "input %s and weight %s do not fit", nncc_shape_str(g->ctx, &x->shape),
+                   nncc_shape_str(g->ctx, &w->shape));
+        return NNCC_ERR_INPUT;
+    }
+    nncc_shape st = { 3, { x->shape.d[0], x->shape.d[1], w->shape.d[2] - 1 } };
+    if ((b && nncc_shape_count(&b->shape) != x->shape.d[1]) || (ps && !nncc_shape_eq(&ps->shape, &st))) {
+        nncc_error(g, n, "bias or past_state has the wrong shape");
+        return NNCC_ERR_INPUT;
+    }
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &x->shape);
+    nncc_set_out(g, n, 1, NNCC_DT_F32, &st);
+    return NNCC_OK;
+}
+
+static nncc_status ccs_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    const nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    nncc_causal_conv_f32(s->d[0], s->d[1], s->d[2], nncc_in(g, n, 1)->shape.d[2],
+                         strcmp(nncc_attr_str(g, n, "activation", "none"), "none") != 0, in[0], in[1],
+                         n->n_in > 2 ? in[2] : NULL, n->n_in > 3 ? in[3] : NULL, out[0], n->n_out > 1 ? out[1] : NULL);
+    return NNCC_OK;
+}
+
+static void ccs_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    const nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    fprintf(e->f, "    nncc_causal_conv_f32(%lld, %lld, %lld, %lld, %d, %s, %s, %s, %s, %s, %s);\n", (long long)s->d[0],
+            (long long)s->d[1], (long long)s->d[2], (long long)nncc_in(g, n, 1)->shape.d[2],
+            strcmp(nncc_attr_str(g, n, "activation", "none"), "none") != 0, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
+            nncc_emit_ref(e, g, n->n_in > 3 ? n->in[3] : -1), nncc_emit_ref(e, g, n->out[0]),
+            nncc_emit_ref(e, g, n->n_out > 1 ? n->out[1] : -1));
+}
+
+const nncc_op nncc_op_CausalConvWithState = { .name = "CausalConvWithState", .infer = ccs_infer, .eval = ccs_eval,
+                                              .emit_c = ccs_emit_c };

@@ -1,6 +1,6 @@
 /*
  * data.c - data movement for any dtype: Transpose, Concat, Gather, Expand,
- * Pad, Cast, Slice. The kernels move elements of the dtype's size, so one
+ * Pad, Cast, CastLike, BitCast, Slice, DepthToSpace, SpaceToDepth. The kernels move elements of the dtype's size, so one
  * implementation serves every type.
  *
  * Inputs that decide shapes (Expand's shape, Pad's pads, Slice's starts and
@@ -77,24 +77,114 @@ static nncc_status transpose_eval(nncc_graph *g, nncc_node *n, const void **in, 
     return NNCC_OK;
 }
 
+static void emit_transpose(nncc_emit *e, nncc_graph *g, nncc_node *n, const nncc_transpose_params *p)
+{
+    const char *name = nncc_emit_param(e, "nncc_transpose_params");
+    fprintf(e->pf, "{\n    .rank = %lld, .dims = ", (long long)p->rank);
+    nncc_emit_i64s(e, p->dims, (int)p->rank);
+    fprintf(e->pf, ",\n    .istride = ");
+    nncc_emit_i64s(e, p->istride, (int)p->rank);
+    fprintf(e->pf, "\n};\n");
+    fprintf(e->f, "    nncc_transpose(&%s, %zu, %s, %s);\n", name, esize(g, n), nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
 static void transpose_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     nncc_transpose_params p;
     nncc_shape s;
     if (transpose_params(g, n, &p, &s) != NNCC_OK)
         return;
-    const char *name = nncc_emit_param(e, "nncc_transpose_params");
-    fprintf(e->pf, "{\n    .rank = %lld, .dims = ", (long long)p.rank);
-    nncc_emit_i64s(e, p.dims, (int)p.rank);
-    fprintf(e->pf, ",\n    .istride = ");
-    nncc_emit_i64s(e, p.istride, (int)p.rank);
-    fprintf(e->pf, "\n};\n");
-    fprintf(e->f, "    nncc_transpose(&%s, %zu, %s, %s);\n", name, esize(g, n), nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+    emit_transpose(e, g, n, &p);
 }
 
 const nncc_op nncc_op_Transpose = { .name = "Transpose", .infer = transpose_infer, .eval = transpose_eval,
                                     .emit_c = transpose_emit_c };
+
+/* ---- DepthToSpace, SpaceToDepth: a transpose of a 6-D view ----
+ *   DepthToSpace DCR: (N,C,H,W) as (N,b,b,C/b2,H,W), perm (0,3,4,1,5,2)
+ *   DepthToSpace CRD: (N,C,H,W) as (N,C/b2,b,b,H,W), perm (0,1,4,2,5,3)
+ *   SpaceToDepth DCR: (N,C,H,W) as (N,C,H/b,b,W/b,b), perm (0,3,5,1,2,4)
+ *   SpaceToDepth CRD: the same view, perm (0,1,3,5,2,4)                     */
+
+static nncc_status d2s_params(nncc_graph *g, nncc_node *n, nncc_transpose_params *p, nncc_shape *out)
+{
+    nncc_tensor *x = nncc_in(g, n, 0);
+    int64_t b = nncc_attr_int(g, n, "blocksize", 0);
+    bool d2s = n->op == NNCC_OP_DepthToSpace;
+    const char *mode = nncc_attr_str(g, n, "mode", "DCR");
+    if (x->shape.rank != 4 || b <= 0) {
+        nncc_error(g, n, "needs a 4-D input and a positive blocksize");
+        return NNCC_ERR_INPUT;
+    }
+    int64_t N = x->shape.d[0], C = x->shape.d[1], H = x->shape.d[2], W = x->shape.d[3];
+    bool crd = !strcmp(mode, "CRD");
+    if ((!crd && strcmp(mode, "DCR")) || (d2s ? C % (b * b) : (H % b || W % b))) {
+        nncc_error(g, n, "mode '%s' or blocksize %lld does not fit %s", mode, (long long)b,
+                   nncc_shape_str(g->ctx, &x->shape));
+        return NNCC_ERR_INPUT;
+    }
+    int64_t v[6], perm[6];
+    if (d2s && !crd) {
+        int64_t vv[6] = { N, b, b, C / (b * b), H, W }, pp[6] = { 0, 3, 4, 1, 5, 2 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else if (d2s) {
+        int64_t vv[6] = { N, C / (b * b), b, b, H, W }, pp[6] = { 0, 1, 4, 2, 5, 3 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else if (!crd) {
+        int64_t vv[6] = { N, C, H / b, b, W / b, b }, pp[6] = { 0, 3, 5, 1, 2, 4 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    } else {
+        int64_t vv[6] = { N, C, H / b, b, W / b, b }, pp[6] = { 0, 1, 3, 5, 2, 4 };
+        memcpy(v, vv, sizeof v), memcpy(perm, pp, sizeof perm);
+    }
+    int64_t st[6], s = 1;
+    for (int i = 5; i >= 0; i--) {
+        st[i] = s;
+        s *= v[i];
+    }
+    memset(p, 0, sizeof *p);
+    p->rank = 6;
+    for (int i = 0; i < 6; i++) {
+        p->dims[i] = v[perm[i]];
+        p->istride[i] = st[perm[i]];
+    }
+    *out = d2s ? (nncc_shape){ 4, { N, C / (b * b), H * b, W * b } } : (nncc_shape){ 4, { N, C * b * b, H / b, W / b } };
+    return NNCC_OK;
+}
+
+static nncc_status d2s_infer(nncc_graph *g, nncc_node *n)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (nncc_check_inputs(g, n, 1, 1) || d2s_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, nncc_in(g, n, 0)->dtype, &s);
+    return NNCC_OK;
+}
+
+static nncc_status d2s_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (d2s_params(g, n, &p, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_transpose(&p, esize(g, n), in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void d2s_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_transpose_params p;
+    nncc_shape s;
+    if (d2s_params(g, n, &p, &s) == NNCC_OK)
+        emit_transpose(e, g, n, &p);
+}
+
+const nncc_op nncc_op_DepthToSpace = { .name = "DepthToSpace", .infer = d2s_infer, .eval = d2s_eval,
+                                       .emit_c = d2s_emit_c };
+const nncc_op nncc_op_SpaceToDepth = { .name = "SpaceToDepth", .infer = d2s_infer, .eval = d2s_eval,
+                                       .emit_c = d2s_emit_c };
 
 /* ---- Concat: each input is `outer` rows of (its axis size * inner) elements ---- */
 
@@ -361,14 +451,17 @@ static nncc_status pad_params(nncc_graph *g, nncc_node *n, pad_info *pi, nncc_sh
             return nncc_unsupported(g, n, "pads computed at run time");
         nncc_tensor *cv = nncc_in(g, n, 2);
         if (cv) {
-            if (!cv->data)
-                return nncc_unsupported(g, n, "a constant_value computed at run time");
+            if (nncc_shape_count(&cv->shape) != 1) {
+                nncc_error(g, n, "constant_value must be one value");
+                return NNCC_ERR_INPUT;
+            }
             if (cv->dtype != x->dtype) {
                 nncc_error(g, n, "constant_value has type %s, the input %s", nncc_dtype_name(cv->dtype),
                            nncc_dtype_name(x->dtype));
                 return NNCC_ERR_INPUT;
             }
-            memcpy(pi->value, cv->data, nncc_dtype_size(cv->dtype));
+            if (cv->data) /* else read at run time: the emitter passes the tensor */
+                memcpy(pi->value, cv->data, nncc_dtype_size(cv->dtype));
         }
         if (n->n_in > 3 && n->in[3] >= 0) {
             na = nncc_const_ints(g, n, 3, axes, NNCC_MAX_RANK);
@@ -437,7 +530,7 @@ static nncc_status pad_eval(nncc_graph *g, nncc_node *n, const void **in, void *
     nncc_shape s;
     if (pad_params(g, n, &pi, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_pad(&pi.p, esize(g, n), pi.value, in[0], out[0]);
+    nncc_pad(&pi.p, esize(g, n), n->opset >= 11 && n->n_in > 2 && in[2] ? in[2] : pi.value, in[0], out[0]);
     return NNCC_OK;
 }
 
@@ -455,12 +548,16 @@ static void pad_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     fprintf(e->pf, ",\n    .before = ");
     nncc_emit_i64s(e, pi.p.before, (int)pi.p.rank);
     fprintf(e->pf, "\n};\n");
-    /* the pad value as bytes, so any dtype works */
-    const char *vname = nncc_emit_name(e, "value");
-    fprintf(e->pf, "static const unsigned char %s[8] = { ", vname);
-    for (int i = 0; i < 8; i++)
-        fprintf(e->pf, "%s%u", i ? ", " : "", pi.value[i]);
-    fprintf(e->pf, " };\n");
+    /* the pad value as bytes, so any dtype works; a constant_value computed
+     * at run time is passed as it is */
+    nncc_tensor *cv = n->opset >= 11 ? nncc_in(g, n, 2) : NULL;
+    const char *vname = cv && !cv->data ? nncc_emit_ref(e, g, n->in[2]) : nncc_emit_name(e, "value");
+    if (!cv || cv->data) {
+        fprintf(e->pf, "static const unsigned char %s[8] = { ", vname);
+        for (int i = 0; i < 8; i++)
+            fprintf(e->pf, "%s%u", i ? ", " : "", pi.value[i]);
+        fprintf(e->pf, " };\n");
+    }
     fprintf(e->f, "    nncc_pad(&%s, %zu, %s, %s, %s);\n", name, esize(g, n), vname, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
 }
@@ -469,12 +566,19 @@ const nncc_op nncc_op_Pad = { .name = "Pad", .infer = pad_infer, .eval = pad_eva
 
 /* ---- Cast ---- */
 
+/* CastLike: the target type is the second input's. */
 static nncc_status cast_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 1, 1))
+    bool like = n->op == NNCC_OP_CastLike;
+    if (nncc_check_inputs(g, n, like ? 2 : 1, like ? 2 : 1))
         return NNCC_ERR_INPUT;
-    int64_t to = nncc_attr_int(g, n, "to", 0);
+    int64_t to = like ? (int64_t)nncc_in(g, n, 1)->dtype : nncc_attr_int(g, n, "to", 0);
     nncc_attr_int(g, n, "saturate", 1); /* only for float8 targets */
+    const char *rm = nncc_attr_str(g, n, "round_mode", "up"); /* only for float8e8m0 targets */
+    if (strcmp(rm, "up") && strcmp(rm, "down") && strcmp(rm, "nearest")) {
+        nncc_error(g, n, "unknown round_mode '%s'", rm);
+        return NNCC_ERR_INPUT;
+    }
     nncc_tensor *x = nncc_in(g, n, 0);
     if (nncc_dtype_size((nncc_dtype)to) == 0 || nncc_dtype_size(x->dtype) == 0)
         return nncc_unsupported(g, n, "cast from %s to %s", nncc_dtype_name(x->dtype), nncc_dtype_name((nncc_dtype)to));
@@ -497,6 +601,49 @@ static void cast_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Cast = { .name = "Cast", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
+const nncc_op nncc_op_CastLike = { .name = "CastLike", .infer = cast_infer, .eval = cast_eval, .emit_c = cast_emit_c };
+
+/* ---- BitCast: the same bytes read as another type of the same size (a copy) ---- */
+
+static nncc_status bitcast_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0);
+    nncc_dtype to = (nncc_dtype)nncc_attr_int(g, n, "to", 0);
+    size_t sz = nncc_dtype_size(to);
+    if (sz == 0 || nncc_dtype_size(x->dtype) == 0)
+        return nncc_unsupported(g, n, "bitcast from %s to %s", nncc_dtype_name(x->dtype), nncc_dtype_name(to));
+    if (sz != nncc_dtype_size(x->dtype)) {
+        nncc_error(g, n, "%s and %s differ in size", nncc_dtype_name(x->dtype), nncc_dtype_name(to));
+        return NNCC_ERR_INPUT;
+    }
+    nncc_set_out(g, n, 0, to, &x->shape);
+    return NNCC_OK;
+}
+
+static size_t bitcast_bytes(nncc_graph *g, nncc_node *n)
+{
+    return (size_t)nncc_shape_count(&nncc_in(g, n, 0)->shape) * esize(g, n);
+}
+
+static nncc_status bitcast_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    size_t b = bitcast_bytes(g, n);
+    nncc_copy_rows(1, b, b, b, in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void bitcast_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    size_t b = bitcast_bytes(g, n);
+    if (b)
+        fprintf(e->f, "    nncc_copy_rows(1, %zu, %zu, %zu, %s, %s);\n", b, b, b, nncc_emit_ref(e, g, n->in[0]),
+                nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_BitCast = { .name = "BitCast", .infer = bitcast_infer, .eval = bitcast_eval,
+                                  .emit_c = bitcast_emit_c };
 
 /* ---- Slice: starts/ends/axes/steps clamped as the ONNX spec says ---- */
 

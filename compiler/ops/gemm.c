@@ -1,7 +1,8 @@
 /*
  * gemm.c - Gemm (Y = alpha * op(A) op(B) + beta * C, 2-D, C broadcast
  * one-directionally to (M,N)) and MatMul (numpy matmul: 1-D operands
- * promoted, batch dims broadcast).
+ * promoted, batch dims broadcast), and Det (determinants of square
+ * matrices up to 16 x 16).
  *
  * Fusion passes set n->act on Gemm (activation in the epilogue).
  */
@@ -202,3 +203,38 @@ static int64_t matmul_macs(nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_MatMul = { .name = "MatMul", .infer = matmul_infer, .eval = matmul_eval, .emit_c = matmul_emit_c,
                                  .macs = matmul_macs };
+
+/* ---- Det: x (..., M, M) -> y (...), M at most 16 ---- */
+
+static nncc_status det_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_shape s = nncc_in(g, n, 0)->shape;
+    if (s.rank < 2 || s.d[s.rank - 1] != s.d[s.rank - 2]) {
+        nncc_error(g, n, "input %s is not a (batch of) square matrices", nncc_shape_str(g->ctx, &s));
+        return NNCC_ERR_INPUT;
+    }
+    if (s.d[s.rank - 1] > 16)
+        return nncc_unsupported(g, n, "Det of %lld x %lld matrices (at most 16 x 16)", (long long)s.d[s.rank - 1],
+                                (long long)s.d[s.rank - 1]);
+    s.rank -= 2;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    return NNCC_OK;
+}
+
+static nncc_status det_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    const nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    nncc_det_f32(nncc_shape_count(&nncc_out(g, n, 0)->shape), s->d[s->rank - 1], in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void det_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    const nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    fprintf(e->f, "    nncc_det_f32(%lld, %lld, %s, %s);\n", (long long)nncc_shape_count(&nncc_out(g, n, 0)->shape),
+            (long long)s->d[s->rank - 1], nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_Det = { .name = "Det", .infer = det_infer, .eval = det_eval, .emit_c = det_emit_c };

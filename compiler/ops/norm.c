@@ -1,6 +1,6 @@
 /*
- * norm.c - BatchNormalization (inference form), LpNormalization, Softmax
- * and LogSoftmax.
+ * norm.c - BatchNormalization (inference form), LpNormalization, Softmax,
+ * LogSoftmax and Hardmax.
  *
  * Softmax before opset 13 coerces the input to 2-D at `axis` (default 1) and
  * normalises over everything from axis on; from opset 13 it normalises over
@@ -86,7 +86,8 @@ static nncc_status split_at(nncc_graph *g, nncc_node *n, axis_split *s)
 {
     nncc_tensor *x = nncc_in(g, n, 0);
     int r = x->shape.rank;
-    bool legacy = (n->op == NNCC_OP_Softmax || n->op == NNCC_OP_LogSoftmax) && n->opset < 13;
+    bool legacy = (n->op == NNCC_OP_Softmax || n->op == NNCC_OP_LogSoftmax || n->op == NNCC_OP_Hardmax) &&
+                  n->opset < 13;
     int64_t axis = nncc_attr_int(g, n, "axis", legacy ? 1 : -1);
     s->p = n->op == NNCC_OP_LpNormalization ? (int32_t)nncc_attr_int(g, n, "p", 2) : 0;
     if (n->op == NNCC_OP_LpNormalization && s->p != 1 && s->p != 2) {
@@ -129,6 +130,8 @@ static nncc_status axis_eval(nncc_graph *g, nncc_node *n, const void **in, void 
         return NNCC_ERR_INPUT;
     if (n->op == NNCC_OP_LpNormalization)
         nncc_lpnorm_f32(s.outer, s.len, s.inner, s.p, in[0], out[0]);
+    else if (n->op == NNCC_OP_Hardmax)
+        nncc_hardmax_f32(s.outer, s.len, s.inner, in[0], out[0]);
     else
         nncc_softmax_f32(s.outer, s.len, s.inner, n->op == NNCC_OP_LogSoftmax, in[0], out[0]);
     return NNCC_OK;
@@ -142,6 +145,9 @@ static void axis_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (n->op == NNCC_OP_LpNormalization)
         fprintf(e->f, "    nncc_lpnorm_f32(%lld, %lld, %lld, %d, %s, %s);\n", (long long)s.outer, (long long)s.len,
                 (long long)s.inner, (int)s.p, nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+    else if (n->op == NNCC_OP_Hardmax)
+        fprintf(e->f, "    nncc_hardmax_f32(%lld, %lld, %lld, %s, %s);\n", (long long)s.outer, (long long)s.len,
+                (long long)s.inner, nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
     else
         fprintf(e->f, "    nncc_softmax_f32(%lld, %lld, %lld, %d, %s, %s);\n", (long long)s.outer, (long long)s.len,
                 (long long)s.inner, n->op == NNCC_OP_LogSoftmax, nncc_emit_ref(e, g, n->in[0]),
@@ -153,3 +159,4 @@ const nncc_op nncc_op_LpNormalization = {
 const nncc_op nncc_op_Softmax = { .name = "Softmax", .infer = axis_infer, .eval = axis_eval, .emit_c = axis_emit_c };
 const nncc_op nncc_op_LogSoftmax = {
     .name = "LogSoftmax", .infer = axis_infer, .eval = axis_eval, .emit_c = axis_emit_c };
+const nncc_op nncc_op_Hardmax = { .name = "Hardmax", .infer = axis_infer, .eval = axis_eval, .emit_c = axis_emit_c };

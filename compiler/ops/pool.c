@@ -1,11 +1,12 @@
 /*
- * pool.c - MaxPool, AveragePool (1-D and 2-D, NCHW, pads, auto_pad,
+ * pool.c - MaxPool, AveragePool, LpPool (1-D, 2-D and 3-D, NC..., pads, auto_pad,
  * strides, dilations, ceil_mode, count_include_pad), GlobalAveragePool and
  * GlobalMaxPool (any rank >= 3).
  *
  * Output size as for Conv (see conv.c), with ceil_mode rounding up; a window
  * that would start in the right padding is dropped. MaxPool's Indices output
- * is not supported.
+ * holds flat input indices, row-major or (storage_order 1, up to 2-D)
+ * column-major within each (n, c) plane.
  */
 #include "nncc-impl.h"
 
@@ -15,22 +16,26 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
 {
     nncc_tensor *x = nncc_in(g, n, 0);
     int r = x->shape.rank;
-    if (r < 3 || r > 4)
-        return nncc_unsupported(g, n, "%d-D pooling (input %s); nncc supports 1-D and 2-D", r - 2,
+    if (r < 3 || r > 5)
+        return nncc_unsupported(g, n, "%d-D pooling (input %s); nncc supports 1-D to 3-D", r - 2,
                                 nncc_shape_str(g->ctx, &x->shape));
-    if (n->n_out > 1 && n->out[1] >= 0)
-        return nncc_unsupported(g, n, "the Indices output of MaxPool");
+    bool want_idx = n->op == NNCC_OP_MaxPool && n->n_out > 1 && n->out[1] >= 0;
+    if (n->n_out > (n->op == NNCC_OP_MaxPool ? 2 : 1)) {
+        nncc_error(g, n, "has %d outputs", n->n_out);
+        return NNCC_ERR_INPUT;
+    }
     int sp = r - 2;
-    int64_t ks[2] = { 1, 1 }, st[2] = { 1, 1 }, dl[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
-    int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 2);
-    int ns = nncc_attr_ints(g, n, "strides", st, 2);
-    int nd = nncc_attr_ints(g, n, "dilations", dl, 2);
-    int np = nncc_attr_ints(g, n, "pads", pads, 4);
+    int64_t ks[3] = { 1, 1, 1 }, st[3] = { 1, 1, 1 }, dl[3] = { 1, 1, 1 }, pads[6] = { 0, 0, 0, 0, 0, 0 };
+    int nk = nncc_attr_ints(g, n, "kernel_shape", ks, 3);
+    int ns = nncc_attr_ints(g, n, "strides", st, 3);
+    int nd = nncc_attr_ints(g, n, "dilations", dl, 3);
+    int np = nncc_attr_ints(g, n, "pads", pads, 6);
     const char *ap = nncc_attr_str(g, n, "auto_pad", "NOTSET");
     int ceil_mode = (int)nncc_attr_int(g, n, "ceil_mode", 0);
     int cip = n->op == NNCC_OP_AveragePool ? (int)nncc_attr_int(g, n, "count_include_pad", 0) : 0;
-    if (n->op == NNCC_OP_MaxPool)
-        nncc_attr_int(g, n, "storage_order", 0); /* only affects Indices */
+    int64_t order = n->op == NNCC_OP_MaxPool ? nncc_attr_int(g, n, "storage_order", 0) : 0;
+    if (order && want_idx && r == 5)
+        return nncc_unsupported(g, n, "3-D Indices in column-major storage_order");
     if (nk != sp || (ns >= 0 && ns != sp) || (nd >= 0 && nd != sp) || (np >= 0 && np != 2 * sp)) {
         nncc_error(g, n, "kernel_shape is required and kernel_shape/strides/dilations/pads must match the %d spatial dims",
                    sp);
@@ -42,27 +47,35 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
             return NNCC_ERR_INPUT;
         }
     memset(p, 0, sizeof *p);
-    p->kind = n->op == NNCC_OP_MaxPool ? NNCC_POOL_MAX : NNCC_POOL_AVG;
+    p->kind = n->op == NNCC_OP_MaxPool ? NNCC_POOL_MAX : n->op == NNCC_OP_LpPool ? NNCC_POOL_LP : NNCC_POOL_AVG;
+    p->p = n->op == NNCC_OP_LpPool ? nncc_attr_int(g, n, "p", 2) : 0;
+    if (n->op == NNCC_OP_LpPool && p->p < 1) {
+        nncc_error(g, n, "p must be positive");
+        return NNCC_ERR_INPUT;
+    }
     p->count_include_pad = cip;
+    p->col_major = order != 0;
     p->n = x->shape.d[0];
     p->c = x->shape.d[1];
-    int64_t in[2] = { 1, x->shape.d[2] }, K[2] = { 1, ks[0] }, S[2] = { 1, st[0] }, D[2] = { 1, dl[0] };
-    int64_t PB[2] = { 0, pads[0] }, PE[2] = { 0, pads[1] }, out[2] = { 1, 1 };
-    if (sp == 2) {
-        in[0] = x->shape.d[2], in[1] = x->shape.d[3];
-        K[0] = ks[0], K[1] = ks[1], S[0] = st[0], S[1] = st[1], D[0] = dl[0], D[1] = dl[1];
-        PB[0] = pads[0], PB[1] = pads[1], PE[0] = pads[2], PE[1] = pads[3];
+    /* spatial dims right-aligned into (depth, height, width), missing ones 1 */
+    int64_t in[3] = { 1, 1, 1 }, K[3] = { 1, 1, 1 }, S[3] = { 1, 1, 1 }, D[3] = { 1, 1, 1 };
+    int64_t PB[3] = { 0, 0, 0 }, PE[3] = { 0, 0, 0 }, out[3] = { 1, 1, 1 };
+    for (int i = 0; i < sp; i++) {
+        int k = 3 - sp + i;
+        in[k] = x->shape.d[2 + i], K[k] = ks[i], S[k] = st[i], D[k] = dl[i];
+        PB[k] = pads[i], PE[k] = pads[i + sp];
     }
-    for (int i = 2 - sp; i < 2; i++) {
+    for (int i = 3 - sp; i < 3; i++) {
         out[i] = nncc_window_out(ap, in[i], K[i], S[i], D[i], &PB[i], &PE[i], ceil_mode);
         if (out[i] < 1) {
             nncc_error(g, n, "the pooling window is larger than the padded input");
             return NNCC_ERR_INPUT;
         }
     }
-    p->h = in[0], p->w = in[1], p->oh = out[0], p->ow = out[1];
-    p->kh = K[0], p->kw = K[1], p->sh = S[0], p->sw = S[1], p->dh = D[0], p->dw = D[1];
-    p->pt = PB[0], p->pl = PB[1], p->pb = PE[0], p->pr = PE[1];
+    p->d = in[0], p->od = out[0], p->kd = K[0], p->sd = S[0], p->dd = D[0], p->pf = PB[0], p->pk = PE[0];
+    p->h = in[1], p->w = in[2], p->oh = out[1], p->ow = out[2];
+    p->kh = K[1], p->kw = K[2], p->sh = S[1], p->sw = S[2], p->dh = D[1], p->dw = D[2];
+    p->pt = PB[1], p->pl = PB[2], p->pb = PE[1], p->pr = PE[2];
     return NNCC_OK;
 }
 
@@ -74,11 +87,15 @@ static nncc_status pool_infer(nncc_graph *g, nncc_node *n)
     if (pool_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
     nncc_shape s = nncc_in(g, n, 0)->shape;
-    if (s.rank == 4)
+    if (s.rank == 5)
+        s.d[2] = p.od, s.d[3] = p.oh, s.d[4] = p.ow;
+    else if (s.rank == 4)
         s.d[2] = p.oh, s.d[3] = p.ow;
     else
         s.d[2] = p.ow;
     nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    if (n->n_out > 1)
+        nncc_set_out(g, n, 1, NNCC_DT_I64, &s);
     return NNCC_OK;
 }
 
@@ -87,7 +104,7 @@ static nncc_status pool_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     nncc_pool2d_params p;
     if (pool_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_pool2d_f32(&p, in[0], out[0]);
+    nncc_pool2d_f32(&p, in[0], out[0], n->n_out > 1 ? out[1] : NULL);
     return NNCC_OK;
 }
 
@@ -99,16 +116,20 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     const char *name = nncc_emit_param(e, "nncc_pool2d_params");
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
-                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld\n};\n",
+                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld,\n"
+                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld, .col_major = %d\n};\n",
             (int)p.kind, (int)p.count_include_pad, (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
             (long long)p.oh, (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
-            (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr);
-    fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+            (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
+            (long long)p.p, (long long)p.d, (long long)p.od, (long long)p.kd, (long long)p.sd, (long long)p.dd,
+            (long long)p.pf, (long long)p.pk, (int)p.col_major);
+    fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->n_out > 1 ? n->out[1] : -1));
 }
 
 const nncc_op nncc_op_MaxPool = { .name = "MaxPool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
 const nncc_op nncc_op_AveragePool = { .name = "AveragePool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
+const nncc_op nncc_op_LpPool = { .name = "LpPool", .infer = pool_infer, .eval = pool_eval, .emit_c = pool_emit_c };
 
 /* Global pools: y(N,C,1,...,1) from x(N,C,...). */
 static nncc_status global_infer(nncc_graph *g, nncc_node *n)

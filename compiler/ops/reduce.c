@@ -5,6 +5,8 @@
  * Axes come from the `axes` attribute (ReduceSum before opset 13, the others
  * before 18) or from the second input, which must be constant. No axes:
  * reduce everything, unless noop_with_empty_axes=1 (then a copy).
+ * float32 calls nncc_reduce_f32; float64 and integers the typed nncc_reduce
+ * (integers: the ops without a logarithm or square root; bool: Max, Min).
  */
 #include "nncc-impl.h"
 
@@ -31,6 +33,8 @@ static nncc_status reduce_params(nncc_graph *g, nncc_node *n, nncc_reduce_params
     if (axes_input) {
         if (n->n_in > 1 && n->in[1] >= 0) {
             na = nncc_const_ints(g, n, 1, axes, NNCC_MAX_RANK);
+            if (na < 0 && nncc_shape_count(&nncc_in(g, n, 1)->shape) == 0)
+                na = 0; /* a run-time input known to be empty: no axes */
             if (na < 0)
                 return nncc_unsupported(g, n, "axes computed at run time (they must be constant)");
         }
@@ -77,13 +81,20 @@ static nncc_status reduce_params(nncc_graph *g, nncc_node *n, nncc_reduce_params
 
 static nncc_status reduce_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 1, 2) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+    if (nncc_check_inputs(g, n, 1, 2))
         return NNCC_ERR_INPUT;
+    nncc_dtype dt = nncc_in(g, n, 0)->dtype;
+    int code = codes[n->op];
+    bool exact = code != NNCC_RED_L2 && code != NNCC_RED_LOG_SUM && code != NNCC_RED_LOG_SUM_EXP;
+    bool ok = nncc_dtype_is_float(dt) || (nncc_dtype_is_int(dt) && exact) ||
+              (dt == NNCC_DT_BOOL && (code == NNCC_RED_MAX || code == NNCC_RED_MIN));
+    if (!ok)
+        return nncc_unsupported(g, n, "%s of %s", nncc_ops[n->op]->name, nncc_dtype_name(dt));
     nncc_reduce_params p;
     nncc_shape s;
     if (reduce_params(g, n, &p, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
+    nncc_set_out(g, n, 0, dt, &s);
     return NNCC_OK;
 }
 
@@ -93,7 +104,11 @@ static nncc_status reduce_eval(nncc_graph *g, nncc_node *n, const void **in, voi
     nncc_shape s;
     if (reduce_params(g, n, &p, &s) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_reduce_f32(&p, in[0], out[0]);
+    nncc_dtype dt = nncc_in(g, n, 0)->dtype;
+    if (dt == NNCC_DT_F32)
+        nncc_reduce_f32(&p, in[0], out[0]);
+    else
+        nncc_reduce(&p, (int32_t)dt, in[0], out[0]);
     return NNCC_OK;
 }
 
@@ -110,8 +125,13 @@ static void reduce_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_emit_i64s(e, p.ostride, (int)p.rank);
     fprintf(e->pf, ",\n    .out_count = %lld, .red_count = %lld\n};\n", (long long)p.out_count,
             (long long)p.red_count);
-    fprintf(e->f, "    nncc_reduce_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->out[0]));
+    nncc_dtype dt = nncc_in(g, n, 0)->dtype;
+    if (dt == NNCC_DT_F32)
+        fprintf(e->f, "    nncc_reduce_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+                nncc_emit_ref(e, g, n->out[0]));
+    else
+        fprintf(e->f, "    nncc_reduce(&%s, %d, %s, %s);\n", name, (int)dt, nncc_emit_ref(e, g, n->in[0]),
+                nncc_emit_ref(e, g, n->out[0]));
 }
 
 #define REDUCE(NAME) \

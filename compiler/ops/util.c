@@ -233,3 +233,27 @@ nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
     nncc_error(g, n, "unsupported: %s", buf);
     return NNCC_ERR_INPUT;
 }
+
+nncc_status nncc_node_materialize_outputs(nncc_graph *g, int ni, int count)
+{
+    nncc_node *n = &g->n[ni];
+    if (n->n_out < count) {
+        int *o = nncc_alloc_array(g->ctx, (size_t)count, sizeof(int));
+        if (!o)
+            return NNCC_ERR_NOMEM;
+        for (int i = 0; i < count; i++)
+            o[i] = i < n->n_out ? n->out[i] : -1;
+        n->out = o;
+        n->n_out = count;
+    }
+    for (int i = 0; i < count; i++) {
+        if (n->out[i] >= 0)
+            continue;
+        int t = nncc_tensor_new_unique(g, nncc_fmt(g->ctx, "%s:state%d", n->name, i));
+        if (t < 0)
+            return NNCC_ERR_NOMEM;
+        n->out[i] = t;
+        g->t[t].producer = ni;
+    }
+    return NNCC_OK;
+}

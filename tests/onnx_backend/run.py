@@ -50,7 +50,7 @@ RTOL, ATOL = 1e-3, 1e-7
 
 # nncc's dtype names (as the generated header writes them) -> numpy
 NP_DTYPES = {
-    "float32": np.float32, "float64": np.float64, "int8": np.int8, "uint8": np.uint8,
+    "float16": np.float16, "float32": np.float32, "float64": np.float64, "int8": np.int8, "uint8": np.uint8,
     "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
     "int64": np.int64, "uint64": np.uint64, "bool": np.bool_,
 }
