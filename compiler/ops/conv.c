@@ -189,3 +189,8 @@ const nncc_op nncc_op_Conv = {
     .emit_c = conv_emit_c,
     .macs = conv_macs,
 };
+
+nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p)
+{
+    return conv_params(g, n, p);
+}

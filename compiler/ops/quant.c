@@ -1,0 +1,449 @@
+/*
+ * quant.c - int8 quantisation ops.
+ *
+ *   QuantizeLinear     (ONNX, opset 10-21) y = saturate(round(x / scale) + zp),
+ *                      float32 -> int8/uint8, per tensor or per axis
+ *   DequantizeLinear   (ONNX, opset 10-21) y = (x - zp) * scale,
+ *                      int8/uint8/int32 -> float32, per tensor or per axis
+ *   Int8Conv           nncc's own: Conv on int8 tensors with int32 bias and
+ *                      per-channel requantisation (inputs: x, w, bias, mult, rshift)
+ *   Int8Gemm           nncc's own: (M,K) x (N,K)^T on int8, same inputs
+ *   Int8MaxPool        nncc's own: MaxPool on int8 (scale and zero point pass through)
+ *
+ * The Int8 ops are made by passes/int8.c from QDQ patterns; they read the
+ * scales and zero points of their input and output from the tensors'
+ * nncc_quant. Scales and zero points of QuantizeLinear/DequantizeLinear must
+ * be constants; block quantisation (opset 21 block_size) is unsupported.
+ */
+#include "nncc-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+nncc_quant *nncc_quant_new(nncc_ctx *ctx, int n, int axis)
+{
+    nncc_quant *q = nncc_alloc(ctx, sizeof *q);
+    if (!q)
+        return NULL;
+    q->n = n;
+    q->axis = axis;
+    q->scale = nncc_alloc_array(ctx, (size_t)n, sizeof(float));
+    q->zp = nncc_alloc_array(ctx, (size_t)n, sizeof(int32_t));
+    return q->scale && q->zp ? q : NULL;
+}
+
+bool nncc_quant_multiplier(double r, int32_t *mult, int32_t *rshift)
+{
+    *mult = 0;
+    *rshift = 31;
+    if (!(r > 0))
+        return r == 0;
+    int e;
+    double f = frexp(r, &e); /* r = f * 2^e, f in [0.5, 1) */
+    int64_t m = (int64_t)llround(f * 2147483648.0);
+    if (m == 2147483648LL) {
+        m /= 2;
+        e++;
+    }
+    int sh = 31 - e; /* r = m * 2^-(31 - e) */
+    if (sh < 1)
+        return false;
+    if (sh > 62) /* below 2^-31: every int32 accumulator gives 0 */
+        return true;
+    *mult = (int32_t)m;
+    *rshift = sh;
+    return true;
+}
+
+/* ---- QuantizeLinear / DequantizeLinear ---- */
+
+/* Scale (input 1) and zero point (input 2) of a Q/DQ node as an nncc_quant,
+ * and the (outer, len, inner) split of input 0 along the axis. */
+static nncc_status qdq_params(nncc_graph *g, nncc_node *n, nncc_quant **qp, int64_t *outer, int64_t *len,
+                              int64_t *inner)
+{
+    nncc_tensor *x = nncc_in(g, n, 0), *s = nncc_in(g, n, 1), *z = nncc_in(g, n, 2);
+    int64_t axis = nncc_attr_int(g, n, "axis", 1);
+    if (n->opset >= 19)
+        nncc_attr_int(g, n, "saturate", 1); /* float8 only */
+    if (n->opset >= 21 && nncc_attr_int(g, n, "block_size", 0) != 0)
+        return nncc_unsupported(g, n, "blocked quantisation (block_size)");
+    if (!s->data || s->dtype != NNCC_DT_F32)
+        return nncc_unsupported(g, n, "a scale that is not a float32 constant");
+    if (z && !z->data)
+        return nncc_unsupported(g, n, "a zero point that is not a constant");
+    int64_t count = nncc_shape_count(&s->shape);
+    if (s->shape.rank > 1 || count < 1 || (z && nncc_shape_count(&z->shape) != count)) {
+        nncc_error(g, n, "scale %s and zero point must be scalars or 1-D of the same size",
+                   nncc_shape_str(g->ctx, &s->shape));
+        return NNCC_ERR_INPUT;
+    }
+    int r = x->shape.rank;
+    if (count > 1 || s->shape.rank == 1) {
+        if (nncc_axis(g, n, &axis, r) != NNCC_OK)
+            return NNCC_ERR_INPUT;
+        if (x->shape.d[axis] != count) {
+            nncc_error(g, n, "%lld scales for axis %lld of size %lld", (long long)count, (long long)axis,
+                       (long long)x->shape.d[axis]);
+            return NNCC_ERR_INPUT;
+        }
+    } else {
+        axis = -1;
+    }
+    nncc_quant *q = nncc_quant_new(g->ctx, (int)count, (int)axis);
+    if (!q)
+        return NNCC_ERR_NOMEM;
+    for (int64_t i = 0; i < count; i++) {
+        q->scale[i] = ((const float *)s->data)[i];
+        if (z) {
+            switch (z->dtype) {
+            case NNCC_DT_I8: q->zp[i] = ((const int8_t *)z->data)[i]; break;
+            case NNCC_DT_U8: q->zp[i] = ((const uint8_t *)z->data)[i]; break;
+            case NNCC_DT_I32: q->zp[i] = ((const int32_t *)z->data)[i]; break;
+            default: return nncc_unsupported(g, n, "zero point of type %s", nncc_dtype_name(z->dtype));
+            }
+        }
+    }
+    *outer = 1, *len = 1, *inner = 1;
+    for (int i = 0; i < r; i++) {
+        if (axis < 0 || i < axis)
+            *outer *= x->shape.d[i];
+        else if (i == axis)
+            *len = x->shape.d[i];
+        else
+            *inner *= x->shape.d[i];
+    }
+    *qp = q;
+    return NNCC_OK;
+}
+
+static nncc_status quantize_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3) || nncc_check_dtype(g, n, 0, NNCC_DT_F32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_quant *q;
+    int64_t o, l, i;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_tensor *z = nncc_in(g, n, 2);
+    nncc_dtype dt = z ? z->dtype : NNCC_DT_U8;
+    if (n->opset >= 21) {
+        int64_t od = nncc_attr_int(g, n, "output_dtype", 0);
+        if (od)
+            dt = (nncc_dtype)od;
+    }
+    if (dt != NNCC_DT_I8 && dt != NNCC_DT_U8)
+        return nncc_unsupported(g, n, "quantisation to %s (nncc: int8, uint8)", nncc_dtype_name(dt));
+    nncc_set_out(g, n, 0, dt, &nncc_in(g, n, 0)->shape);
+    nncc_out(g, n, 0)->quant = q;
+    return NNCC_OK;
+}
+
+static nncc_status quantize_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_quant *q;
+    int64_t o, l, i;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_quantize_f32(nncc_out(g, n, 0)->dtype, o, l, i, q->scale, q->zp, in[0], out[0]);
+    return NNCC_OK;
+}
+
+/* static scale and zero point arrays of a Q/DQ node; returns their names */
+static void emit_qarrays(nncc_emit *e, const nncc_quant *q, const char **sname, const char **zname)
+{
+    *sname = nncc_emit_name(e, "scale");
+    *zname = nncc_emit_name(e, "zp");
+    fprintf(e->pf, "static const float %s[%d] = { ", *sname, q->n);
+    for (int i = 0; i < q->n; i++) {
+        fputs(i ? ", " : "", e->pf);
+        nncc_emit_float(e, q->scale[i]);
+    }
+    fprintf(e->pf, " };\nstatic const int32_t %s[%d] = { ", *zname, q->n);
+    for (int i = 0; i < q->n; i++)
+        fprintf(e->pf, "%s%ld", i ? ", " : "", (long)q->zp[i]);
+    fprintf(e->pf, " };\n");
+}
+
+static void quantize_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_quant *q;
+    int64_t o, l, i;
+    const char *sn, *zn;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return;
+    emit_qarrays(e, q, &sn, &zn);
+    fprintf(e->f, "    nncc_quantize_f32(%d, %lld, %lld, %lld, %s, %s, %s, %s);\n", (int)nncc_out(g, n, 0)->dtype,
+            (long long)o, (long long)l, (long long)i, sn, zn, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_QuantizeLinear = { .name = "QuantizeLinear", .infer = quantize_infer,
+                                         .eval = quantize_eval, .emit_c = quantize_emit_c };
+
+static nncc_status dequantize_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 3) ||
+        nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_U8, NNCC_DT_I32, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_quant *q;
+    int64_t o, l, i;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_set_out(g, n, 0, NNCC_DT_F32, &nncc_in(g, n, 0)->shape);
+    return NNCC_OK;
+}
+
+static nncc_status dequantize_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_quant *q;
+    int64_t o, l, i;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_dequantize_f32(nncc_in(g, n, 0)->dtype, o, l, i, q->scale, q->zp, in[0], out[0]);
+    /* a folded weight remembers the integers it came from (passes/int8.c) */
+    if (nncc_in(g, n, 0)->data)
+        nncc_out(g, n, 0)->quant = q;
+    return NNCC_OK;
+}
+
+static void dequantize_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_quant *q;
+    int64_t o, l, i;
+    const char *sn, *zn;
+    if (qdq_params(g, n, &q, &o, &l, &i) != NNCC_OK)
+        return;
+    emit_qarrays(e, q, &sn, &zn);
+    fprintf(e->f, "    nncc_dequantize_f32(%d, %lld, %lld, %lld, %s, %s, %s, %s);\n", (int)nncc_in(g, n, 0)->dtype,
+            (long long)o, (long long)l, (long long)i, sn, zn, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_DequantizeLinear = { .name = "DequantizeLinear", .infer = dequantize_infer,
+                                           .eval = dequantize_eval, .emit_c = dequantize_emit_c };
+
+/* ---- Int8Conv, Int8Gemm: inputs x, w, bias (or absent), mult, rshift ---- */
+
+/* Checks the int8 op's inputs: x and w int8 with per-tensor / per-channel
+ * quantisation, the output's quantisation set, bias/mult/rshift int32 (M). */
+static nncc_status int8_check(nncc_graph *g, nncc_node *n, int64_t m)
+{
+    if (nncc_check_inputs(g, n, 5, 5) || nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_UNDEF) ||
+        nncc_check_dtype(g, n, 1, NNCC_DT_I8, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0), *y = nncc_out(g, n, 0);
+    if (!x->quant || x->quant->n != 1 || !y || !y->quant || y->quant->n != 1) {
+        nncc_error(g, n, "input and output need a per-tensor scale and zero point");
+        return NNCC_ERR_INPUT;
+    }
+    for (int i = 1; i < 5; i++) {
+        nncc_tensor *t = nncc_in(g, n, i);
+        if (i == 2 && !t)
+            continue;
+        if (!t || !t->data || (i > 1 && (t->dtype != NNCC_DT_I32 || nncc_shape_count(&t->shape) != m))) {
+            nncc_error(g, n, "input %d must be a constant%s", i, i > 1 ? " int32 vector, one per output channel" : "");
+            return NNCC_ERR_INPUT;
+        }
+    }
+    return NNCC_OK;
+}
+
+/* Output clamp: the int8 range, narrowed by a fused Relu/Clip. */
+static void int8_clamp(nncc_graph *g, nncc_node *n, int32_t *lo, int32_t *hi)
+{
+    const nncc_quant *q = nncc_out(g, n, 0)->quant;
+    double s = q->scale[0], z = q->zp[0], a = -INFINITY, b = INFINITY;
+    if (n->act.kind == NNCC_ACT_RELU)
+        a = 0;
+    else if (n->act.kind == NNCC_ACT_CLIP)
+        a = n->act.alpha, b = n->act.beta;
+    double l = fmax(-128.0, z + nearbyint(a / s)), h = fmin(127.0, z + nearbyint(b / s));
+    *lo = (int32_t)l;
+    *hi = (int32_t)(h < l ? l : h);
+}
+
+static nncc_status int8conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_i8_params *p)
+{
+    memset(p, 0, sizeof *p);
+    if (nncc_conv_params(g, n, &p->c) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    p->x_zp = nncc_in(g, n, 0)->quant->zp[0];
+    p->y_zp = nncc_out(g, n, 0)->quant->zp[0];
+    int8_clamp(g, n, &p->y_min, &p->y_max);
+    return NNCC_OK;
+}
+
+static nncc_status int8conv_infer(nncc_graph *g, nncc_node *n)
+{
+    nncc_tensor *w = nncc_in(g, n, 1);
+    if (nncc_check_inputs(g, n, 5, 5) || int8_check(g, n, w->shape.d[0]))
+        return NNCC_ERR_INPUT;
+    nncc_conv2d_params p;
+    if (nncc_conv_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    if (nncc_in(g, n, 0)->shape.rank != 4)
+        return nncc_unsupported(g, n, "int8 1-D convolution");
+    nncc_shape s = nncc_in(g, n, 0)->shape;
+    s.d[1] = p.m, s.d[2] = p.oh, s.d[3] = p.ow;
+    nncc_quant *q = nncc_out(g, n, 0)->quant;
+    nncc_set_out(g, n, 0, NNCC_DT_I8, &s);
+    nncc_out(g, n, 0)->quant = q;
+    return NNCC_OK;
+}
+
+static nncc_status int8conv_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_conv2d_i8_params p;
+    if (int8conv_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_conv2d_i8(&p, in[0], in[1], in[2], in[3], in[4], out[0]);
+    return NNCC_OK;
+}
+
+static void int8conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_i8_params p;
+    if (int8conv_params(g, n, &p) != NNCC_OK)
+        return;
+    const nncc_conv2d_params *c = &p.c;
+    const char *name = nncc_emit_param(e, "nncc_conv2d_i8_params");
+    fprintf(e->pf, "{\n    .c = { .n = %lld, .c = %lld, .h = %lld, .w = %lld, .m = %lld, .oh = %lld, .ow = %lld,\n"
+                   "           .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
+                   "           .pt = %lld, .pl = %lld, .group = %lld },\n"
+                   "    .x_zp = %ld, .y_zp = %ld, .y_min = %ld, .y_max = %ld\n};\n",
+            (long long)c->n, (long long)c->c, (long long)c->h, (long long)c->w, (long long)c->m, (long long)c->oh,
+            (long long)c->ow, (long long)c->kh, (long long)c->kw, (long long)c->sh, (long long)c->sw,
+            (long long)c->dh, (long long)c->dw, (long long)c->pt, (long long)c->pl, (long long)c->group,
+            (long)p.x_zp, (long)p.y_zp, (long)p.y_min, (long)p.y_max);
+    fprintf(e->f, "    nncc_conv2d_i8(&%s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[3]),
+            nncc_emit_ref(e, g, n->in[4]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+static int64_t int8conv_macs(nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_params p;
+    if (nncc_conv_params(g, n, &p) != NNCC_OK)
+        return 0;
+    return p.n * p.m * p.oh * p.ow * (p.c / p.group) * p.kh * p.kw;
+}
+
+const nncc_op nncc_op_Int8Conv = { .name = "Int8Conv", .infer = int8conv_infer, .eval = int8conv_eval,
+                                   .emit_c = int8conv_emit_c, .macs = int8conv_macs };
+
+static nncc_status int8gemm_params(nncc_graph *g, nncc_node *n, nncc_gemm_i8_params *p)
+{
+    nncc_tensor *a = nncc_in(g, n, 0), *w = nncc_in(g, n, 1);
+    memset(p, 0, sizeof *p);
+    if (a->shape.rank != 2 || w->shape.rank != 2 || a->shape.d[1] != w->shape.d[1]) {
+        nncc_error(g, n, "A (M,K) and W (N,K) do not fit: %s and %s", nncc_shape_str(g->ctx, &a->shape),
+                   nncc_shape_str(g->ctx, &w->shape));
+        return NNCC_ERR_INPUT;
+    }
+    p->m = a->shape.d[0], p->k = a->shape.d[1], p->n = w->shape.d[0];
+    p->a_zp = a->quant ? a->quant->zp[0] : 0;
+    nncc_tensor *y = nncc_out(g, n, 0);
+    p->y_zp = y && y->quant ? y->quant->zp[0] : 0;
+    if (y && y->quant)
+        int8_clamp(g, n, &p->y_min, &p->y_max);
+    return NNCC_OK;
+}
+
+static nncc_status int8gemm_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 5, 5) || int8_check(g, n, nncc_in(g, n, 1)->shape.d[0]))
+        return NNCC_ERR_INPUT;
+    nncc_gemm_i8_params p;
+    if (int8gemm_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_shape s = { 2, { p.m, p.n } };
+    nncc_quant *q = nncc_out(g, n, 0)->quant;
+    nncc_set_out(g, n, 0, NNCC_DT_I8, &s);
+    nncc_out(g, n, 0)->quant = q;
+    return NNCC_OK;
+}
+
+static nncc_status int8gemm_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_gemm_i8_params p;
+    if (int8gemm_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_gemm_i8(&p, in[0], in[1], in[2], in[3], in[4], out[0]);
+    return NNCC_OK;
+}
+
+static void int8gemm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_gemm_i8_params p;
+    if (int8gemm_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_gemm_i8_params");
+    fprintf(e->pf, "{\n    .m = %lld, .n = %lld, .k = %lld, .a_zp = %ld, .y_zp = %ld, .y_min = %ld, .y_max = %ld\n};\n",
+            (long long)p.m, (long long)p.n, (long long)p.k, (long)p.a_zp, (long)p.y_zp, (long)p.y_min,
+            (long)p.y_max);
+    fprintf(e->f, "    nncc_gemm_i8(&%s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[3]),
+            nncc_emit_ref(e, g, n->in[4]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+static int64_t int8gemm_macs(nncc_graph *g, nncc_node *n)
+{
+    nncc_gemm_i8_params p;
+    return int8gemm_params(g, n, &p) == NNCC_OK ? p.m * p.n * p.k : 0;
+}
+
+const nncc_op nncc_op_Int8Gemm = { .name = "Int8Gemm", .infer = int8gemm_infer, .eval = int8gemm_eval,
+                                   .emit_c = int8gemm_emit_c, .macs = int8gemm_macs };
+
+/* ---- Int8MaxPool: MaxPool's attributes ---- */
+
+static nncc_status int8pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p)
+{
+    nncc_attr_int(g, n, "storage_order", 0); /* only affects Indices */
+    return nncc_pool_params(g, n, p);
+}
+
+static nncc_status int8pool_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 1, 1) || nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_pool2d_params p;
+    if (int8pool_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_shape s = nncc_in(g, n, 0)->shape;
+    if (s.rank != 4)
+        return nncc_unsupported(g, n, "int8 1-D pooling");
+    s.d[2] = p.oh, s.d[3] = p.ow;
+    nncc_set_out(g, n, 0, NNCC_DT_I8, &s);
+    nncc_out(g, n, 0)->quant = nncc_in(g, n, 0)->quant;
+    return NNCC_OK;
+}
+
+static nncc_status int8pool_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_pool2d_params p;
+    if (int8pool_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_maxpool2d_i8(&p, in[0], out[0]);
+    return NNCC_OK;
+}
+
+static void int8pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_pool2d_params p;
+    if (int8pool_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_pool2d_params");
+    fprintf(e->pf, "{\n    .kind = 0, .count_include_pad = 0, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
+                   "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
+                   "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld\n};\n",
+            (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w, (long long)p.oh, (long long)p.ow,
+            (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.dh, (long long)p.dw,
+            (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr);
+    fprintf(e->f, "    nncc_maxpool2d_i8(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_Int8MaxPool = { .name = "Int8MaxPool", .infer = int8pool_infer, .eval = int8pool_eval,
+                                      .emit_c = int8pool_emit_c };
