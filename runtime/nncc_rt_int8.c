@@ -16,96 +16,122 @@
 #include "nncc_runtime.h"
 
 #include <math.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 static int32_t clamp32(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* output columns computed per pass of the conv kernel (stack accumulators) */
-#define NNCC_I8_CHUNK 64
+/* output channels computed per pass of the conv kernel (stack accumulators) */
+#define NNCC_I8_MBLOCK 256
 
-/* The output range [*lo, *hi) within [c0, c1) whose input column o*s + off lies in [0, in). */
-static void tap_cols(int64_t c0, int64_t c1, int64_t in, int64_t s, int64_t off, int64_t *lo, int64_t *hi)
+/* acc[0..n) += xv * w[0..n): the conv's inner loop, over output channels.
+ * |xv| <= 255 and |w| <= 128, so each product fits in int16. */
+static void axpy_i8(int64_t n, int32_t xv, const int8_t *w, int32_t *acc)
 {
-    int64_t a = c0, b = c1;
-    if (a * s + off < 0)
-        a = (-off + s - 1) / s;
-    if (b > 0 && (b - 1) * s + off >= in)
-        b = (in - off + s - 1) / s;
-    if (a < c0)
-        a = c0;
-    if (b > c1)
-        b = c1;
-    if (b < a)
-        b = a;
-    *lo = a;
-    *hi = b;
+    int64_t i = 0;
+#if defined(__AVX2__)
+    const __m256i x16 = _mm256_set1_epi16((short)xv);
+    for (; i + 16 <= n; i += 16) {
+        __m256i p = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + i))), x16);
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(acc + i));
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)(acc + i + 8));
+        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+        a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
+        _mm256_storeu_si256((__m256i *)(acc + i), a0);
+        _mm256_storeu_si256((__m256i *)(acc + i + 8), a1);
+    }
+#endif
+    for (; i < n; i++)
+        acc[i] += xv * w[i];
 }
 
+/* Direct convolution, one output pixel at a time: for each tap (input
+ * channel, ky, kx) of the pixel's window the input value, less the zero
+ * point, multiplies that tap's weights of all output channels of the group
+ * (contiguous in the packed layout) into int32 accumulators. Taps in the
+ * padding, and inputs equal to the zero point (every ReLU zero), add
+ * nothing and are skipped. */
 void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w,
                     const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y)
 {
     const nncc_conv2d_params *c = &p->c;
-    const int64_t cg = c->c / c->group, mg = c->m / c->group;
+    const int64_t cg = c->c / c->group, mg = c->m / c->group, taps = cg * c->kh * c->kw;
     const int64_t osz = c->oh * c->ow, isz = c->h * c->w;
-    int32_t acc[NNCC_I8_CHUNK];
+    int32_t acc[NNCC_I8_MBLOCK];
     for (int64_t n = 0; n < c->n; n++) {
-        const int8_t *xn = x + n * c->c * isz;
-        int8_t *yn = y + n * c->m * osz;
-        for (int64_t m = 0; m < c->m; m++) {
-            const int64_t g = m / mg;
-            const int32_t b = bias ? bias[m] : 0;
-            for (int64_t oy = 0; oy < c->oh; oy++) {
-                for (int64_t c0 = 0; c0 < c->ow; c0 += NNCC_I8_CHUNK) {
-                    const int64_t c1 = c0 + NNCC_I8_CHUNK < c->ow ? c0 + NNCC_I8_CHUNK : c->ow;
-                    for (int64_t ox = c0; ox < c1; ox++)
-                        acc[ox - c0] = b;
-                    for (int64_t ci = 0; ci < cg; ci++) {
-                        const int8_t *xc = xn + (g * cg + ci) * isz;
-                        const int8_t *wc = w + (m * cg + ci) * c->kh * c->kw;
-                        for (int64_t ky = 0; ky < c->kh; ky++) {
-                            const int64_t iy = oy * c->sh + ky * c->dh - c->pt;
-                            if (iy < 0 || iy >= c->h)
-                                continue; /* padding: (x_zp - x_zp) * w = 0 */
-                            const int8_t *xr = xc + iy * c->w;
-                            for (int64_t kx = 0; kx < c->kw; kx++) {
-                                const int32_t wv = wc[ky * c->kw + kx];
-                                const int64_t off = kx * c->dw - c->pl;
-                                int64_t lo, hi;
-                                tap_cols(c0, c1, c->w, c->sw, off, &lo, &hi);
-                                for (int64_t ox = lo; ox < hi; ox++)
-                                    acc[ox - c0] += ((int32_t)xr[ox * c->sw + off] - p->x_zp) * wv;
+        for (int64_t g = 0; g < c->group; g++) {
+            const int8_t *xg = x + (n * c->c + g * cg) * isz;
+            const int8_t *wg = w + g * taps * mg;
+            for (int64_t m0 = 0; m0 < mg; m0 += NNCC_I8_MBLOCK) {
+                const int64_t mb = mg - m0 < NNCC_I8_MBLOCK ? mg - m0 : NNCC_I8_MBLOCK;
+                const int64_t mfirst = g * mg + m0; /* first output channel of the block */
+                for (int64_t oy = 0; oy < c->oh; oy++) {
+                    for (int64_t ox = 0; ox < c->ow; ox++) {
+                        for (int64_t i = 0; i < mb; i++)
+                            acc[i] = bias ? bias[mfirst + i] : 0;
+                        for (int64_t ci = 0; ci < cg; ci++) {
+                            for (int64_t ky = 0; ky < c->kh; ky++) {
+                                const int64_t iy = oy * c->sh + ky * c->dh - c->pt;
+                                if (iy < 0 || iy >= c->h)
+                                    continue;
+                                const int8_t *xr = xg + ci * isz + iy * c->w;
+                                for (int64_t kx = 0; kx < c->kw; kx++) {
+                                    const int64_t ix = ox * c->sw + kx * c->dw - c->pl;
+                                    if (ix < 0 || ix >= c->w)
+                                        continue;
+                                    const int32_t xv = (int32_t)xr[ix] - p->x_zp;
+                                    if (xv != 0)
+                                        axpy_i8(mb, xv, wg + ((ci * c->kh + ky) * c->kw + kx) * mg + m0, acc);
+                                }
                             }
                         }
+                        int8_t *yp = y + (n * c->m + mfirst) * osz + oy * c->ow + ox;
+                        for (int64_t i = 0; i < mb; i++)
+                            yp[i * osz] = (int8_t)clamp32(
+                                p->y_zp + nncc_requant(acc[i], mult[mfirst + i], rshift[mfirst + i]), p->y_min,
+                                p->y_max);
                     }
-                    int8_t *yr = yn + m * osz + oy * c->ow;
-                    for (int64_t ox = c0; ox < c1; ox++)
-                        yr[ox] = (int8_t)clamp32(p->y_zp + nncc_requant(acc[ox - c0], mult[m], rshift[m]),
-                                                 p->y_min, p->y_max);
                 }
             }
         }
     }
 }
 
+/* sum_k (a[k] - zp) * w[k] */
+static int32_t dot_i8(int64_t k, const int8_t *a, int32_t zp, const int8_t *w)
+{
+    int64_t i = 0;
+    int32_t acc = 0;
+#if defined(__AVX2__)
+    const __m256i z = _mm256_set1_epi16((short)zp);
+    __m256i s = _mm256_setzero_si256();
+    for (; i + 16 <= k; i += 16) {
+        __m256i a16 = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i))), z);
+        __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + i)));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(a16, w16)); /* pairs: |sum| <= 2 * 255 * 128 */
+    }
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    acc = _mm_cvtsi128_si32(h);
+#endif
+    for (; i < k; i++)
+        acc += ((int32_t)a[i] - zp) * w[i];
+    return acc;
+}
+
 void nncc_gemm_i8(const nncc_gemm_i8_params *p, const int8_t *a, const int8_t *w,
                   const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y)
 {
-    for (int64_t i = 0; i < p->m; i++) {
-        const int8_t *ar = a + i * p->k;
+    for (int64_t i = 0; i < p->m; i++)
         for (int64_t j = 0; j < p->n; j++) {
-            const int8_t *wr = w + j * p->k;
-            /* sum (a - a_zp) * w = sum a * w - a_zp * sum w */
-            int32_t acc = bias ? bias[j] : 0, wsum = 0;
-            for (int64_t k = 0; k < p->k; k++) {
-                acc += (int32_t)ar[k] * wr[k];
-                wsum += wr[k];
-            }
-            acc -= p->a_zp * wsum;
+            int32_t acc = (bias ? bias[j] : 0) + dot_i8(p->k, a + i * p->k, p->a_zp, w + j * p->k);
             y[i * p->n + j] = (int8_t)clamp32(p->y_zp + nncc_requant(acc, mult[j], rshift[j]), p->y_min, p->y_max);
         }
-    }
 }
 
 void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y)

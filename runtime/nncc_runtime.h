@@ -324,8 +324,10 @@ typedef struct {
 } nncc_conv2d_i8_params;
 
 /* y(N,M,OH,OW) = clamp(y_zp + requant(bias[m] + sum (x - x_zp) * w, mult[m], rshift[m]))
- * with x (N,C,H,W), w (M,C/group,KH,KW), bias, mult, rshift (M); padding
- * reads as x_zp (real 0). bias may be NULL. */
+ * with x (N,C,H,W), bias, mult, rshift (M); padding reads as x_zp (real 0).
+ * bias may be NULL. w holds the (M,C/group,KH,KW) weights packed tap-major
+ * per group, (group, C/group*KH*KW, M/group): element [g][(c*KH + ky)*KW + kx][j]
+ * is output channel g*M/group + j (the compiler packs it). */
 void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w,
                     const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
 

@@ -6,7 +6,9 @@
  *   DequantizeLinear   (ONNX, opset 10-21) y = (x - zp) * scale,
  *                      int8/uint8/int32 -> float32, per tensor or per axis
  *   Int8Conv           nncc's own: Conv on int8 tensors with int32 bias and
- *                      per-channel requantisation (inputs: x, w, bias, mult, rshift)
+ *                      per-channel requantisation (inputs: x, w, bias, mult, rshift);
+ *                      w has the Conv weight's shape (M,C/group,KH,KW) but
+ *                      holds it packed as nncc_conv2d_i8 reads it
  *   Int8Gemm           nncc's own: (M,K) x (N,K)^T on int8, same inputs
  *   Int8MaxPool        nncc's own: MaxPool on int8 (scale and zero point pass through)
  *

@@ -192,6 +192,22 @@ static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
         bq[m] = ok ? (int32_t)nearbyint(bv) : 0;
         wquant->scale[m] = (float)s;
     }
+    if (ok && conv) {
+        /* Int8Conv's packed layout: (group, C/group*KH*KW, M/group) (nncc_runtime.h) */
+        nncc_attr *ga = nncc_attr_find(n, "group");
+        int64_t G = ga ? ga->i : 1, mg = M / G;
+        int8_t *pk = malloc((size_t)(M * K));
+        if (!pk) {
+            status = NNCC_ERR_NOMEM;
+            ok = false;
+        } else {
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t k = 0; k < K; k++)
+                    pk[((m / mg) * K + k) * mg + m % mg] = wq[m * K + k];
+            memcpy(wq, pk, (size_t)(M * K));
+            free(pk);
+        }
+    }
     if (ok) {
         nncc_shape ws = W->shape, vs = { 1, { M } };
         if (!conv)

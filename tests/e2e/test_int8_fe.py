@@ -9,10 +9,12 @@ images would say no more):
    images (relative error below 10% of the largest logit: 8-bit activations
    through two convolutions and a 4096-long dot product, about 4 steps of
    the output scale; the accuracy bound that matters is in test_int8.py).
+   The build with -mavx2 (the kernels' AVX2 path) gives the same bytes.
 3. Cortex-M4: every generated file cross-compiles with arm-none-eabi-gcc
    (-Wall -Wextra -pedantic -Werror), and the int8 kernels
    (nncc_conv2d_i8, nncc_gemm_i8, nncc_maxpool2d_i8, where the inner loops
-   are) contain no floating-point instruction: with -mfloat-abi=hard their
+   are, and every helper of nncc_rt_int8.c they call: all its functions but
+   nncc_quantize_f32/nncc_dequantize_f32) contain no floating-point instruction: with -mfloat-abi=hard their
    disassembly has no VFP instruction (mnemonics v*), and with
    -mfloat-abi=soft (an M4 without FPU) they call no __aeabi_* float or
    double helper. (Only QuantizeLinear/DequantizeLinear at the float edges
@@ -30,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
 KERNELS = ["nncc_conv2d_i8", "nncc_gemm_i8", "nncc_maxpool2d_i8"]
+FLOAT_EDGE = {"nncc_quantize_f32", "nncc_dequantize_f32"}
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c"]
 
 
@@ -85,6 +88,13 @@ def main():
     t.check(err < 0.10, "int8 logits differ from float by %.4f (relative)" % err)
     if shutil.which("clang"):
         H.build(mq, cc="clang")  # warning-free with clang too (raises otherwise)
+    # the AVX2 path gives the same bytes as the portable one (integer arithmetic: exact)
+    if "avx2" in open("/proc/cpuinfo").read().split():
+        exe = H.build(mq, cflags=H.CFLAGS + ["-mavx2"], builddir=os.path.join(mq.outdir, "build-avx2"))
+        yv = H.run(mq, exe, [x])[0]
+        t.check(np.array_equal(yv, yq), "AVX2 build differs from the portable one: max %g"
+                % float(np.max(np.abs(yv - yq))))
+        print("AVX2 build: outputs identical to the portable build")
 
     # 3. Cortex-M4
     cc = shutil.which("arm-none-eabi-gcc")
@@ -104,9 +114,13 @@ def main():
                              universal_newlines=True, check=True).stdout
         funcs = functions(dis)
         for k in KERNELS:
-            body = funcs.get(k)
-            if not t.check(body is not None, "%s: %s not in the object" % (abi, k)):
+            t.check(k in funcs, "%s: %s not in the object" % (abi, k))
+        # every function of the int8 runtime but the float edge kernels,
+        # helpers the compiler did not inline included
+        for k in sorted(funcs):
+            if k in FLOAT_EDGE:
                 continue
+            body = funcs[k]
             vfp = [ln for ln in body if re.search(r"\t(v[a-z0-9.]+)\s", ln)]
             helpers = sorted(set(re.findall(r"(__aeabi_[fdil]\w*|__aeabi_[a-z0-9]*f\w*)", "\n".join(body))))
             helpers = [h for h in helpers if h.startswith(("__aeabi_f", "__aeabi_d", "__aeabi_i2f", "__aeabi_l2f",
@@ -116,8 +130,9 @@ def main():
         if abi == "hard":  # the check can see VFP code: the float edge kernel has some
             t.check(any(re.search(r"\t(v[a-z0-9.]+)\s", ln) for ln in funcs.get("nncc_quantize_f32", [])),
                     "hard-float: no VFP instruction found in nncc_quantize_f32 (is the check blind?)")
+        others = sorted(k for k in funcs if k not in FLOAT_EDGE)
         print("Cortex-M4 (%s float): %s: %d instructions, no VFP instruction, no float helper call"
-              % (abi, ", ".join(KERNELS), sum(len(funcs.get(k, [])) for k in KERNELS)))
+              % (abi, ", ".join(others), sum(len(funcs[k]) for k in others)))
     t.finish()
 
 

@@ -123,7 +123,14 @@ static void test_kernels(void **state)
         assert_true(nncc_quant_multiplier(real[m], &mult[m], &rsh[m]));
         real[m] = mult[m] * ldexp(1.0, -rsh[m]); /* the multiplier the kernel has */
     }
-    nncc_conv2d_i8(&p, x, w, bias, mult, rsh, y);
+    static int8_t wp[sizeof w]; /* the packed layout nncc_conv2d_i8 reads */
+    {
+        const int K = (C / G) * KH * KW, mgr = M / G;
+        for (int m = 0; m < M; m++)
+            for (int k = 0; k < K; k++)
+                wp[((m / mgr) * K + k) * mgr + m % mgr] = w[m * K + k];
+    }
+    nncc_conv2d_i8(&p, x, wp, bias, mult, rsh, y);
     const int cg = C / G, mg = M / G;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++)
