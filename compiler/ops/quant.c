@@ -81,7 +81,12 @@ static nncc_status qdq_params(nncc_graph *g, nncc_node *n, nncc_quant **qp, int6
         return NNCC_ERR_INPUT;
     }
     int r = x->shape.rank;
-    if (count > 1 || s->shape.rank == 1) {
+    /* one scale, as a scalar or a 1-element vector: per tensor (as ONNX Runtime reads it) */
+    if (count > 1) {
+        /* ONNX Runtime's quantize_static writes the default axis 1 on 1-D
+         * tensors (biases) with one scale per element, and runs them: so do we */
+        if (r == 1 && (axis == 1 || axis == -2) && x->shape.d[0] == count)
+            axis = 0;
         if (nncc_axis(g, n, &axis, r) != NNCC_OK)
             return NNCC_ERR_INPUT;
         if (x->shape.d[axis] != count) {
@@ -231,7 +236,11 @@ const nncc_op nncc_op_DequantizeLinear = { .name = "DequantizeLinear", .infer = 
  * quantisation, the output's quantisation set, bias/mult/rshift int32 (M). */
 static nncc_status int8_check(nncc_graph *g, nncc_node *n, int64_t m)
 {
-    if (nncc_check_inputs(g, n, 5, 5) || nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_UNDEF) ||
+    if (n->n_in != 5) {
+        nncc_error(g, n, "expects 5 inputs (x, w, bias or nothing, mult, rshift), has %d", n->n_in);
+        return NNCC_ERR_INPUT;
+    }
+    if (nncc_check_inputs(g, n, 2, 5) || nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_UNDEF) ||
         nncc_check_dtype(g, n, 1, NNCC_DT_I8, NNCC_DT_UNDEF))
         return NNCC_ERR_INPUT;
     nncc_tensor *x = nncc_in(g, n, 0), *y = nncc_out(g, n, 0);
@@ -279,7 +288,7 @@ static nncc_status int8conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_i8_p
 static nncc_status int8conv_infer(nncc_graph *g, nncc_node *n)
 {
     nncc_tensor *w = nncc_in(g, n, 1);
-    if (nncc_check_inputs(g, n, 5, 5) || int8_check(g, n, w->shape.d[0]))
+    if (nncc_check_inputs(g, n, 2, 5) || int8_check(g, n, w->shape.d[0]))
         return NNCC_ERR_INPUT;
     nncc_conv2d_params p;
     if (nncc_conv_params(g, n, &p) != NNCC_OK)
@@ -354,7 +363,7 @@ static nncc_status int8gemm_params(nncc_graph *g, nncc_node *n, nncc_gemm_i8_par
 
 static nncc_status int8gemm_infer(nncc_graph *g, nncc_node *n)
 {
-    if (nncc_check_inputs(g, n, 5, 5) || int8_check(g, n, nncc_in(g, n, 1)->shape.d[0]))
+    if (nncc_check_inputs(g, n, 2, 5) || int8_check(g, n, nncc_in(g, n, 1)->shape.d[0]))
         return NNCC_ERR_INPUT;
     nncc_gemm_i8_params p;
     if (int8gemm_params(g, n, &p) != NNCC_OK)

@@ -280,6 +280,28 @@ static nncc_status insert_qdq(nncc_graph *g, int t, float s, int8_t z)
     return nncc_ops[d->op]->infer(g, d);
 }
 
+/* nncc_graph_toposort, with each fused residual input counted as an input
+ * (the sort only follows n->in): it is added as an extra input for the sort. */
+static nncc_status toposort_fused(nncc_graph *g)
+{
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->fused_add < 0)
+            continue;
+        int *in = nncc_alloc_array(g->ctx, (size_t)n->n_in + 1, sizeof(int));
+        if (!in)
+            return NNCC_ERR_NOMEM;
+        memcpy(in, n->in, (size_t)n->n_in * sizeof(int));
+        in[n->n_in++] = n->fused_add;
+        n->in = in;
+    }
+    nncc_status st = nncc_graph_toposort(g);
+    for (int i = 0; i < g->n_n; i++)
+        if (g->n[i].fused_add >= 0)
+            g->n[i].n_in--;
+    return st;
+}
+
 nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
 {
     if (!o->quantize)
@@ -386,5 +408,5 @@ nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
     nncc_report(g, "quantize", "calibrated on %d sample%s (%s); %d of %d Conv/Gemm nodes to int8, %d tensors quantised",
                 samples, samples == 1 ? "" : "s", o->calib_method == 1 ? "percentile" : "min/max", chosen, candidates,
                 inserted);
-    return nncc_graph_toposort(g);
+    return toposort_fused(g);
 }
