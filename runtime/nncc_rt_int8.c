@@ -134,6 +134,15 @@ void nncc_gemm_i8(const nncc_gemm_i8_params *p, const int8_t *a, const int8_t *w
         }
 }
 
+void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, int8_t *y)
+{
+    for (int64_t i = 0; i < p->n; i++) {
+        int32_t va = nncc_requant(((int32_t)a[i] - p->a_zp) * (1 << 20), p->a_mult, p->a_rshift);
+        int32_t vb = nncc_requant(((int32_t)b[i] - p->b_zp) * (1 << 20), p->b_mult, p->b_rshift);
+        y[i] = (int8_t)clamp32(p->y_zp + nncc_requant(va + vb, p->y_mult, p->y_rshift), p->y_min, p->y_max);
+    }
+}
+
 void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y)
 {
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {

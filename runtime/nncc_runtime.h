@@ -341,6 +341,20 @@ typedef struct {
 void nncc_gemm_i8(const nncc_gemm_i8_params *p, const int8_t *a, const int8_t *w,
                   const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
 
+typedef struct {
+    int64_t n;                   /* elements of a, b and y (same shape, no broadcast) */
+    int32_t a_zp, b_zp, y_zp;    /* zero points */
+    int32_t a_mult, a_rshift;    /* a's multiplier: s_a / (2 max(s_a, s_b)) */
+    int32_t b_mult, b_rshift;    /* b's: s_b / (2 max(s_a, s_b)) */
+    int32_t y_mult, y_rshift;    /* the sum's: 2 max(s_a, s_b) / (2^20 s_y) */
+    int32_t y_min, y_max;        /* output clamp (fused Relu/Clip) */
+} nncc_add_i8_params;
+
+/* y = clamp(y_zp + requant(requant((a - a_zp) 2^20, a_mult) + requant((b - b_zp) 2^20, b_mult), y_mult)):
+ * Add of two int8 tensors with their own scales (TFLite's scheme: both
+ * rescaled to a common scale with 20 bits of headroom, summed, requantised). */
+void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+
 /* y(N,C,OH,OW) = max pooling of int8 x(N,C,H,W) (p->kind is ignored); the
  * scale and zero point pass through unchanged. */
 void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y);

@@ -11,6 +11,8 @@
  *                      holds it packed as nncc_conv2d_i8 reads it
  *   Int8Gemm           nncc's own: (M,K) x (N,K)^T on int8, same inputs
  *   Int8MaxPool        nncc's own: MaxPool on int8 (scale and zero point pass through)
+ *   Int8Add            nncc's own: Add of two int8 tensors of one shape, each
+ *                      with its own scale, fused Relu/Clip as a clamp
  *
  * The Int8 ops are made by passes/int8.c from QDQ patterns; they read the
  * scales and zero points of their input and output from the tensors'
@@ -458,3 +460,71 @@ static void int8pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_Int8MaxPool = { .name = "Int8MaxPool", .infer = int8pool_infer, .eval = int8pool_eval,
                                       .emit_c = int8pool_emit_c };
+
+/* ---- Int8Add: a + b, same shapes, scales from the tensors ---- */
+
+static nncc_status int8add_params(nncc_graph *g, nncc_node *n, nncc_add_i8_params *p)
+{
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 1), *y = nncc_out(g, n, 0);
+    memset(p, 0, sizeof *p);
+    if (!a->quant || !b->quant || !y->quant || a->quant->n != 1 || b->quant->n != 1 || y->quant->n != 1) {
+        nncc_error(g, n, "inputs and output need a per-tensor scale and zero point");
+        return NNCC_ERR_INPUT;
+    }
+    double sa = a->quant->scale[0], sb = b->quant->scale[0], sy = y->quant->scale[0];
+    double m2 = 2 * fmax(sa, sb);
+    p->n = nncc_shape_count(&a->shape);
+    p->a_zp = a->quant->zp[0], p->b_zp = b->quant->zp[0], p->y_zp = y->quant->zp[0];
+    if (!nncc_quant_multiplier(sa / m2, &p->a_mult, &p->a_rshift) ||
+        !nncc_quant_multiplier(sb / m2, &p->b_mult, &p->b_rshift) ||
+        !nncc_quant_multiplier(m2 / (1048576.0 * sy), &p->y_mult, &p->y_rshift)) {
+        nncc_error(g, n, "scales %g, %g -> %g cannot be requantised", sa, sb, sy);
+        return NNCC_ERR_INPUT;
+    }
+    int8_clamp(g, n, &p->y_min, &p->y_max);
+    return NNCC_OK;
+}
+
+static nncc_status int8add_infer(nncc_graph *g, nncc_node *n)
+{
+    if (nncc_check_inputs(g, n, 2, 2) || nncc_check_dtype(g, n, 0, NNCC_DT_I8, NNCC_DT_UNDEF) ||
+        nncc_check_dtype(g, n, 1, NNCC_DT_I8, NNCC_DT_UNDEF))
+        return NNCC_ERR_INPUT;
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 1);
+    if (!nncc_shape_eq(&a->shape, &b->shape)) {
+        nncc_error(g, n, "inputs must have the same shape, not %s and %s", nncc_shape_str(g->ctx, &a->shape),
+                   nncc_shape_str(g->ctx, &b->shape));
+        return NNCC_ERR_INPUT;
+    }
+    nncc_quant *q = nncc_out(g, n, 0)->quant;
+    nncc_set_out(g, n, 0, NNCC_DT_I8, &a->shape);
+    nncc_out(g, n, 0)->quant = q;
+    nncc_add_i8_params p;
+    return int8add_params(g, n, &p);
+}
+
+static nncc_status int8add_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
+{
+    nncc_add_i8_params p;
+    if (int8add_params(g, n, &p) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_add_i8(&p, in[0], in[1], out[0]);
+    return NNCC_OK;
+}
+
+static void int8add_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_add_i8_params p;
+    if (int8add_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_param(e, "nncc_add_i8_params");
+    fprintf(e->pf, "{\n    .n = %lld, .a_zp = %ld, .b_zp = %ld, .y_zp = %ld,\n    .a_mult = %ld, .a_rshift = %ld, "
+                   ".b_mult = %ld, .b_rshift = %ld, .y_mult = %ld, .y_rshift = %ld,\n    .y_min = %ld, .y_max = %ld\n};\n",
+            (long long)p.n, (long)p.a_zp, (long)p.b_zp, (long)p.y_zp, (long)p.a_mult, (long)p.a_rshift,
+            (long)p.b_mult, (long)p.b_rshift, (long)p.y_mult, (long)p.y_rshift, (long)p.y_min, (long)p.y_max);
+    fprintf(e->f, "    nncc_add_i8(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
+}
+
+const nncc_op nncc_op_Int8Add = { .name = "Int8Add", .infer = int8add_infer, .eval = int8add_eval,
+                                  .emit_c = int8add_emit_c };

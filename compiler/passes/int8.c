@@ -9,6 +9,8 @@
  *     becomes  xq -> Int8Conv/Int8Gemm(xq, Wq, Bq, mult, rshift) -> yq
  *   xq -> DequantizeLinear -> MaxPool/Flatten/Reshape -> QuantizeLinear(same scale, zp) -> yq
  *     becomes  xq -> Int8MaxPool/Flatten/Reshape -> yq
+ *   aq, bq -> DequantizeLinear -> Add [+ Relu/Clip] -> QuantizeLinear -> yq (same shapes)
+ *     becomes  aq, bq -> Int8Add -> yq
  *
  * xq and yq must be int8 with one scale and zero point each; W and B float
  * constants (a folded DequantizeLinear of int8 weights keeps its scales in
@@ -117,7 +119,7 @@ static double fmax_arr(const nncc_quant *q)
 }
 
 typedef struct {
-    int convs, gemms, views;
+    int convs, gemms, views, adds;
     int64_t wbytes_f32, wbytes_i8;   /* weights before/after (W, B; then Wq, Bq, mult, rshift) */
 } stats;
 
@@ -287,6 +289,28 @@ static nncc_status lower_view(nncc_graph *g, int ni, stats *st)
     return s;
 }
 
+/* Add of two dequantised int8 tensors, quantised after: Int8Add. */
+static nncc_status lower_add(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni], *q = NULL;
+    if (n->n_in != 2 || n->fused_add >= 0 || nncc_out(g, n, 0)->dtype != NNCC_DT_F32 ||
+        (n->act.kind != NNCC_ACT_NONE && n->act.kind != NNCC_ACT_RELU && n->act.kind != NNCC_ACT_CLIP))
+        return NNCC_OK;
+    int aq = dq_source(g, n->in[0]), bq = dq_source(g, n->in[1]), yq = q_dest(g, n->out[0], &q);
+    if (aq < 0 || bq < 0 || yq < 0 || !nncc_shape_eq(&g->t[aq].shape, &g->t[bq].shape) ||
+        !nncc_shape_eq(&g->t[aq].shape, &g->t[yq].shape))
+        return NNCC_OK;
+    n->op = NNCC_OP_Int8Add;
+    n->in[0] = aq, n->in[1] = bq;
+    n->out[0] = yq;
+    g->t[yq].producer = ni;
+    q->dead = true;
+    const char *from = nncc_fmt(g->ctx, "'%s' (%s)", q->name, nncc_ops[q->op]->name);
+    n->fused_from = n->fused_from ? nncc_fmt(g->ctx, "%s + %s", n->fused_from, from) : from;
+    st->adds++;
+    return nncc_ops[n->op]->infer(g, n);
+}
+
 /* --int8-io: int8 graph inputs and outputs where a QuantizeLinear /
  * DequantizeLinear sits at the edge. */
 static void int8_io(nncc_graph *g)
@@ -339,16 +363,18 @@ nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o)
             s = lower_mm(g, i, &st);
         else if (n->op == NNCC_OP_MaxPool || n->op == NNCC_OP_Flatten || n->op == NNCC_OP_Reshape)
             s = lower_view(g, i, &st);
+        else if (n->op == NNCC_OP_Add)
+            s = lower_add(g, i, &st);
         if (s != NNCC_OK)
             return s;
     }
     if (o->int8_io)
         int8_io(g);
     nncc_graph_compact(g);
-    if (st.convs + st.gemms + st.views)
-        nncc_report(g, "int8", "%d Conv and %d Gemm to int8 kernels, %d pooling/reshape ops on int8; "
+    if (st.convs + st.gemms + st.views + st.adds)
+        nncc_report(g, "int8", "%d Conv, %d Gemm and %d Add to int8 kernels, %d pooling/reshape ops on int8; "
                     "their weights %lld -> %lld bytes (%.1f%%, int32 bias, multipliers and shifts included)",
-                    st.convs, st.gemms, st.views, (long long)st.wbytes_f32, (long long)st.wbytes_i8,
+                    st.convs, st.gemms, st.adds, st.views, (long long)st.wbytes_f32, (long long)st.wbytes_i8,
                     st.wbytes_f32 ? 100.0 * (double)st.wbytes_i8 / (double)st.wbytes_f32 : 0.0);
     return NNCC_OK;
 }

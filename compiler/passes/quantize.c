@@ -9,10 +9,12 @@
  *                  all values seen (a second run over the samples), so
  *                  that rare outliers do not stretch the scale
  * 2. Selection: Conv and Gemm nodes that int8 kernels run (float constant
- *    weights, no fused residual Add, no activation but Relu/Clip, Gemm
- *    without transA), except those named by --keep-float. Their input and
- *    output tensors become int8; MaxPool, Flatten and Reshape whose input
- *    is int8 pass it through (same scale and zero point).
+ *    weights, no activation but Relu/Clip, Gemm without transA), and Adds
+ *    of two same-shaped tensors, except those named by --keep-float. Their
+ *    input and output tensors become int8; MaxPool, Flatten and Reshape
+ *    whose input is int8 pass it through (same scale and zero point). A
+ *    residual Add that fusion put into a Conv is first taken back out (it
+ *    runs as its own Int8Add, with rescaling), before calibration.
  * 3. Each such tensor t gets QuantizeLinear -> DequantizeLinear after it,
  *    with an asymmetric int8 scale and zero point from its range (widened to
  *    hold 0.0 exactly). The graph is then a QDQ graph like the ones
@@ -302,6 +304,55 @@ static nncc_status toposort_fused(nncc_graph *g)
     return st;
 }
 
+/* A Conv that fusion gave a residual Add (n->fused_add) gets its Add back as
+ * a node, so that both run in int8 (Int8Conv, then Int8Add with rescaling)
+ * and calibration sees the convolution's own output. */
+static nncc_status unfuse_adds(nncc_graph *g, const nncc_options *o, int *count)
+{
+    int nn = g->n_n;
+    for (int i = 0; i < nn; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead || n->op != NNCC_OP_Conv || n->fused_add < 0 || keep_float(o, n->name))
+            continue;
+        int other = n->fused_add, out = n->out[0];
+        nncc_act_params act = n->act;
+        n->fused_add = -1;
+        if (!int8_able(g, n)) {
+            n->fused_add = other;
+            continue;
+        }
+        int c = nncc_tensor_new_unique(g, nncc_fmt(g->ctx, "%s_conv", g->t[out].name));
+        if (c < 0)
+            return NNCC_ERR_NOMEM;
+        g->t[c].dtype = NNCC_DT_F32, g->t[c].shape = g->t[out].shape, g->t[c].has_shape = true;
+        const char *name = nncc_fmt(g->ctx, "%s_add", g->n[i].name);
+        nncc_node *a = nncc_node_add(g, NNCC_OP_Add, name, 2, 1);
+        if (!a)
+            return NNCC_ERR_NOMEM;
+        n = &g->n[i]; /* the node array may have moved */
+        a->opset = n->opset;
+        a->in[0] = c, a->in[1] = other, a->out[0] = out;
+        a->act = act;
+        n->out[0] = c;
+        memset(&n->act, 0, sizeof n->act);
+        (*count)++;
+    }
+    return *count ? toposort_fused(g) : NNCC_OK;
+}
+
+/* An Add the int8 pass can run as Int8Add (same shapes, Relu/Clip at most). */
+static bool add_able(nncc_graph *g, nncc_node *n)
+{
+    if (n->op != NNCC_OP_Add || n->n_in != 2 || n->fused_add >= 0 || n->in[0] < 0 || n->in[1] < 0)
+        return false;
+    nncc_tensor *a = nncc_in(g, n, 0), *b = nncc_in(g, n, 1), *y = nncc_out(g, n, 0);
+    if (a->data || b->data || y->dtype != NNCC_DT_F32 || a->dtype != NNCC_DT_F32 || b->dtype != NNCC_DT_F32)
+        return false;
+    if (n->act.kind != NNCC_ACT_NONE && n->act.kind != NNCC_ACT_RELU && n->act.kind != NNCC_ACT_CLIP)
+        return false;
+    return nncc_shape_eq(&a->shape, &y->shape) && nncc_shape_eq(&b->shape, &y->shape);
+}
+
 nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
 {
     if (!o->quantize)
@@ -324,6 +375,10 @@ nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
             return NNCC_ERR_USAGE;
         }
     }
+    int unfused = 0;
+    nncc_status ust = unfuse_adds(g, o, &unfused);
+    if (ust != NNCC_OK)
+        return ust;
     int nt = g->n_t;
     calib c = { 0 };
     c.lo = malloc((size_t)nt * sizeof(double));
@@ -358,10 +413,18 @@ nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
         }
     }
     /* which tensors become int8 */
-    int chosen = 0, candidates = 0;
+    int chosen = 0, candidates = 0, adds = 0;
     for (int i = 0; st == NNCC_OK && i < g->n_n; i++) {
         nncc_node *n = &g->n[i];
-        if (n->dead || !int8_able(g, n))
+        if (n->dead)
+            continue;
+        if (add_able(g, n) && !keep_float(o, n->name)) {
+            root[n->in[0]] = n->in[0];
+            root[n->in[1]] = n->in[1];
+            root[n->out[0]] = n->out[0];
+            adds++;
+        }
+        if (!int8_able(g, n))
             continue;
         candidates++;
         if (keep_float(o, n->name))
@@ -405,8 +468,9 @@ nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
     free(root);
     if (st != NNCC_OK)
         return st;
-    nncc_report(g, "quantize", "calibrated on %d sample%s (%s); %d of %d Conv/Gemm nodes to int8, %d tensors quantised",
+    nncc_report(g, "quantize", "calibrated on %d sample%s (%s); %d of %d Conv/Gemm nodes and %d Add%s to int8 "
+                "(%d residual Add%s taken back out of a Conv), %d tensors quantised",
                 samples, samples == 1 ? "" : "s", o->calib_method == 1 ? "percentile" : "min/max", chosen, candidates,
-                inserted);
+                adds, adds == 1 ? "" : "s", unfused, unfused == 1 ? "" : "s", inserted);
     return toposort_fused(g);
 }

@@ -184,6 +184,34 @@ static void test_quantize(void **state)
     assert_true(back[5] == 1.0f && back[3] == 65.0f);
 }
 
+/* Int8Add against double arithmetic: within one step (the kernel rounds
+ * three times, each within half a step of its own scale), exact on most. */
+static void test_add(void **state)
+{
+    (void)state;
+    int exact = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        double sa = uniform(0.001, 0.1), sb = uniform(0.001, 0.1), sy = uniform(0.002, 0.2);
+        nncc_add_i8_params p = { .n = 64, .a_zp = (int32_t)(next() % 256) - 128, .b_zp = (int32_t)(next() % 256) - 128,
+                                 .y_zp = (int32_t)(next() % 256) - 128, .y_min = -128, .y_max = 127 };
+        double m2 = 2 * fmax(sa, sb);
+        assert_true(nncc_quant_multiplier(sa / m2, &p.a_mult, &p.a_rshift));
+        assert_true(nncc_quant_multiplier(sb / m2, &p.b_mult, &p.b_rshift));
+        assert_true(nncc_quant_multiplier(m2 / (1048576.0 * sy), &p.y_mult, &p.y_rshift));
+        int8_t a[64], b[64], y[64];
+        for (int i = 0; i < 64; i++)
+            a[i] = (int8_t)(next() % 256 - 128), b[i] = (int8_t)(next() % 256 - 128);
+        nncc_add_i8(&p, a, b, y);
+        for (int i = 0; i < 64; i++) {
+            double real = (a[i] - p.a_zp) * sa + (b[i] - p.b_zp) * sb;
+            int32_t want = clampi(p.y_zp + floor(real / sy + 0.5), -128, 127);
+            assert_true(abs(y[i] - want) <= 1);
+            exact += y[i] == want;
+        }
+    }
+    assert_true(exact > 200 * 64 * 95 / 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_requant_random),
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_quantize),
+        cmocka_unit_test(test_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
