@@ -49,6 +49,82 @@ static void axpy_i8(int64_t n, int32_t xv, const int8_t *w, int32_t *acc)
         acc[i] += xv * w[i];
 }
 
+#if defined(__AVX2__)
+#define NNCC_I8_PIX 4       /* output pixels per AVX2 block */
+#define NNCC_I8_MAXK 8192   /* longest reduction the AVX2 block keeps on the stack */
+
+/* AVX2: output pixels (oy, ox0..ox0+NNCC_I8_PIX) of one group, all its
+ * output channels (mg a multiple of 16). The inputs of the pixels' windows
+ * (less the zero point, 0 in the padding) are gathered once as int16 pairs
+ * of consecutive taps; each pair times the two taps' weights of 16 output
+ * channels is one vpmaddwd per 8 channels, accumulated in registers. */
+static void conv_block_avx2(const nncc_conv2d_i8_params *p, const int8_t *xg, const int8_t *wg, int64_t g,
+                            int64_t oy, int64_t ox0, const int32_t *bias, const int32_t *mult,
+                            const int32_t *rshift, int8_t *yn, int32_t *xp)
+{
+    const nncc_conv2d_params *c = &p->c;
+    const int64_t cg = c->c / c->group, mg = c->m / c->group, taps = cg * c->kh * c->kw;
+    const int64_t pairs = (taps + 1) / 2, osz = c->oh * c->ow, isz = c->h * c->w;
+    const int64_t iy0 = oy * c->sh - c->pt, iy1 = iy0 + (c->kh - 1) * c->dh;
+    const int64_t ix0 = ox0 * c->sw - c->pl, ix1 = (ox0 + NNCC_I8_PIX - 1) * c->sw + (c->kw - 1) * c->dw - c->pl;
+    const int inside = iy0 >= 0 && iy1 < c->h && ix0 >= 0 && ix1 < c->w; /* no padding in these windows */
+    for (int64_t q = 0; q < NNCC_I8_PIX; q++) {
+        int16_t *xq = (int16_t *)(xp + q * pairs);
+        const int64_t ox = ox0 + q;
+        int64_t t = 0;
+        if (inside) {
+            const int8_t *xb = xg + iy0 * c->w + ox * c->sw - c->pl;
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t ky = 0; ky < c->kh; ky++) {
+                    const int8_t *xr = xb + ci * isz + ky * c->dh * c->w;
+                    for (int64_t kx = 0; kx < c->kw; kx++)
+                        xq[t++] = (int16_t)(xr[kx * c->dw] - p->x_zp);
+                }
+        } else
+        for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t ky = 0; ky < c->kh; ky++) {
+                const int64_t iy = oy * c->sh + ky * c->dh - c->pt;
+                for (int64_t kx = 0; kx < c->kw; kx++, t++) {
+                    const int64_t ix = ox * c->sw + kx * c->dw - c->pl;
+                    xq[t] = (int16_t)(iy < 0 || iy >= c->h || ix < 0 || ix >= c->w
+                                          ? 0 : xg[ci * isz + iy * c->w + ix] - p->x_zp);
+                }
+            }
+        if (taps & 1)
+            xq[taps] = 0;
+    }
+    for (int64_t m0 = 0; m0 < mg; m0 += 16) {
+        __m256i acc[NNCC_I8_PIX][2];
+        const __m256i b0 = bias ? _mm256_loadu_si256((const __m256i *)(bias + g * mg + m0)) : _mm256_setzero_si256();
+        const __m256i b1 = bias ? _mm256_loadu_si256((const __m256i *)(bias + g * mg + m0 + 8)) : _mm256_setzero_si256();
+        for (int q = 0; q < NNCC_I8_PIX; q++)
+            acc[q][0] = b0, acc[q][1] = b1;
+        for (int64_t t = 0; t < pairs; t++) {
+            __m128i wa = _mm_loadu_si128((const __m128i *)(wg + 2 * t * mg + m0));
+            __m128i wb = 2 * t + 1 < taps ? _mm_loadu_si128((const __m128i *)(wg + (2 * t + 1) * mg + m0))
+                                          : _mm_setzero_si128();
+            __m256i w0 = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(wa, wb)); /* channels 0-7: (tap a, tap b) */
+            __m256i w1 = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(wa, wb)); /* channels 8-15 */
+            for (int q = 0; q < NNCC_I8_PIX; q++) {
+                __m256i xv = _mm256_set1_epi32(xp[q * pairs + t]);
+                acc[q][0] = _mm256_add_epi32(acc[q][0], _mm256_madd_epi16(w0, xv));
+                acc[q][1] = _mm256_add_epi32(acc[q][1], _mm256_madd_epi16(w1, xv));
+            }
+        }
+        for (int q = 0; q < NNCC_I8_PIX; q++) {
+            int32_t v[16];
+            _mm256_storeu_si256((__m256i *)v, acc[q][0]);
+            _mm256_storeu_si256((__m256i *)(v + 8), acc[q][1]);
+            for (int i = 0; i < 16; i++) {
+                const int64_t m = g * mg + m0 + i;
+                yn[m * osz + oy * c->ow + ox0 + q] =
+                    (int8_t)clamp32(p->y_zp + nncc_requant(v[i], mult[m], rshift[m]), p->y_min, p->y_max);
+            }
+        }
+    }
+}
+#endif
+
 /* Direct convolution, one output pixel at a time: for each tap (input
  * channel, ky, kx) of the pixel's window the input value, less the zero
  * point, multiplies that tap's weights of all output channels of the group
@@ -62,10 +138,27 @@ void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_
     const int64_t cg = c->c / c->group, mg = c->m / c->group, taps = cg * c->kh * c->kw;
     const int64_t osz = c->oh * c->ow, isz = c->h * c->w;
     int32_t acc[NNCC_I8_MBLOCK];
+#if defined(__AVX2__)
+    int32_t xp[NNCC_I8_PIX * (NNCC_I8_MAXK / 2 + 1)];
+    const int blocks = mg % 16 == 0 && taps <= NNCC_I8_MAXK && c->ow >= NNCC_I8_PIX;
+#endif
     for (int64_t n = 0; n < c->n; n++) {
         for (int64_t g = 0; g < c->group; g++) {
             const int8_t *xg = x + (n * c->c + g * cg) * isz;
             const int8_t *wg = w + g * taps * mg;
+#if defined(__AVX2__)
+            if (blocks) {
+                for (int64_t oy = 0; oy < c->oh; oy++) {
+                    int64_t ox = 0;
+                    for (; ox + NNCC_I8_PIX <= c->ow; ox += NNCC_I8_PIX)
+                        conv_block_avx2(p, xg, wg, g, oy, ox, bias, mult, rshift, y + n * c->m * osz, xp);
+                    if (ox < c->ow) /* the last pixels: a block that overlaps the previous one */
+                        conv_block_avx2(p, xg, wg, g, oy, c->ow - NNCC_I8_PIX, bias, mult, rshift,
+                                        y + n * c->m * osz, xp);
+                }
+                continue;
+            }
+#endif
             for (int64_t m0 = 0; m0 < mg; m0 += NNCC_I8_MBLOCK) {
                 const int64_t mb = mg - m0 < NNCC_I8_MBLOCK ? mg - m0 : NNCC_I8_MBLOCK;
                 const int64_t mfirst = g * mg + m0; /* first output channel of the block */
@@ -152,6 +245,16 @@ void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y)
             for (int64_t ox = 0; ox < p->ow; ox++) {
                 const int64_t iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
                 int32_t m = -128;
+                if (iy0 >= 0 && ix0 >= 0 && iy0 + (p->kh - 1) * p->dh < p->h && ix0 + (p->kw - 1) * p->dw < p->w) {
+                    /* the window lies inside the input: no checks */
+                    for (int64_t ky = 0; ky < p->kh; ky++) {
+                        const int8_t *xr = xc + (iy0 + ky * p->dh) * p->w + ix0;
+                        for (int64_t kx = 0; kx < p->kw; kx++)
+                            m = xr[kx * p->dw] > m ? xr[kx * p->dw] : m;
+                    }
+                    yc[oy * p->ow + ox] = (int8_t)m;
+                    continue;
+                }
                 for (int64_t ky = 0; ky < p->kh; ky++) {
                     const int64_t iy = iy0 + ky * p->dh;
                     if (iy < 0 || iy >= p->h)
