@@ -342,7 +342,9 @@ static void int8_io(nncc_graph *g)
         int yq = d->in[0];
         g->t[y].is_output = false;
         g->t[yq].is_output = true;
-        g->t[yq].batch_dim = g->t[y].batch_dim;
+        /* compile.c's batch check names outputs by the model's tensor names and
+         * does not know this one: a symbolic batch is always dim 0 */
+        g->t[yq].batch_dim = g->batch_symbolic ? 0 : -1;
         g->outputs[i] = yq;
         d->dead = true;
         nncc_report(g, "int8", "output '%s' is int8 ('%s'): real = (q - %d) * %.9g", g->t[y].name, g->t[yq].name,

@@ -89,6 +89,13 @@ def main():
     m = H.compile_model(fp, d, name="digits", extra=["--quantize", "int8", "--calibration", CALIB, "--int8-io"])
     t.check(m.inputs[0].dtype == "int8" and m.outputs[0].dtype == "int8",
             "--int8-io: ports are %s and %s, not int8" % (m.inputs[0].dtype, m.outputs[0].dtype))
+    # the input scale is 1/255, zero point -128 (pixels in [0, 1], as --report says)
+    xq = np.clip(np.rint(x * 255.0) - 128, -128, 127).astype(np.int8)
+    oq = H.run(m, H.build(m), [xq])[0]
+    t.check(oq.shape == (len(x), 10) and oq.dtype == np.int8, "--int8-io: output %s %s" % (oq.shape, oq.dtype))
+    acc_io = accuracy(oq.astype(np.float32), y)
+    t.check(abs(acc_io - acc_f) <= 0.01, "--int8-io: accuracy %.4f vs float %.4f" % (acc_io, acc_f))
+    rows.append(("int8 nncc --int8-io", acc_io, float(np.mean(np.argmax(oq, 1) == np.argmax(f32, 1)))))
 
     # --keep-float: the Gemm stays float
     d = H.tmp_dir("int8", "keep")
