@@ -12,6 +12,8 @@ Model: image [N,1,8,8] -> Conv 3x3 1->8 pad 1 -> Relu -> Conv 3x3 8->16 pad 1
 Writes into OUTPUT_DIR (default: this script's folder):
 
     digits_cnn.onnx          the trained model, opset 13, dynamic batch
+    digits_cnn.input.npy     4 test images and the logits PyTorch computes for
+    digits_cnn.output.npy    them (the samples' reference pair)
     digits/x_test.npy        held-out test split, float32 [N,1,8,8], pixels / 16
     digits/y_test.npy        its labels, int64 [N]
     digits/calib/NNN.npy     100 training images, one float32 [1,1,8,8] per file:
@@ -78,6 +80,11 @@ def main():
                       output_names=["logits"], opset_version=OPSET,
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     onnx.checker.check_model(onnx.load(path))
+    # the samples' reference pair (samples/check_samples.py): 4 test images, torch's logits
+    with torch.no_grad():
+        ref = model(torch.from_numpy(xte[:4])).numpy()
+    np.save(os.path.join(out, "digits_cnn.input.npy"), xte[:4])
+    np.save(os.path.join(out, "digits_cnn.output.npy"), ref.astype(np.float32))
     dd = os.path.join(out, "digits")
     os.makedirs(os.path.join(dd, "calib"), exist_ok=True)
     np.save(os.path.join(dd, "x_test.npy"), xte)
