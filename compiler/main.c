@@ -36,10 +36,27 @@ static const char *usage =
     "  --emit-graph FILE  write the model as loaded (before any pass) in the text\n"
     "                     format to FILE (.nng), larger weights to FILE.bin;\n"
     "                     nncc FILE gives the same C as the model itself\n"
-    "  --report           print what each pass changed and the arena size\n"
+    "  --report           print what each pass changed and the arena size (with\n"
+    "                     int8: per-layer scales, weight bytes before and after)\n"
     "  --threads N        run each convolution on N OpenMP threads when the output\n"
     "                     is built with OpenMP (-fopenmp); without it, one thread.\n"
     "                     Plans N scratch blocks per convolution in the arena\n"
+    "  --quantize int8    post-training quantisation: Conv/Gemm (with fused Relu/\n"
+    "                     Relu6) run as int8 kernels (weights int8 per output\n"
+    "                     channel, activations int8 per tensor, bias int32,\n"
+    "                     fixed-point requantisation); MaxPool/Flatten/Reshape\n"
+    "                     between them stay int8; float elsewhere. Needs:\n"
+    "  --calibration DIR  calibration inputs: NumPy .npy files (float32 or\n"
+    "                     float64), one sample each or several stacked along the\n"
+    "                     first dim, read in name order (models with one input)\n"
+    "  --calibration-method minmax|percentile\n"
+    "                     activation ranges: min/max seen (default), or the\n"
+    "                     0.01%..99.99% percentiles of a histogram\n"
+    "  --keep-float NODE  leave node NODE in float (repeatable)\n"
+    "  --int8-io          int8 input/output buffers where the model's edges are\n"
+    "                     quantised (scales in --report) instead of float\n"
+    "  (models already quantised in QDQ form, e.g. by onnxruntime's\n"
+    "   quantize_static, compile to the same int8 kernels without options)\n"
     "  --version          print the version\n"
     "  -h, --help         this text\n"
     "\n"
@@ -138,6 +155,35 @@ int main(int argc, char **argv)
                 o.align = n;
             else
                 o.max_arena = n;
+        } else if (!strcmp(a, "--quantize") || !strcmp(a, "--calibration") ||
+                   !strcmp(a, "--calibration-method") || !strcmp(a, "--keep-float")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nncc: %s needs a value\n", a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "--quantize")) {
+                if (strcmp(v, "int8")) {
+                    fprintf(stderr, "nncc: --quantize supports int8, not '%s'\n", v);
+                    return 2;
+                }
+                o.quantize = 1;
+            } else if (!strcmp(a, "--calibration")) {
+                o.calibration = v;
+            } else if (!strcmp(a, "--calibration-method")) {
+                if (strcmp(v, "minmax") && strcmp(v, "percentile")) {
+                    fprintf(stderr, "nncc: --calibration-method wants minmax or percentile, got '%s'\n", v);
+                    return 2;
+                }
+                o.calib_method = !strcmp(v, "percentile");
+            } else if (o.n_keep_float >= 16) {
+                fprintf(stderr, "nncc: at most 16 --keep-float nodes\n");
+                return 2;
+            } else {
+                o.keep_float[o.n_keep_float++] = v;
+            }
+        } else if (!strcmp(a, "--int8-io")) {
+            o.int8_io = 1;
         } else if (!strcmp(a, "--memory-map")) {
             o.memory_map = 1;
         } else if (!strcmp(a, "--canary")) {
@@ -162,6 +208,18 @@ int main(int argc, char **argv)
     }
     if (!model) {
         fputs(usage, stderr);
+        return 2;
+    }
+    if ((o.calibration || o.n_keep_float || o.int8_io) && !o.quantize) {
+        fprintf(stderr, "nncc: --calibration, --keep-float and --int8-io go with --quantize int8\n");
+        return 2;
+    }
+    if (o.quantize && !o.calibration) {
+        fprintf(stderr, "nncc: --quantize int8 needs --calibration DIR\n");
+        return 2;
+    }
+    if (o.quantize && o.opt_level == 0) {
+        fprintf(stderr, "nncc: --quantize int8 needs -O1 or -O2\n");
         return 2;
     }
     if (o.name) {

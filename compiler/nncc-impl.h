@@ -75,6 +75,18 @@ int64_t nncc_shape_count(const nncc_shape *s);            /* product of dims */
 bool nncc_shape_eq(const nncc_shape *a, const nncc_shape *b);
 const char *nncc_shape_str(nncc_ctx *ctx, const nncc_shape *s); /* "1x3x32x32" */
 
+/* Quantisation of a tensor: real value = (q - zp[j]) * scale[j], j the index
+ * along `axis` (per channel) or 0 (per tensor). Set on int8/uint8/int32
+ * tensors, and on a float constant that is an exact dequantisation (the
+ * folded DequantizeLinear of a QDQ weight), so that the int8 pass gets the
+ * original integers back. */
+typedef struct nncc_quant {
+    int axis;                  /* -1: one scale for the whole tensor */
+    int n;                     /* number of scales and zero points */
+    float *scale;              /* n scales */
+    int32_t *zp;               /* n zero points */
+} nncc_quant;
+
 typedef struct {
     const char *name;          /* tensor name in the model, unique in the graph */
     nncc_dtype dtype;          /* element type */
@@ -91,6 +103,7 @@ typedef struct {
                                   in-place output), -1 none */
     int live_first, live_last; /* arena roots: first and last step (node index) the
                                   storage is live, inclusive; -1 if not in the arena */
+    nncc_quant *quant;         /* quantisation (see nncc_quant); NULL: none */
 } nncc_tensor;
 
 typedef enum {
@@ -241,6 +254,22 @@ int64_t nncc_window_out(const char *auto_pad, int64_t in, int64_t k, int64_t s, 
 /* ops/conv.c: writes a static nncc_conv2d_params (Conv, ConvTranspose); returns its name. */
 const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p);
 
+/* ops/conv.c, ops/pool.c: the runtime parameters of a Conv / MaxPool node
+ * (for the int8 ops, which take the same attributes). */
+nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p);
+nncc_status nncc_pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p);
+
+/* ops/int8.c: real multiplier r (> 0) as a 31-bit fixed-point multiplier
+ * and right shift for nncc_requant: r ~= mult * 2^-rshift. Returns false if
+ * r is too large (>= 2^30); a tiny r gives mult 0. */
+bool nncc_quant_multiplier(double r, int32_t *mult, int32_t *rshift);
+/* ops/int8.c: a per-tensor nncc_quant in the context's arena (NULL on OOM). */
+nncc_quant *nncc_quant_new(nncc_ctx *ctx, int n, int axis);
+/* ops/int8.c: whether a QuantizeLinear/DequantizeLinear node's scale and zero
+ * point are constants the int8 pass can use, and that nncc_quant. */
+bool nncc_qdq_has_quant(nncc_graph *g, nncc_node *n);
+nncc_status nncc_qdq_quant(nncc_graph *g, nncc_node *n, nncc_quant **q);
+
 /* ops/util.c: helpers the op files share */
 /* Attribute readers: mark the attribute used; return the default if absent;
  * report a type mismatch as an error (status in g->ctx->n_errors). */
@@ -304,6 +333,15 @@ nncc_status nncc_pass_fold_bn(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_schedule(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o);
+/* passes/quantize.c: --quantize int8: calibration, then QDQ pairs around
+ * what int8 kernels can run; passes/int8.c: QDQ patterns to int8 kernels. */
+nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o);
+/* passes/interp.c: runs the graph on the host with the ops' eval (the
+ * runtime kernels): `inputs` holds one buffer per graph input. After each
+ * node, `visit` (if not NULL) sees every tensor it wrote, with its data. */
+typedef void (*nncc_interp_visit)(nncc_graph *g, int t, const void *data, void *user);
+nncc_status nncc_interp(nncc_graph *g, const void *const *inputs, nncc_interp_visit visit, void *user);
 /* Plans the arena for the nodes taken in `order` (node indices; NULL: the
  * graph's order) without changing the graph, with greedy placement only;
  * returns the arena bytes in *arena and the lower bound in *bound. */

@@ -629,6 +629,78 @@ void nncc_dynamic_quantize_f32(int64_t n, const float *x, uint8_t *y, float *sca
 void nncc_instancenorm_f32(int64_t n, int64_t c, int64_t hw, float eps, const float *scale,
                            const float *bias, const float *x, float *y);
 
+/* ------------------------------------------------------------------------ */
+/* int8 quantised kernels (nncc_rt_int8.c)                                    */
+/*                                                                            */
+/* A quantised tensor holds q with real value (q - zp) * scale. Activations:   */
+/* int8, one scale and zero point per tensor. Weights: int8, symmetric (zero  */
+/* point 0), one scale per output channel. Bias: int32 with scale             */
+/* x_scale * w_scale[m] and zero point 0. The conv/gemm kernels accumulate    */
+/* int8 x int8 products in int32 and requantise each output channel with a    */
+/* fixed-point multiplier and shift (no float arithmetic at all).             */
+/* ------------------------------------------------------------------------ */
+
+/* round(acc * mult * 2^-rshift), rounding half up, in integers only:
+ * mult in [2^30, 2^31) (or 0), rshift in [1, 62]. The compiler turns a real
+ * multiplier r into (mult, rshift) with r ~= mult * 2^-rshift. */
+static inline int32_t nncc_requant(int32_t acc, int32_t mult, int32_t rshift)
+{
+    int64_t p = (int64_t)acc * mult + ((int64_t)1 << (rshift - 1));
+    /* arithmetic shift: the floor of the division (gcc, clang, armcc) */
+    int64_t r = p >> rshift;
+    return r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : (int32_t)r;
+}
+
+typedef struct {
+    nncc_conv2d_params c;        /* shapes (c.act unused: the clamp does it) */
+    int32_t x_zp, y_zp;          /* zero points of input and output */
+    int32_t y_min, y_max;        /* output clamp (int8 range, fused Relu/Relu6/Clip) */
+} nncc_conv2d_i8_params;
+
+/* y(N,M,OH,OW) = clamp(y_zp + requant(bias[m] + sum (x - x_zp) * w, mult[m], rshift[m]))
+ * with x (N,C,H,W), bias, mult, rshift (M); padding reads as x_zp (real 0).
+ * bias may be NULL. w holds the (M,C/group,KH,KW) weights packed tap-major
+ * per group, (group, C/group*KH*KW, M/group): element [g][(c*KH + ky)*KW + kx][j]
+ * is output channel g*M/group + j (the compiler packs it). */
+void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w,
+                    const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
+
+typedef struct {
+    int64_t m, n, k;             /* y is (M,N), a is (M,K), w is (N,K) (one row per output) */
+    int32_t a_zp, y_zp;          /* zero points of a and y */
+    int32_t y_min, y_max;        /* output clamp */
+} nncc_gemm_i8_params;
+
+/* y(M,N) = clamp(y_zp + requant(bias[n] + sum_k (a[m,k] - a_zp) * w[n,k], mult[n], rshift[n])) */
+void nncc_gemm_i8(const nncc_gemm_i8_params *p, const int8_t *a, const int8_t *w,
+                  const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
+
+typedef struct {
+    int64_t n;                   /* elements of a, b and y (same shape, no broadcast) */
+    int32_t a_zp, b_zp, y_zp;    /* zero points */
+    int32_t a_mult, a_rshift;    /* a's multiplier: s_a / (2 max(s_a, s_b)) */
+    int32_t b_mult, b_rshift;    /* b's: s_b / (2 max(s_a, s_b)) */
+    int32_t y_mult, y_rshift;    /* the sum's: 2 max(s_a, s_b) / (2^20 s_y) */
+    int32_t y_min, y_max;        /* output clamp (fused Relu/Clip) */
+} nncc_add_i8_params;
+
+/* y = clamp(y_zp + requant(requant((a - a_zp) 2^20, a_mult) + requant((b - b_zp) 2^20, b_mult), y_mult)):
+ * Add of two int8 tensors with their own scales (TFLite's scheme: both
+ * rescaled to a common scale with 20 bits of headroom, summed, requantised). */
+void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+
+/* y(N,C,OH,OW) = max pooling of int8 x(N,C,H,W) (p->kind is ignored); the
+ * scale and zero point pass through unchanged. */
+void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y);
+
+/* QuantizeLinear: y = saturate(rint(x / scale[j]) + zp[j]) with x (outer,len,inner)
+ * and j the index along len (len 1: per tensor); `type` is NNCC_RT_I8 or NNCC_RT_U8. */
+void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
+                       const float *scale, const int32_t *zp, const float *x, void *y);
+/* DequantizeLinear: y = (x - zp[j]) * scale[j]; `type` is NNCC_RT_I8, U8 or I32. */
+void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
+                         const float *scale, const int32_t *zp, const void *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif

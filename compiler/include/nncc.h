@@ -52,6 +52,13 @@ typedef struct nncc_options {
     int canary;                     /* test builds: guard bytes around every tensor, checked after
                                        each node (--canary) */
     int threads;                    /* --threads: OpenMP threads of the packed conv kernel (0, 1: one) */
+    /* int8 quantisation (passes/quantize.c, passes/int8.c) */
+    int quantize;                   /* 1: quantise to int8 (--quantize int8) */
+    const char *calibration;        /* folder of calibration inputs, .npy (--calibration) */
+    int calib_method;               /* 0: min/max, 1: percentile (--calibration-method) */
+    const char *keep_float[16];     /* nodes left in float (--keep-float NODE) */
+    int n_keep_float;
+    int int8_io;                    /* int8 graph inputs/outputs instead of float (--int8-io) */
 } nncc_options;
 
 typedef struct nncc_ctx nncc_ctx;

@@ -288,3 +288,7 @@ static void ccs_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 
 const nncc_op nncc_op_CausalConvWithState = { .name = "CausalConvWithState", .infer = ccs_infer, .eval = ccs_eval,
                                               .emit_c = ccs_emit_c };
+nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p)
+{
+    return conv_params(g, n, p);
+}

@@ -188,3 +188,8 @@ const nncc_op nncc_op_GlobalAveragePool = {
     .name = "GlobalAveragePool", .infer = global_infer, .eval = global_eval, .emit_c = global_emit_c };
 const nncc_op nncc_op_GlobalMaxPool = {
     .name = "GlobalMaxPool", .infer = global_infer, .eval = global_eval, .emit_c = global_emit_c };
+
+nncc_status nncc_pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p)
+{
+    return pool_params(g, n, p);
+}

@@ -76,6 +76,19 @@ static nncc_status quant_params(nncc_graph *g, nncc_node *n, nncc_quant_params *
     return NNCC_OK;
 }
 
+/* QuantizeLinear's output, and a DequantizeLinear folded from a constant,
+ * carry their scale and zero point for the int8 pass (int8.c). */
+static nncc_status attach_quant(nncc_graph *g, nncc_node *n, nncc_tensor *t)
+{
+    nncc_quant *q;
+    if (!nncc_qdq_has_quant(g, n))
+        return NNCC_OK;
+    if (nncc_qdq_quant(g, n, &q) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    t->quant = q;
+    return NNCC_OK;
+}
+
 static nncc_status quant_infer(nncc_graph *g, nncc_node *n)
 {
     if (nncc_check_inputs(g, n, 2, 3))
@@ -85,7 +98,7 @@ static nncc_status quant_infer(nncc_graph *g, nncc_node *n)
     if (quant_params(g, n, &p, &qt) != NNCC_OK)
         return NNCC_ERR_INPUT;
     nncc_set_out(g, n, 0, n->op == NNCC_OP_DequantizeLinear ? NNCC_DT_F32 : qt, &nncc_in(g, n, 0)->shape);
-    return NNCC_OK;
+    return n->op == NNCC_OP_QuantizeLinear ? attach_quant(g, n, nncc_out(g, n, 0)) : NNCC_OK;
 }
 
 static nncc_status quant_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
@@ -99,6 +112,9 @@ static nncc_status quant_eval(nncc_graph *g, nncc_node *n, const void **in, void
         nncc_dequantize(&p, (int32_t)qt, in[0], in[1], zp, out[0]);
     else
         nncc_quantize(&p, (int32_t)qt, in[0], in[1], zp, out[0]);
+    /* a folded weight remembers the integers it came from (passes/int8.c) */
+    if (n->op == NNCC_OP_DequantizeLinear && nncc_in(g, n, 0)->data)
+        return attach_quant(g, n, nncc_out(g, n, 0));
     return NNCC_OK;
 }
 

@@ -7,6 +7,9 @@
  *   dce       removes nodes whose outputs nobody reads, and Identity/Dropout (-O1+)
  *   fold-bn   BatchNormalization into the preceding Conv/Gemm weights (-O1+)
  *   fuse      bias, activation and residual Add into the producing kernel (-O1+)
+ *   quantize  --quantize int8: calibrate, put QuantizeLinear/DequantizeLinear
+ *             around what int8 kernels can run (passes/quantize.c)
+ *   int8      QDQ patterns (imported or made by quantize) to int8 kernels (-O1+)
  *   schedule  memory-aware node order for branching graphs (-O1+)
  *   memplan   static arena offsets for every intermediate tensor
  *
@@ -26,6 +29,8 @@ static const struct {
     { "dce", nncc_pass_dce, 1 },
     { "fold-bn", nncc_pass_fold_bn, 1 },
     { "fuse", nncc_pass_fuse, 1 },
+    { "quantize", nncc_pass_quantize, 1 },
+    { "int8", nncc_pass_int8, 1 },
     { "dce", nncc_pass_dce, 1 },
     { "schedule", nncc_pass_schedule, 1 },
     { "memplan", nncc_pass_memplan, 0 },

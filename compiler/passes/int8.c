@@ -1,0 +1,382 @@
+/*
+ * int8.c - QDQ patterns to int8 kernels.
+ *
+ * A QDQ graph (as ONNX Runtime's quantize_static writes it, or as
+ * passes/quantize.c makes from calibration) marks what may run in int8 with
+ * QuantizeLinear/DequantizeLinear pairs around float ops:
+ *
+ *   xq -> DequantizeLinear -> x -> Conv/Gemm(x, W, B) [+ Relu/Clip] -> y -> QuantizeLinear -> yq
+ *     becomes  xq -> Int8Conv/Int8Gemm(xq, Wq, Bq, mult, rshift) -> yq
+ *   xq -> DequantizeLinear -> MaxPool/Flatten/Reshape -> QuantizeLinear(same scale, zp) -> yq
+ *     becomes  xq -> Int8MaxPool/Flatten/Reshape -> yq
+ *   aq, bq -> DequantizeLinear -> Add [+ Relu/Clip] -> QuantizeLinear -> yq (same shapes)
+ *     becomes  aq, bq -> Int8Add -> yq
+ *
+ * xq and yq must be int8 with one scale and zero point each; W and B float
+ * constants (a folded DequantizeLinear of int8 weights keeps its scales in
+ * W->quant, so its integers come back exactly; other weights are quantised
+ * here, symmetric per output channel, scale max|w| / 127). The bias becomes
+ * int32 with scale alpha * x_scale * w_scale[m] (beta folded in), and each
+ * output channel gets the fixed-point multiplier of
+ * alpha * x_scale * w_scale[m] / y_scale. A fused Relu/Clip narrows the
+ * output clamp. What does not match stays as it is: float ops between
+ * QuantizeLinear/DequantizeLinear kernels, which is what the QDQ graph means.
+ * DequantizeLinear nodes left without readers go in the next dce.
+ *
+ * With --int8-io, a graph input read only by a QuantizeLinear becomes an
+ * int8 input, and a graph output made by a DequantizeLinear of an int8
+ * tensor becomes that int8 tensor (their scales are in --report).
+ *
+ * Precondition: shapes inferred, constants folded, activations fused.
+ */
+#include "nncc-impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static nncc_node *producer(nncc_graph *g, int t)
+{
+    for (int i = 0; i < g->n_n; i++) {
+        if (g->n[i].dead)
+            continue;
+        for (int k = 0; k < g->n[i].n_out; k++)
+            if (g->n[i].out[k] == t)
+                return &g->n[i];
+    }
+    return NULL;
+}
+
+/* The single node reading tensor t, or NULL (none, several, or a graph output). */
+static nncc_node *sole_reader(nncc_graph *g, int t)
+{
+    if (g->t[t].is_output)
+        return NULL;
+    nncc_node *r = NULL;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead)
+            continue;
+        int uses = n->fused_add == t;
+        for (int k = 0; k < n->n_in; k++)
+            uses += n->in[k] == t;
+        if (uses == 0)
+            continue;
+        if (r || uses > 1)
+            return NULL;
+        r = n;
+    }
+    return r;
+}
+
+static bool per_tensor_i8(const nncc_tensor *t)
+{
+    return t->dtype == NNCC_DT_I8 && t->quant && t->quant->n == 1 && t->quant->scale[0] > 0;
+}
+
+/* The int8 tensor a DequantizeLinear turns into tensor t, or -1. */
+static int dq_source(nncc_graph *g, int t)
+{
+    nncc_node *d = producer(g, t);
+    if (!d || d->op != NNCC_OP_DequantizeLinear || !per_tensor_i8(&g->t[d->in[0]]))
+        return -1;
+    return d->in[0];
+}
+
+/* The int8 tensor the sole QuantizeLinear reading t makes, or -1 (and *q). */
+static int q_dest(nncc_graph *g, int t, nncc_node **q)
+{
+    nncc_node *r = sole_reader(g, t);
+    if (!r || r->op != NNCC_OP_QuantizeLinear || !per_tensor_i8(&g->t[r->out[0]]))
+        return -1;
+    *q = r;
+    return r->out[0];
+}
+
+static int new_const(nncc_graph *g, const char *base, nncc_dtype dt, const nncc_shape *s, const void *data)
+{
+    int t = nncc_tensor_new_unique(g, base);
+    if (t < 0 || nncc_tensor_set_data(g, t, dt, s, data) != NNCC_OK)
+        return -1;
+    g->t[t].producer = -1;
+    return t;
+}
+
+static double fmin_arr(const nncc_quant *q)
+{
+    double v = q->scale[0];
+    for (int i = 1; i < q->n; i++)
+        v = fmin(v, q->scale[i]);
+    return v;
+}
+
+static double fmax_arr(const nncc_quant *q)
+{
+    double v = q->scale[0];
+    for (int i = 1; i < q->n; i++)
+        v = fmax(v, q->scale[i]);
+    return v;
+}
+
+typedef struct {
+    int convs, gemms, views, adds;
+    int64_t wbytes_f32, wbytes_i8;   /* weights before/after (W, B; then Wq, Bq, mult, rshift) */
+} stats;
+
+/* Conv/Gemm between DequantizeLinear and QuantizeLinear -> Int8Conv/Int8Gemm. */
+static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni];
+    bool conv = n->op == NNCC_OP_Conv;
+    if (n->fused_add >= 0 || (n->act.kind != NNCC_ACT_NONE && n->act.kind != NNCC_ACT_RELU &&
+                              n->act.kind != NNCC_ACT_CLIP))
+        return NNCC_OK;
+    nncc_node *q = NULL;
+    int xq = dq_source(g, n->in[0]), yq = q_dest(g, n->out[0], &q);
+    nncc_tensor *W = nncc_in(g, n, 1), *B = n->n_in > 2 ? nncc_in(g, n, 2) : NULL;
+    if (xq < 0 || yq < 0 || !W->data || W->dtype != NNCC_DT_F32 || (B && (!B->data || B->dtype != NNCC_DT_F32)))
+        return NNCC_OK;
+    float alpha = 1, beta = 1;
+    int64_t M, K, wax = 0; /* output channels, reduction length per channel, channel axis of W */
+    if (conv) {
+        if (W->shape.rank != 4 || nncc_in(g, n, 0)->shape.rank != 4)
+            return NNCC_OK;
+        M = W->shape.d[0];
+        K = W->shape.d[1] * W->shape.d[2] * W->shape.d[3];
+    } else {
+        nncc_attr *a;
+        if ((a = nncc_attr_find(n, "transA")) && a->i)
+            return NNCC_OK;
+        if ((a = nncc_attr_find(n, "transB")))
+            wax = a->i ? 0 : 1;
+        else
+            wax = 1;
+        if ((a = nncc_attr_find(n, "alpha")))
+            alpha = a->f;
+        if ((a = nncc_attr_find(n, "beta")))
+            beta = a->f;
+        M = W->shape.d[wax];
+        K = W->shape.d[1 - wax];
+    }
+    if (!(alpha > 0) || K > 65000)
+        return NNCC_OK;
+    if (B && nncc_shape_count(&B->shape) != M && nncc_shape_count(&B->shape) != 1)
+        return NNCC_OK; /* a bias that varies along M rows of a Gemm */
+    int64_t bn = B ? nncc_shape_count(&B->shape) : 0;
+    const float *w = W->data, *b = B ? B->data : NULL;
+    double sx = g->t[xq].quant->scale[0], sy = g->t[yq].quant->scale[0];
+    int8_t *wq = malloc((size_t)(M * K));
+    int32_t *bq = malloc((size_t)M * 4), *mq = malloc((size_t)M * 4), *rq = malloc((size_t)M * 4);
+    nncc_quant *wquant = nncc_quant_new(g->ctx, (int)M, 0);
+    nncc_status status = wq && bq && mq && rq && wquant ? NNCC_OK : NNCC_ERR_NOMEM;
+    bool ok = status == NNCC_OK;
+    /* W->quant: the folded DequantizeLinear of QDQ int8 weights, per channel along wax */
+    const nncc_quant *wqd = W->quant && W->quant->axis == wax && W->quant->n == M ? W->quant : NULL;
+    for (int64_t m = 0; ok && m < M; m++) {
+        /* element k of channel m */
+#define WAT(k) (conv ? w[m * K + (k)] : wax == 0 ? w[m * K + (k)] : w[(k) * M + m])
+        double s;
+        if (wqd && wqd->zp[m] == 0) {
+            s = wqd->scale[m];
+        } else {
+            double amax = 0;
+            for (int64_t k = 0; k < K; k++)
+                amax = fmax(amax, fabs(WAT(k)));
+            s = amax > 0 ? amax / 127.0 : 1.0;
+        }
+        for (int64_t k = 0; k < K; k++) {
+            double v = nearbyint(WAT(k) / s);
+            wq[m * K + k] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+#undef WAT
+        double acc_scale = alpha * sx * s, bv = b ? beta * (double)b[bn == 1 ? 0 : m] / acc_scale : 0;
+        ok = fabs(bv) < 2147483000.0 && nncc_quant_multiplier(acc_scale / sy, &mq[m], &rq[m]);
+        bq[m] = ok ? (int32_t)nearbyint(bv) : 0;
+        wquant->scale[m] = (float)s;
+    }
+    if (ok && conv) {
+        /* Int8Conv's packed layout: (group, C/group*KH*KW, M/group) (nncc_runtime.h) */
+        nncc_attr *ga = nncc_attr_find(n, "group");
+        int64_t G = ga ? ga->i : 1, mg = M / G;
+        int8_t *pk = malloc((size_t)(M * K));
+        if (!pk) {
+            status = NNCC_ERR_NOMEM;
+            ok = false;
+        } else {
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t k = 0; k < K; k++)
+                    pk[((m / mg) * K + k) * mg + m % mg] = wq[m * K + k];
+            memcpy(wq, pk, (size_t)(M * K));
+            free(pk);
+        }
+    }
+    if (ok) {
+        nncc_shape ws = W->shape, vs = { 1, { M } };
+        if (!conv)
+            ws.d[0] = M, ws.d[1] = K;
+        /* adding tensors may move g->t: W and B are not used past here */
+        const char *base = W->name, *bname = B ? B->name : NULL;
+        int64_t fbytes = nncc_shape_count(&W->shape) * 4 + bn * 4;
+        int twq = new_const(g, nncc_fmt(g->ctx, "%s_int8", base), NNCC_DT_I8, &ws, wq);
+        int tbq = B ? new_const(g, nncc_fmt(g->ctx, "%s_int32", bname), NNCC_DT_I32, &vs, bq) : -1;
+        int tmq = new_const(g, nncc_fmt(g->ctx, "%s_mult", base), NNCC_DT_I32, &vs, mq);
+        int trq = new_const(g, nncc_fmt(g->ctx, "%s_rshift", base), NNCC_DT_I32, &vs, rq);
+        int *in = nncc_alloc_array(g->ctx, 5, sizeof(int));
+        if (twq < 0 || (B && tbq < 0) || tmq < 0 || trq < 0 || !in) {
+            status = NNCC_ERR_NOMEM;
+        } else {
+            n = &g->n[ni]; /* tensors may have moved, nodes not */
+            g->t[twq].quant = wquant;
+            in[0] = xq, in[1] = twq, in[2] = tbq, in[3] = tmq, in[4] = trq;
+            const char *from = nncc_fmt(g->ctx, "'%s' (%s)", q->name, nncc_ops[q->op]->name);
+            n->fused_from = n->fused_from ? nncc_fmt(g->ctx, "%s + %s", n->fused_from, from) : from;
+            nncc_report(g, "int8", "node '%s' (%s -> Int8%s): x scale %.6g zp %d, y scale %.6g zp %d, "
+                        "w scales %.3g..%.3g (%lld channels), weights %lld -> %lld bytes",
+                        n->name, conv ? "Conv" : "Gemm", conv ? "Conv" : "Gemm", sx, (int)g->t[xq].quant->zp[0],
+                        sy, (int)g->t[yq].quant->zp[0], fmin_arr(wquant), fmax_arr(wquant), (long long)M,
+                        (long long)fbytes, (long long)(M * K + (B ? M * 4 : 0) + M * 8));
+            st->wbytes_f32 += fbytes;
+            st->wbytes_i8 += M * K + (B ? M * 4 : 0) + M * 8;
+            n->op = conv ? NNCC_OP_Int8Conv : NNCC_OP_Int8Gemm;
+            n->in = in;
+            n->n_in = 5;
+            if (!conv)
+                n->n_attr = 0; /* alpha, beta, transA/B are folded in */
+            n->out[0] = yq;
+            g->t[yq].producer = ni;
+            q->dead = true;
+            for (int k = 0; k < n->n_attr; k++)
+                n->attr[k].used = false;
+            status = nncc_ops[n->op]->infer(g, n);
+            *(conv ? &st->convs : &st->gemms) += 1;
+        }
+    }
+    free(wq);
+    free(bq);
+    free(mq);
+    free(rq);
+    return status;
+}
+
+/* MaxPool/Flatten/Reshape between DequantizeLinear and QuantizeLinear with
+ * the same scale and zero point: the same op on the int8 tensor. */
+static nncc_status lower_view(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni], *q = NULL;
+    int xq = dq_source(g, n->in[0]), yq = q_dest(g, n->out[0], &q);
+    if (xq < 0 || yq < 0 || (n->n_out > 1 && n->out[1] >= 0))
+        return NNCC_OK;
+    const nncc_quant *a = g->t[xq].quant, *b = g->t[yq].quant;
+    if (a->scale[0] != b->scale[0] || a->zp[0] != b->zp[0])
+        return NNCC_OK;
+    if (n->op == NNCC_OP_MaxPool) {
+        if (g->t[xq].shape.rank != 4)
+            return NNCC_OK;
+        n->op = NNCC_OP_Int8MaxPool;
+    }
+    n->in[0] = xq;
+    n->out[0] = yq;
+    g->t[yq].producer = ni;
+    q->dead = true;
+    const char *from = nncc_fmt(g->ctx, "'%s' (%s)", q->name, nncc_ops[q->op]->name);
+    n->fused_from = n->fused_from ? nncc_fmt(g->ctx, "%s + %s", n->fused_from, from) : from;
+    for (int k = 0; k < n->n_attr; k++)
+        n->attr[k].used = false;
+    st->views++;
+    nncc_quant *keep = g->t[yq].quant;
+    nncc_status s = nncc_ops[n->op]->infer(g, n);
+    g->t[yq].quant = keep;
+    return s;
+}
+
+/* Add of two dequantised int8 tensors, quantised after: Int8Add. */
+static nncc_status lower_add(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni], *q = NULL;
+    if (n->n_in != 2 || n->fused_add >= 0 || nncc_out(g, n, 0)->dtype != NNCC_DT_F32 ||
+        (n->act.kind != NNCC_ACT_NONE && n->act.kind != NNCC_ACT_RELU && n->act.kind != NNCC_ACT_CLIP))
+        return NNCC_OK;
+    int aq = dq_source(g, n->in[0]), bq = dq_source(g, n->in[1]), yq = q_dest(g, n->out[0], &q);
+    if (aq < 0 || bq < 0 || yq < 0 || !nncc_shape_eq(&g->t[aq].shape, &g->t[bq].shape) ||
+        !nncc_shape_eq(&g->t[aq].shape, &g->t[yq].shape))
+        return NNCC_OK;
+    n->op = NNCC_OP_Int8Add;
+    n->in[0] = aq, n->in[1] = bq;
+    n->out[0] = yq;
+    g->t[yq].producer = ni;
+    q->dead = true;
+    const char *from = nncc_fmt(g->ctx, "'%s' (%s)", q->name, nncc_ops[q->op]->name);
+    n->fused_from = n->fused_from ? nncc_fmt(g->ctx, "%s + %s", n->fused_from, from) : from;
+    st->adds++;
+    return nncc_ops[n->op]->infer(g, n);
+}
+
+/* --int8-io: int8 graph inputs and outputs where a QuantizeLinear /
+ * DequantizeLinear sits at the edge. */
+static void int8_io(nncc_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        int x = g->inputs[i];
+        nncc_node *q = sole_reader(g, x);
+        if (!q || q->op != NNCC_OP_QuantizeLinear || q->in[0] != x || !per_tensor_i8(&g->t[q->out[0]]))
+            continue;
+        int xq = q->out[0];
+        for (int k = 0; k < g->n_n; k++)
+            for (int j = 0; j < g->n[k].n_in; j++)
+                if (g->n[k].in[j] == xq)
+                    g->n[k].in[j] = x;
+        g->t[x].dtype = NNCC_DT_I8;
+        g->t[x].quant = g->t[xq].quant;
+        if (g->t[xq].is_output) /* the quantised input is also an output: keep it written */
+            continue;
+        q->dead = true;
+        nncc_report(g, "int8", "input '%s' is int8: real = (q - %d) * %.9g", g->t[x].name, (int)g->t[x].quant->zp[0],
+                    (double)g->t[x].quant->scale[0]);
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        int y = g->outputs[i];
+        nncc_node *d = producer(g, y);
+        if (!d || d->op != NNCC_OP_DequantizeLinear || !per_tensor_i8(&g->t[d->in[0]]) || g->t[d->in[0]].is_input ||
+            g->t[d->in[0]].data || nncc_tensor_uses(g, y) > 1)
+            continue;
+        int yq = d->in[0];
+        g->t[y].is_output = false;
+        g->t[yq].is_output = true;
+        /* compile.c's batch check names outputs by the model's tensor names and
+         * does not know this one: a symbolic batch is always dim 0 */
+        g->t[yq].batch_dim = g->batch_symbolic ? 0 : -1;
+        g->outputs[i] = yq;
+        d->dead = true;
+        nncc_report(g, "int8", "output '%s' is int8 ('%s'): real = (q - %d) * %.9g", g->t[y].name, g->t[yq].name,
+                    (int)g->t[yq].quant->zp[0], (double)g->t[yq].quant->scale[0]);
+    }
+}
+
+nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o)
+{
+    stats st;
+    memset(&st, 0, sizeof st);
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead)
+            continue;
+        nncc_status s = NNCC_OK;
+        if (n->op == NNCC_OP_Conv || n->op == NNCC_OP_Gemm)
+            s = lower_mm(g, i, &st);
+        else if (n->op == NNCC_OP_MaxPool || n->op == NNCC_OP_Flatten || n->op == NNCC_OP_Reshape)
+            s = lower_view(g, i, &st);
+        else if (n->op == NNCC_OP_Add)
+            s = lower_add(g, i, &st);
+        if (s != NNCC_OK)
+            return s;
+    }
+    if (o->int8_io)
+        int8_io(g);
+    nncc_graph_compact(g);
+    if (st.convs + st.gemms + st.views + st.adds)
+        nncc_report(g, "int8", "%d Conv, %d Gemm and %d Add to int8 kernels, %d pooling/reshape ops on int8; "
+                    "their weights %lld -> %lld bytes (%.1f%%, int32 bias, multipliers and shifts included)",
+                    st.convs, st.gemms, st.adds, st.views, (long long)st.wbytes_f32, (long long)st.wbytes_i8,
+                    st.wbytes_f32 ? 100.0 * (double)st.wbytes_i8 / (double)st.wbytes_f32 : 0.0);
+    return NNCC_OK;
+}
