@@ -1,11 +1,11 @@
-"""test_text_sample.py - the hand-written text-format sample, samples/digits_cnn.nng:
+"""test_text_sample.py - the hand-written text-format sample, samples/hand_cnn.nng:
 compiled by nncc at -O0 and -O2, built with gcc, run at batch 1 and 3, and
 compared with the same network computed here in numpy (float64), from the
-weight definitions in samples/make_digits_cnn.py - no ONNX, no nncc code
+weight definitions in samples/make_hand_cnn.py - no ONNX, no nncc code
 involved in the reference.
 
-Also checks that the committed side files (digits_cnn.bin, digits_cnn.fc1.npy)
-are what make_digits_cnn.py writes, so the sample, its script and this test
+Also checks that the committed side files (hand_cnn.bin, hand_cnn.fc1.npy)
+are what make_hand_cnn.py writes, so the sample, its script and this test
 describe the same network.
 
 Tolerance: max |nncc - numpy| <= 1e-5 * max |numpy|. nncc computes in float32
@@ -23,13 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
 sys.path.insert(0, H.SAMPLES)
-import make_digits_cnn as D  # noqa: E402
+import make_hand_cnn as D  # noqa: E402
 
 TOL = 1e-5
 
 
 def reference(x, w):
-    """digits_cnn in numpy: x [N,1,8,8] -> probabilities [N,10]."""
+    """hand_cnn.nng in numpy: x [N,1,8,8] -> probabilities [N,10]."""
     x = x.astype(np.float64)
     w = {k: v.astype(np.float64) for k, v in w.items()}
     n = x.shape[0]
@@ -54,13 +54,13 @@ def main():
     H.have_nncc_env()
     check = H.Tally()
     w = D.weights()
-    with open(os.path.join(H.SAMPLES, "digits_cnn.bin"), "rb") as f:
-        check.check(f.read() == D.bin_bytes(w), "digits_cnn.bin is what make_digits_cnn.py writes")
-    npy = np.load(os.path.join(H.SAMPLES, "digits_cnn.fc1.npy"))
+    with open(os.path.join(H.SAMPLES, "hand_cnn.bin"), "rb") as f:
+        check.check(f.read() == D.bin_bytes(w), "hand_cnn.bin is what make_hand_cnn.py writes")
+    npy = np.load(os.path.join(H.SAMPLES, "hand_cnn.fc1.npy"))
     check.check(npy.dtype == np.float32 and np.array_equal(npy, w["fc1.w"]),
-                "digits_cnn.fc1.npy is what make_digits_cnn.py writes")
+                "hand_cnn.fc1.npy is what make_hand_cnn.py writes")
 
-    nng = os.path.join(H.SAMPLES, "digits_cnn.nng")
+    nng = os.path.join(H.SAMPLES, "hand_cnn.nng")
     rng = np.random.RandomState(7)
     for opt in ["-O0", "-O2"]:
         out = H.tmp_dir("text_sample", opt)
@@ -72,7 +72,7 @@ def main():
             got = H.run(m, exe, [x], batch=batch)[0]
             ref = reference(x, w)
             err = float(np.abs(got - ref).max() / np.abs(ref).max())
-            print("digits_cnn %s batch %d: max error %.2e (relative to the largest output)" % (opt, batch, err))
+            print("hand_cnn %s batch %d: max error %.2e (relative to the largest output)" % (opt, batch, err))
             check.check(got.shape == (batch, 10) and err <= TOL,
                         "%s batch %d: nncc matches numpy (error %.2e, tolerance %g)" % (opt, batch, err, TOL))
     check.finish()
