@@ -146,6 +146,8 @@ typedef struct {
 typedef struct nncc_graph {
     nncc_ctx *ctx;
     const char *name;          /* graph name from the model */
+    const char *source;        /* the model file it was first read from, when a text
+                                  file says so (`source "net.onnx"`); NULL: this file */
     nncc_tensor *t;            /* tensors */
     int n_t, cap_t;
     nncc_node *n;              /* nodes, in topological order */

@@ -572,7 +572,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "HEADER", hname },
         { "SOURCE_FILE", cname },
         { "VERSION", NNCC_VERSION },
-        { "SOURCE", cs(g, basename_of(ctx->file)) },
+        { "SOURCE", cs(g, g->source ? g->source : basename_of(ctx->file)) },
         { "OPTIONS", nncc_fmt(ctx, "-O%d%s%s", o->opt_level,
                               o->align != 16 ? nncc_fmt(ctx, " --align %lld", (long long)o->align) : "",
                               o->canary ? " --canary" : "") },

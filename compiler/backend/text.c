@@ -36,7 +36,7 @@ typedef struct {
 
 static bool plain_ident(const char *s)
 {
-    static const char *const reserved[] = { "graph", "opset", "input", "output", "weight", "_", NULL };
+    static const char *const reserved[] = { "graph", "source", "opset", "input", "output", "weight", "_", NULL };
     if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
         return false;
     for (const char *p = s; *p; p++)
@@ -243,6 +243,9 @@ nncc_status nncc_write_text(nncc_graph *g, const char *path)
             base ? base + 1 : path, NNCC_VERSION, src);
     fputs("graph ", f);
     put_name(f, g->name ? g->name : "model");
+    /* the original model file, so that C compiled from this text names it too */
+    fputs("\nsource ", f);
+    put_string(f, g->source ? g->source : src);
     fprintf(f, "\nopset %lld\n", (long long)g->opset);
 
     bool any = false;

@@ -885,6 +885,20 @@ static bool parse_graph(parser *P)
     return true;
 }
 
+/* source_stmt := 'source' STRING     (the model file --emit-graph read; names it in generated C) */
+static bool parse_source(parser *P)
+{
+    token kw = P->tok;
+    next(P);
+    const char *src;
+    if (!parse_string(P, &src))
+        return false;
+    if (P->g->source)
+        return error_tok(P, kw, "the source is given twice");
+    P->g->source = src;
+    return true;
+}
+
 /* opset_stmt := 'opset' INT */
 static bool parse_opset(parser *P)
 {
@@ -1268,11 +1282,11 @@ static bool parse_node(parser *P)
 
 static bool is_keyword(const token *t)
 {
-    return is_word(t, "graph") || is_word(t, "opset") || is_word(t, "input") || is_word(t, "output") ||
-           is_word(t, "weight");
+    return is_word(t, "graph") || is_word(t, "source") || is_word(t, "opset") || is_word(t, "input") ||
+           is_word(t, "output") || is_word(t, "weight");
 }
 
-/* statement := graph_stmt | opset_stmt | input_stmt | output_stmt | weight_stmt | node_stmt
+/* statement := graph_stmt | source_stmt | opset_stmt | input_stmt | output_stmt | weight_stmt | node_stmt
  * A keyword followed by '=' or ',' is a tensor name (`input = Relu(x)`). */
 static bool parse_statement(parser *P)
 {
@@ -1284,6 +1298,8 @@ static bool parse_statement(parser *P)
             return parse_node(P);
         if (is_word(&t, "graph"))
             ok = parse_graph(P);
+        else if (is_word(&t, "source"))
+            ok = parse_source(P);
         else if (is_word(&t, "opset"))
             ok = parse_opset(P);
         else if (is_word(&t, "input"))

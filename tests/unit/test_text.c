@@ -375,6 +375,8 @@ static void test_value_errors(void **state)
     expect_error("x = Relu(y) {alpha=ints[1.5]}\n", "t.nng:1:25: error: '1.5' in an ints[...] list");
     expect_error("x = Relu(y) {alpha=}\n", "t.nng:1:20: error: expected an attribute value");
     expect_error("opset 0\n", "t.nng:1:7: error: opset 0 is not an ONNX opset version");
+    expect_error("source \"a.onnx\"\nsource \"b.onnx\"\n", "t.nng:2:1: error: the source is given twice");
+    expect_error("source a.onnx\n", "t.nng:1:8:");
 }
 
 static void test_declaration_errors(void **state)
