@@ -65,7 +65,7 @@ fi
 # ---- the text-format parser under libFuzzer (clang only), bounded in time ----
 if [[ ${NNCC_SKIP_FUZZ:-0} != 1 ]] && command -v clang >/dev/null; then
   fuzz=${NNCC_FUZZ_BUILD_DIR:-build-fuzz}
-  step "fuzz: $fuzz/ (clang, -DNNCC_FUZZ=ON), fuzz_text for \${NNCC_FUZZ_SECONDS:-30} s"
+  step "fuzz: $fuzz/ (clang, -DNNCC_FUZZ=ON), fuzz_text for 30 s"
   cmake -S . -B "$fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DNNCC_FUZZ=ON -DNNCC_WERROR=ON -DNNCC_PYTHON="$python"
   cmake --build "$fuzz" --target fuzz_text
   ctest --test-dir "$fuzz" -R '^fuzz_text$' --output-on-failure || failed+=("fuzz_text")
