@@ -175,6 +175,9 @@ nncc_node *nncc_node_add(nncc_graph *g, int op, const char *name, int n_in, int 
 void nncc_graph_compact(nncc_graph *g);
 /* Orders nodes topologically; reports a cycle as an error. */
 nncc_status nncc_graph_toposort(nncc_graph *g);
+/* The single live node reading tensor t (once), or NULL: none, several, or
+ * t is a graph output. Fusion rewrites need this. */
+nncc_node *nncc_sole_reader(nncc_graph *g, int t);
 /* Number of nodes reading tensor `ti` (outputs count as one more use). */
 int nncc_tensor_uses(const nncc_graph *g, int ti);
 /* Sets a tensor to constant data (copied into the arena). */

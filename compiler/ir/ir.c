@@ -323,6 +323,28 @@ nncc_status nncc_graph_toposort(nncc_graph *g)
     return NNCC_OK;
 }
 
+/* The single node reading tensor t, or NULL (none, several, or a graph output). */
+nncc_node *nncc_sole_reader(nncc_graph *g, int t)
+{
+    if (g->t[t].is_output)
+        return NULL;
+    nncc_node *r = NULL;
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        if (n->dead)
+            continue;
+        int uses = n->fused_add == t;
+        for (int k = 0; k < n->n_in; k++)
+            uses += n->in[k] == t;
+        if (uses == 0)
+            continue;
+        if (r || uses > 1)
+            return NULL;
+        r = n;
+    }
+    return r;
+}
+
 int nncc_tensor_uses(const nncc_graph *g, int ti)
 {
     int uses = g->t[ti].is_output ? 1 : 0;

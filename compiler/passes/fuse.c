@@ -17,28 +17,6 @@
 #include <math.h>
 #include <string.h>
 
-/* The single node reading tensor t, or NULL (none, several, or a graph output). */
-static nncc_node *sole_reader(nncc_graph *g, int t)
-{
-    if (g->t[t].is_output)
-        return NULL;
-    nncc_node *r = NULL;
-    for (int i = 0; i < g->n_n; i++) {
-        nncc_node *n = &g->n[i];
-        if (n->dead)
-            continue;
-        int uses = n->fused_add == t;
-        for (int k = 0; k < n->n_in; k++)
-            uses += n->in[k] == t;
-        if (uses == 0)
-            continue;
-        if (r || uses > 1)
-            return NULL;
-        r = n;
-    }
-    return r;
-}
-
 /* The activation a node computes, if it is one the kernels can fuse. */
 static bool as_activation(nncc_graph *g, nncc_node *n, nncc_act_params *a)
 {
@@ -103,7 +81,7 @@ nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o)
         if (!conv && !gemm && !add)
             continue;
         /* Conv -> Add(y, other) with the same shape: residual in the epilogue */
-        nncc_node *r = sole_reader(g, n->out[0]);
+        nncc_node *r = nncc_sole_reader(g, n->out[0]);
         if (conv && r && r->op == NNCC_OP_Add && n->fused_add < 0 && n->act.kind == NNCC_ACT_NONE && r->n_in == 2) {
             int other = r->in[0] == n->out[0] ? r->in[1] : r->in[0];
             if (other >= 0 && nncc_shape_eq(&g->t[other].shape, &nncc_out(g, n, 0)->shape) &&
@@ -112,7 +90,7 @@ nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o)
                 n->fused_add = other;
                 absorb(g, n, r);
                 adds++;
-                r = sole_reader(g, n->out[0]);
+                r = nncc_sole_reader(g, n->out[0]);
             }
         }
         nncc_act_params a;

@@ -47,28 +47,6 @@ static nncc_node *producer(nncc_graph *g, int t)
     return NULL;
 }
 
-/* The single node reading tensor t, or NULL (none, several, or a graph output). */
-static nncc_node *sole_reader(nncc_graph *g, int t)
-{
-    if (g->t[t].is_output)
-        return NULL;
-    nncc_node *r = NULL;
-    for (int i = 0; i < g->n_n; i++) {
-        nncc_node *n = &g->n[i];
-        if (n->dead)
-            continue;
-        int uses = n->fused_add == t;
-        for (int k = 0; k < n->n_in; k++)
-            uses += n->in[k] == t;
-        if (uses == 0)
-            continue;
-        if (r || uses > 1)
-            return NULL;
-        r = n;
-    }
-    return r;
-}
-
 static bool per_tensor_i8(const nncc_tensor *t)
 {
     return t->dtype == NNCC_DT_I8 && t->quant && t->quant->n == 1 && t->quant->scale[0] > 0;
@@ -86,7 +64,7 @@ static int dq_source(nncc_graph *g, int t)
 /* The int8 tensor the sole QuantizeLinear reading t makes, or -1 (and *q). */
 static int q_dest(nncc_graph *g, int t, nncc_node **q)
 {
-    nncc_node *r = sole_reader(g, t);
+    nncc_node *r = nncc_sole_reader(g, t);
     if (!r || r->op != NNCC_OP_QuantizeLinear || !per_tensor_i8(&g->t[r->out[0]]))
         return -1;
     *q = r;
@@ -317,7 +295,7 @@ static void int8_io(nncc_graph *g)
 {
     for (int i = 0; i < g->n_inputs; i++) {
         int x = g->inputs[i];
-        nncc_node *q = sole_reader(g, x);
+        nncc_node *q = nncc_sole_reader(g, x);
         if (!q || q->op != NNCC_OP_QuantizeLinear || q->in[0] != x || !per_tensor_i8(&g->t[q->out[0]]))
             continue;
         int xq = q->out[0];
