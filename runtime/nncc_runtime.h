@@ -701,6 +701,33 @@ void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
 void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
                          const float *scale, const int32_t *zp, const void *x, float *y);
 
+/* ------------------------------------------------------------------------ */
+/* Integer matmul and convolution (nncc_rt_intconv.c)                        */
+/* ------------------------------------------------------------------------ */
+typedef struct {
+    int64_t batch, m, k, n;      /* a (batch,M,K), b (batch,K,N) or (K,N), y (batch,M,N) */
+    int64_t b_step;              /* elements between b's matrices (0: one shared b) */
+    int32_t ta, tb;              /* NNCC_RT_I8 or NNCC_RT_U8 */
+    int32_t a_zp_per_row;        /* a's zero point has M values (else one) */
+    int32_t b_zp_per_col;        /* b's zero point has N values (else one) */
+} nncc_matmul_int_params;
+
+/* MatMulInteger: y(batch,M,N) int32 = sum_k (a - azp[m]) * (b - bzp[n]); zero points may be NULL. */
+void nncc_matmul_integer(const nncc_matmul_int_params *p, const void *a, const void *b, const void *azp,
+                         const void *bzp, int32_t *y);
+/* ConvInteger: y(N,M,OH,OW) int32 = conv(x(N,C,H,W) - xzp, w(M,C/group,KH,KW) - wzp[m]);
+ * x of type tx, w of type tw (NNCC_RT_I8/U8); wzp has M values when wzp_per_m,
+ * else one; zero points may be NULL; padding contributes 0 (p->act unused). */
+void nncc_conv_integer(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int32_t wzp_per_m, const void *x,
+                       const void *w, const void *xzp, const void *wzp, int32_t *y);
+/* QLinearConv: y(N,M,OH,OW) = saturate(rint((conv(x - xzp, w - wzp[m]) + bias[m]) *
+ * (xs * ws[m] / ys)) + yzp) of type ty; per-tensor x/y scales and zero
+ * points, w's per tensor or per output channel (w_per_m); bias (M) int32 or
+ * NULL, yzp NULL means 0. */
+void nncc_qlinear_conv(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int32_t ty, int32_t w_per_m,
+                       const void *x, const float *xs, const void *xzp, const void *w, const float *ws,
+                       const void *wzp, const float *ys, const void *yzp, const int32_t *bias, void *y);
+
 #ifdef __cplusplus
 }
 #endif
