@@ -728,6 +728,12 @@ void nncc_qlinear_conv(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int3
                        const void *x, const float *xs, const void *xzp, const void *w, const float *ws,
                        const void *wzp, const float *ys, const void *yzp, const int32_t *bias, void *y);
 
+/* TopK: values(outer,k,inner) and indices(outer,k,inner) of the k largest
+ * (largest != 0, else smallest) of x(outer,len,inner) along len, best first,
+ * ties by lower index; elements of `size` bytes of `type` (NNCC_RT_*, not F16). */
+void nncc_topk(int32_t type, size_t size, int64_t outer, int64_t len, int64_t inner, int64_t k, int32_t largest,
+               const void *x, void *values, int64_t *indices);
+
 #ifdef __cplusplus
 }
 #endif
