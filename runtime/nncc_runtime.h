@@ -734,6 +734,25 @@ void nncc_qlinear_conv(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int3
 void nncc_topk(int32_t type, size_t size, int64_t outer, int64_t len, int64_t inner, int64_t k, int32_t largest,
                const void *x, void *values, int64_t *indices);
 
+/* ------------------------------------------------------------------------ */
+/* Resize (nncc_rt_resize.c)                                                 */
+/* ------------------------------------------------------------------------ */
+enum { NNCC_RESIZE_HALF_PIXEL = 0, NNCC_RESIZE_ASYMMETRIC = 1, NNCC_RESIZE_ALIGN_CORNERS = 2,
+       NNCC_RESIZE_PYTORCH_HALF_PIXEL = 3, NNCC_RESIZE_HALF_PIXEL_SYMMETRIC = 4 };
+enum { NNCC_RESIZE_ROUND_PREFER_FLOOR = 0, NNCC_RESIZE_ROUND_PREFER_CEIL = 1, NNCC_RESIZE_FLOOR = 2,
+       NNCC_RESIZE_CEIL = 3 };
+typedef struct {
+    int32_t rank;
+    int32_t linear;                  /* 0: nearest, 1: linear (float32 only) */
+    int32_t coord;                   /* NNCC_RESIZE_HALF_PIXEL, ... */
+    int32_t nearest;                 /* NNCC_RESIZE_ROUND_PREFER_FLOOR, ... */
+    int64_t in[NNCC_RT_MAX_RANK];    /* x's shape */
+    int64_t out[NNCC_RT_MAX_RANK];   /* y's shape */
+    double scale[NNCC_RT_MAX_RANK];  /* out / in as the coordinate transform uses it */
+} nncc_resize_params;
+/* y(out) = x(in) resized; elements of `size` bytes (linear: float32). */
+void nncc_resize(const nncc_resize_params *p, size_t size, const void *x, void *y);
+
 #ifdef __cplusplus
 }
 #endif
