@@ -701,6 +701,58 @@ void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
 void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
                          const float *scale, const int32_t *zp, const void *x, float *y);
 
+/* ------------------------------------------------------------------------ */
+/* Integer matmul and convolution (nncc_rt_intconv.c)                        */
+/* ------------------------------------------------------------------------ */
+typedef struct {
+    int64_t batch, m, k, n;      /* a (batch,M,K), b (batch,K,N) or (K,N), y (batch,M,N) */
+    int64_t b_step;              /* elements between b's matrices (0: one shared b) */
+    int32_t ta, tb;              /* NNCC_RT_I8 or NNCC_RT_U8 */
+    int32_t a_zp_per_row;        /* a's zero point has M values (else one) */
+    int32_t b_zp_per_col;        /* b's zero point has N values (else one) */
+} nncc_matmul_int_params;
+
+/* MatMulInteger: y(batch,M,N) int32 = sum_k (a - azp[m]) * (b - bzp[n]); zero points may be NULL. */
+void nncc_matmul_integer(const nncc_matmul_int_params *p, const void *a, const void *b, const void *azp,
+                         const void *bzp, int32_t *y);
+/* ConvInteger: y(N,M,OH,OW) int32 = conv(x(N,C,H,W) - xzp, w(M,C/group,KH,KW) - wzp[m]);
+ * x of type tx, w of type tw (NNCC_RT_I8/U8); wzp has M values when wzp_per_m,
+ * else one; zero points may be NULL; padding contributes 0 (p->act unused). */
+void nncc_conv_integer(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int32_t wzp_per_m, const void *x,
+                       const void *w, const void *xzp, const void *wzp, int32_t *y);
+/* QLinearConv: y(N,M,OH,OW) = saturate(rint((conv(x - xzp, w - wzp[m]) + bias[m]) *
+ * (xs * ws[m] / ys)) + yzp) of type ty; per-tensor x/y scales and zero
+ * points, w's per tensor or per output channel (w_per_m); bias (M) int32 or
+ * NULL, yzp NULL means 0. */
+void nncc_qlinear_conv(const nncc_conv2d_params *p, int32_t tx, int32_t tw, int32_t ty, int32_t w_per_m,
+                       const void *x, const float *xs, const void *xzp, const void *w, const float *ws,
+                       const void *wzp, const float *ys, const void *yzp, const int32_t *bias, void *y);
+
+/* TopK: values(outer,k,inner) and indices(outer,k,inner) of the k largest
+ * (largest != 0, else smallest) of x(outer,len,inner) along len, best first,
+ * ties by lower index; elements of `size` bytes of `type` (NNCC_RT_*, not F16). */
+void nncc_topk(int32_t type, size_t size, int64_t outer, int64_t len, int64_t inner, int64_t k, int32_t largest,
+               const void *x, void *values, int64_t *indices);
+
+/* ------------------------------------------------------------------------ */
+/* Resize (nncc_rt_resize.c)                                                 */
+/* ------------------------------------------------------------------------ */
+enum { NNCC_RESIZE_HALF_PIXEL = 0, NNCC_RESIZE_ASYMMETRIC = 1, NNCC_RESIZE_ALIGN_CORNERS = 2,
+       NNCC_RESIZE_PYTORCH_HALF_PIXEL = 3, NNCC_RESIZE_HALF_PIXEL_SYMMETRIC = 4 };
+enum { NNCC_RESIZE_ROUND_PREFER_FLOOR = 0, NNCC_RESIZE_ROUND_PREFER_CEIL = 1, NNCC_RESIZE_FLOOR = 2,
+       NNCC_RESIZE_CEIL = 3 };
+typedef struct {
+    int32_t rank;
+    int32_t linear;                  /* 0: nearest, 1: linear (float32 only) */
+    int32_t coord;                   /* NNCC_RESIZE_HALF_PIXEL, ... */
+    int32_t nearest;                 /* NNCC_RESIZE_ROUND_PREFER_FLOOR, ... */
+    int64_t in[NNCC_RT_MAX_RANK];    /* x's shape */
+    int64_t out[NNCC_RT_MAX_RANK];   /* y's shape */
+    double scale[NNCC_RT_MAX_RANK];  /* out / in as the coordinate transform uses it */
+} nncc_resize_params;
+/* y(out) = x(in) resized; elements of `size` bytes (linear: float32). */
+void nncc_resize(const nncc_resize_params *p, size_t size, const void *x, void *y);
+
 #ifdef __cplusplus
 }
 #endif
