@@ -37,7 +37,7 @@ void nncc_topk(int32_t type, size_t size, int64_t outer, int64_t len, int64_t in
             for (int64_t e = 0; e < len; e++) {
                 int64_t pos = cnt;
                 while (pos > 0) {
-                    int c = cmp(type, x, base + e * inner, base + idx[(pos - 1) * inner]);
+                    int c = cmp(type, x, base + e * inner, base + idx[(pos - 1) * inner] * inner);
                     if (!(largest ? c > 0 : c < 0))
                         break;
                     pos--;
