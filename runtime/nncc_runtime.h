@@ -753,6 +753,11 @@ typedef struct {
 /* y(out) = x(in) resized; elements of `size` bytes (linear: float32). */
 void nncc_resize(const nncc_resize_params *p, size_t size, const void *x, void *y);
 
+/* ---- Tile (nncc_rt_tile.c) ---- */
+/* y(odims) = x(idims) repeated: y[i] = x[i mod idims] per dim; odims[d] is a
+ * multiple of idims[d] (0 allowed); elements of `size` bytes. */
+void nncc_tile(int64_t rank, const int64_t *idims, const int64_t *odims, size_t size, const void *x, void *y);
+
 #ifdef __cplusplus
 }
 #endif

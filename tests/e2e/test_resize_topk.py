@@ -1,5 +1,5 @@
-"""test_resize_topk.py - Resize and TopK as exporters write them: scales,
-sizes and K are constants (the ONNX node tests pass them as graph inputs,
+"""test_resize_topk.py - Resize, TopK and Tile as exporters write them:
+scales, sizes, K and repeats are constants (the ONNX node tests pass them as graph inputs,
 which nncc refuses, so these ops get their checks here). Each model is
 compiled by nncc, built with gcc -Werror, and compared with ONNX Runtime.
 """
@@ -48,6 +48,15 @@ def topk_model(path, shape, k, axis, largest):
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
+def tile_model(path, shape, repeats):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    r = numpy_helper.from_array(np.array(repeats, np.int64), "repeats")
+    n = helper.make_node("Tile", ["x", "repeats"], ["y"], name="tile")
+    g = helper.make_graph([n], "tile", [x], [y], initializer=[r])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
 CASES = [
     ("nearest_up2_asym", lambda p: resize_model(p, [1, 2, 4, 5], "nearest", "asymmetric", scales=[1, 1, 2, 2],
                                                nearest_mode="floor")),
@@ -60,6 +69,7 @@ CASES = [
                                                              scales=[1, 1, 0.5, 0.5])),
     ("topk_last_axis_largest", lambda p: topk_model(p, [3, 10], 4, -1, 1)),
     ("topk_axis0_smallest", lambda p: topk_model(p, [7, 5], 3, 0, 0)),
+    ("tile_3d", lambda p: tile_model(p, [2, 3, 4], [3, 1, 2])),
 ]
 
 
