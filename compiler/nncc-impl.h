@@ -256,6 +256,8 @@ const char *nncc_op_suggest(const char *name); /* closest known name, for typos 
 int64_t nncc_window_out(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t d,
                         int64_t *pb, int64_t *pe, int ceil_mode);
 
+/* ops/conv.c: the (N, M, [OH,] OW) output of a 1-D/2-D (transposed) convolution. */
+nncc_shape nncc_conv_out_shape(const nncc_shape *x, const nncc_conv2d_params *p);
 /* ops/conv.c: writes a static nncc_conv2d_params (Conv, ConvTranspose); returns its name. */
 const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p);
 
@@ -312,6 +314,8 @@ void nncc_bcast_fill(nncc_bcast *bc, const nncc_shape *o, const nncc_shape *a,
  * LinearAttention's present_state): internal tensors, planned in the arena
  * like any intermediate. Idempotent. */
 nncc_status nncc_node_materialize_outputs(nncc_graph *g, int ni, int count);
+/* Input 0 of shape (N, C, ...) as N, C and the product of the rest (HW). */
+void nncc_nc_split(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW);
 /* Unsupported feature of a node: reported as "unsupported: ...". */
 nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -133,13 +133,7 @@ static nncc_status conv_infer(nncc_graph *g, nncc_node *n)
     nncc_conv2d_params p;
     if (conv_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_tensor *x = nncc_in(g, n, 0);
-    nncc_shape s = x->shape;
-    s.d[1] = p.m;
-    if (s.rank == 4)
-        s.d[2] = p.oh, s.d[3] = p.ow;
-    else
-        s.d[2] = p.ow;
+    nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
     nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
     return NNCC_OK;
 }
@@ -152,6 +146,17 @@ static nncc_status conv_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     const float *add = n->fused_add >= 0 ? g->t[n->fused_add].data : NULL;
     nncc_conv2d_f32(&p, in[0], in[1], in[2], add, out[0]);
     return NNCC_OK;
+}
+
+nncc_shape nncc_conv_out_shape(const nncc_shape *x, const nncc_conv2d_params *p)
+{
+    nncc_shape s = *x;
+    s.d[1] = p->m;
+    if (s.rank == 4)
+        s.d[2] = p->oh, s.d[3] = p->ow;
+    else
+        s.d[2] = p->ow;
+    return s;
 }
 
 const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)

@@ -103,12 +103,7 @@ static nncc_status convt_infer(nncc_graph *g, nncc_node *n)
     nncc_conv2d_params p;
     if (convt_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_shape s = nncc_in(g, n, 0)->shape;
-    s.d[1] = p.m;
-    if (s.rank == 4)
-        s.d[2] = p.oh, s.d[3] = p.ow;
-    else
-        s.d[2] = p.ow;
+    nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
     nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
     return NNCC_OK;
 }

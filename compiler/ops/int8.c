@@ -203,8 +203,7 @@ static nncc_status int8conv_infer(nncc_graph *g, nncc_node *n)
         return NNCC_ERR_INPUT;
     if (nncc_in(g, n, 0)->shape.rank != 4)
         return nncc_unsupported(g, n, "int8 1-D convolution");
-    nncc_shape s = nncc_in(g, n, 0)->shape;
-    s.d[1] = p.m, s.d[2] = p.oh, s.d[3] = p.ow;
+    nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
     nncc_quant *q = nncc_out(g, n, 0)->quant;
     nncc_set_out(g, n, 0, NNCC_DT_I8, &s);
     nncc_out(g, n, 0)->quant = q;

@@ -149,12 +149,7 @@ static nncc_status ci_infer(nncc_graph *g, nncc_node *n)
     int32_t wper;
     if (ci_params(g, n, &p, &wper) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_shape s = nncc_in(g, n, 0)->shape;
-    s.d[1] = p.m;
-    if (s.rank == 4)
-        s.d[2] = p.oh, s.d[3] = p.ow;
-    else
-        s.d[2] = p.ow;
+    nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
     nncc_set_out(g, n, 0, NNCC_DT_I32, &s);
     return NNCC_OK;
 }

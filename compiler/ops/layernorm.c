@@ -84,6 +84,18 @@ const nncc_op nncc_op_LayerNormalization = {
 const nncc_op nncc_op_RMSNormalization = {
     .name = "RMSNormalization", .infer = ln_infer, .eval = ln_eval, .emit_c = ln_emit_c };
 
+/* Inputs 1 and 2 (scale, bias) hold one value per channel of input 0. */
+static nncc_status per_channel(nncc_graph *g, nncc_node *n)
+{
+    int64_t C = nncc_in(g, n, 0)->shape.d[1];
+    for (int i = 1; i < 3; i++)
+        if (nncc_shape_count(&nncc_in(g, n, i)->shape) != C) {
+            nncc_error(g, n, "scale and bias must have one value per channel (%lld)", (long long)C);
+            return NNCC_ERR_INPUT;
+        }
+    return NNCC_OK;
+}
+
 /* ---- InstanceNormalization ---- */
 
 static nncc_status in_infer(nncc_graph *g, nncc_node *n)
@@ -99,27 +111,16 @@ static nncc_status in_infer(nncc_graph *g, nncc_node *n)
         nncc_error(g, n, "input %s has no spatial dims", nncc_shape_str(g->ctx, &x->shape));
         return NNCC_ERR_INPUT;
     }
-    for (int i = 1; i < 3; i++)
-        if (nncc_shape_count(&nncc_in(g, n, i)->shape) != x->shape.d[1]) {
-            nncc_error(g, n, "scale and B must have one value per channel (%lld)", (long long)x->shape.d[1]);
-            return NNCC_ERR_INPUT;
-        }
+    if (per_channel(g, n) != NNCC_OK)
+        return NNCC_ERR_INPUT;
     nncc_set_out(g, n, 0, NNCC_DT_F32, &x->shape);
     return NNCC_OK;
-}
-
-static void in_sizes(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW)
-{
-    nncc_shape *s = &nncc_in(g, n, 0)->shape;
-    *N = s->d[0];
-    *C = s->d[1];
-    *HW = (*N && *C) ? nncc_shape_count(s) / (*N * *C) : 0;
 }
 
 static nncc_status in_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
 {
     int64_t N, C, HW;
-    in_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     nncc_instancenorm_f32(N, C, HW, nncc_attr_float(g, n, "epsilon", 1e-5f), in[1], in[2], in[0], out[0]);
     return NNCC_OK;
 }
@@ -127,7 +128,7 @@ static nncc_status in_eval(nncc_graph *g, nncc_node *n, const void **in, void **
 static void in_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     int64_t N, C, HW;
-    in_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     fprintf(e->f, "    nncc_instancenorm_f32(%lld, %lld, %lld, %s, %s, %s, %s, %s);\n", (long long)N, (long long)C,
             (long long)HW, nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)),
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[0]),
@@ -155,27 +156,16 @@ static nncc_status gn_infer(nncc_graph *g, nncc_node *n)
                    nncc_shape_str(g->ctx, &x->shape));
         return NNCC_ERR_INPUT;
     }
-    for (int i = 1; i < 3; i++)
-        if (nncc_shape_count(&nncc_in(g, n, i)->shape) != x->shape.d[1]) {
-            nncc_error(g, n, "scale and bias must have one value per channel (%lld)", (long long)x->shape.d[1]);
-            return NNCC_ERR_INPUT;
-        }
+    if (per_channel(g, n) != NNCC_OK)
+        return NNCC_ERR_INPUT;
     nncc_set_out(g, n, 0, NNCC_DT_F32, &x->shape);
     return NNCC_OK;
-}
-
-static void nc_sizes(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW)
-{
-    nncc_shape *s = &nncc_in(g, n, 0)->shape;
-    *N = s->d[0];
-    *C = s->d[1];
-    *HW = (*N > 0 && *C > 0) ? nncc_shape_count(s) / (*N * *C) : 0;
 }
 
 static nncc_status gn_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
 {
     int64_t N, C, HW;
-    nc_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     nncc_groupnorm_f32(N, C, HW, nncc_attr_int(g, n, "num_groups", 1), nncc_attr_float(g, n, "epsilon", 1e-5f), in[1],
                        in[2], in[0], out[0]);
     return NNCC_OK;
@@ -184,7 +174,7 @@ static nncc_status gn_eval(nncc_graph *g, nncc_node *n, const void **in, void **
 static void gn_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     int64_t N, C, HW;
-    nc_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     fprintf(e->f, "    nncc_groupnorm_f32(%lld, %lld, %lld, %lld, %s, %s, %s, %s, %s);\n", (long long)N, (long long)C,
             (long long)HW, (long long)nncc_attr_int(g, n, "num_groups", 1),
             nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)), nncc_emit_ref(e, g, n->in[1]),
@@ -215,7 +205,7 @@ static nncc_status lrn_infer(nncc_graph *g, nncc_node *n)
 static nncc_status lrn_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
 {
     int64_t N, C, HW;
-    nc_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     nncc_lrn_f32(N, C, HW, nncc_attr_int(g, n, "size", 1), nncc_attr_float(g, n, "alpha", 1e-4f),
                  nncc_attr_float(g, n, "beta", 0.75f), nncc_attr_float(g, n, "bias", 1.0f), in[0], out[0]);
     return NNCC_OK;
@@ -224,7 +214,7 @@ static nncc_status lrn_eval(nncc_graph *g, nncc_node *n, const void **in, void *
 static void lrn_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     int64_t N, C, HW;
-    nc_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     fprintf(e->f, "    nncc_lrn_f32(%lld, %lld, %lld, %lld, %s, %s, %s, %s, %s);\n", (long long)N, (long long)C,
             (long long)HW, (long long)nncc_attr_int(g, n, "size", 1),
             nncc_float_c(g->ctx, nncc_attr_float(g, n, "alpha", 1e-4f)),

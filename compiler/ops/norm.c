@@ -46,18 +46,10 @@ static nncc_status bn_infer(nncc_graph *g, nncc_node *n)
     return NNCC_OK;
 }
 
-static void bn_sizes(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW)
-{
-    nncc_shape *s = &nncc_in(g, n, 0)->shape;
-    *N = s->d[0];
-    *C = s->d[1];
-    *HW = (*N && *C) ? nncc_shape_count(s) / (*N * *C) : 0;
-}
-
 static nncc_status bn_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)
 {
     int64_t N, C, HW;
-    bn_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     nncc_batchnorm_f32(N, C, HW, nncc_attr_float(g, n, "epsilon", 1e-5f), in[1], in[2], in[3], in[4], in[0], out[0]);
     return NNCC_OK;
 }
@@ -65,7 +57,7 @@ static nncc_status bn_eval(nncc_graph *g, nncc_node *n, const void **in, void **
 static void bn_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     int64_t N, C, HW;
-    bn_sizes(g, n, &N, &C, &HW);
+    nncc_nc_split(g, n, &N, &C, &HW);
     fprintf(e->f, "    nncc_batchnorm_f32(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);\n", (long long)N, (long long)C,
             (long long)HW, nncc_float_c(g->ctx, nncc_attr_float(g, n, "epsilon", 1e-5f)),
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[3]),

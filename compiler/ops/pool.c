@@ -147,11 +147,12 @@ static nncc_status global_infer(nncc_graph *g, nncc_node *n)
     return NNCC_OK;
 }
 
+/* (N*C, HW) of the input */
 static void global_sizes(nncc_graph *g, nncc_node *n, int64_t *nc, int64_t *hw)
 {
-    nncc_shape *s = &nncc_in(g, n, 0)->shape;
-    *nc = s->d[0] * s->d[1];
-    *hw = nncc_shape_count(s) / (*nc ? *nc : 1);
+    int64_t N, C;
+    nncc_nc_split(g, n, &N, &C, hw);
+    *nc = N * C;
 }
 
 static nncc_status global_eval(nncc_graph *g, nncc_node *n, const void **in, void **out)

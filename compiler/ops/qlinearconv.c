@@ -69,12 +69,7 @@ static nncc_status qc_infer(nncc_graph *g, nncc_node *n)
     nncc_dtype ty;
     if (qc_params(g, n, &p, &wper, &ty) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_shape s = nncc_in(g, n, 0)->shape;
-    s.d[1] = p.m;
-    if (s.rank == 4)
-        s.d[2] = p.oh, s.d[3] = p.ow;
-    else
-        s.d[2] = p.ow;
+    nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
     nncc_set_out(g, n, 0, ty, &s);
     return NNCC_OK;
 }

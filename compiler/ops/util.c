@@ -257,3 +257,11 @@ nncc_status nncc_node_materialize_outputs(nncc_graph *g, int ni, int count)
     }
     return NNCC_OK;
 }
+
+void nncc_nc_split(nncc_graph *g, nncc_node *n, int64_t *N, int64_t *C, int64_t *HW)
+{
+    const nncc_shape *s = &nncc_in(g, n, 0)->shape;
+    *N = s->d[0];
+    *C = s->d[1];
+    *HW = (*N > 0 && *C > 0) ? nncc_shape_count(s) / (*N * *C) : 0;
+}
