@@ -99,8 +99,11 @@ typedef struct {
     int batch_dim;             /* graph inputs/outputs: dim that carries the run-time batch, -1 none */
     /* memory planning (passes/memplan.c) */
     int64_t offset;            /* byte offset in the arena; -1 if not in the arena */
-    int alias_of;              /* tensor whose storage this one shares (a view or an
-                                  in-place output), -1 none */
+    int alias_of;              /* tensor whose storage this one shares (a view, an
+                                  in-place output, a Concat input written into its
+                                  slice of the output), -1 none */
+    int64_t alias_offset;      /* bytes from alias_of's start to this one's (a
+                                  Concat slice; 0 for views and in-place) */
     int live_first, live_last; /* arena roots: first and last step (node index) the
                                   storage is live, inclusive; -1 if not in the arena */
     nncc_quant *quant;         /* quantisation (see nncc_quant); NULL: none */
@@ -178,6 +181,9 @@ nncc_status nncc_graph_toposort(nncc_graph *g);
 /* The single live node reading tensor t (once), or NULL: none, several, or
  * t is a graph output. Fusion rewrites need this. */
 nncc_node *nncc_sole_reader(nncc_graph *g, int t);
+/* The tensor whose storage t lies in (following alias_of to the end; t
+ * itself if none) and, in *offset, t's first byte's distance from its start. */
+int nncc_tensor_storage(const nncc_graph *g, int t, int64_t *offset);
 /* Number of nodes reading tensor `ti` (outputs count as one more use). */
 int nncc_tensor_uses(const nncc_graph *g, int ti);
 /* Sets a tensor to constant data (copied into the arena). */
@@ -241,6 +247,10 @@ typedef struct nncc_op {
     void (*emit_c)(nncc_emit *e, nncc_graph *g, nncc_node *n);
     /* Multiply-accumulates per inference, for --report (NULL: negligible). */
     int64_t (*macs)(nncc_graph *g, nncc_node *n);
+    /* Output 0 is the inputs side by side (Concat): the byte offset where
+     * input i's bytes lie, one contiguous run, in output 0; -1 where they do
+     * not (NULL: never). memplan lets the producer write there. */
+    int64_t (*in_slice)(nncc_graph *g, nncc_node *n, int i);
     /* Bytes of scratch memory the emitted kernel needs while it runs (NULL
      * or 0: none). memplan gives it arena space live for this node only, at
      * n->scratch_offset. */
@@ -384,6 +394,8 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix);
 nncc_status nncc_write_text(nncc_graph *g, const char *path);
 /* C expression for tensor ti's data, typed as `const T *`/`T *`. */
 const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti);
+/* A model name made safe inside a C comment (no comment end, no newline). */
+const char *nncc_emit_comment(nncc_graph *g, const char *s);
 /* A unique identifier for static data of the node being emitted: PREFIX_NODE_SUFFIX. */
 const char *nncc_emit_name(nncc_emit *e, const char *suffix);
 /* Starts a `static const TYPE NAME = ` parameter struct; returns NAME. */

@@ -114,14 +114,18 @@ static const char *cs(nncc_graph *g, const char *s)
 
 /* ---- what op emitters call ---- */
 
+const char *nncc_emit_comment(nncc_graph *g, const char *s)
+{
+    return cs(g, s);
+}
+
 const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
 {
     cgen *c = (cgen *)e;
     if (ti < 0)
         return "0";
-    int r = ti;
-    while (g->t[r].alias_of >= 0)
-        r = g->t[r].alias_of;
+    int64_t off;
+    int r = nncc_tensor_storage(g, ti, &off);
     nncc_tensor *t = &g->t[r];
     const char *ct = nncc_dtype_c(g->t[ti].dtype);
     if (t->data) {
@@ -134,11 +138,13 @@ const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
     }
     if (t->is_input || t->is_output) {
         c->read[r] = true;
+        if (off) /* a Concat input written into its slice of an output */
+            return nncc_fmt(g->ctx, "(%s *)((unsigned char *)%s + %lld)", ct, c->tname[r], (long long)off);
         if (g->t[ti].dtype == t->dtype)
             return c->tname[r];
         return nncc_fmt(g->ctx, "(%s%s *)%s", t->is_input ? "const " : "", ct, c->tname[r]);
     }
-    return nncc_fmt(g->ctx, "(%s *)(ws + %lld)", ct, (long long)t->offset);
+    return nncc_fmt(g->ctx, "(%s *)(ws + %lld)", ct, (long long)(t->offset + off));
 }
 
 const char *nncc_emit_name(nncc_emit *e, const char *suffix)

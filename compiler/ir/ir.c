@@ -171,6 +171,7 @@ int nncc_tensor_add(nncc_graph *g, const char *name)
     x->producer = -1;
     x->offset = -1;
     x->alias_of = -1;
+    x->alias_offset = 0;
     x->live_first = x->live_last = -1;
     x->batch_dim = -1;
     uint32_t k = hash_str(name) & (uint32_t)(g->hash_cap - 1);
@@ -343,6 +344,18 @@ nncc_node *nncc_sole_reader(nncc_graph *g, int t)
         r = n;
     }
     return r;
+}
+
+int nncc_tensor_storage(const nncc_graph *g, int t, int64_t *offset)
+{
+    int64_t off = 0;
+    while (g->t[t].alias_of >= 0) {
+        off += g->t[t].alias_offset;
+        t = g->t[t].alias_of;
+    }
+    if (offset)
+        *offset = off;
+    return t;
 }
 
 int nncc_tensor_uses(const nncc_graph *g, int ti)

@@ -258,24 +258,48 @@ static nncc_status concat_eval(nncc_graph *g, nncc_node *n, const void **in, voi
     return NNCC_OK;
 }
 
-static void concat_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+/* With one outer row (nothing but 1s before the axis, as in a batch-1 NCHW
+ * concat on channels), input i is one run of bytes in the output. */
+static int64_t concat_in_slice(nncc_graph *g, nncc_node *n, int i)
 {
     int64_t outer;
     size_t orow, off = 0;
     int axis;
     concat_sizes(g, n, &outer, &orow, &axis);
+    if (outer != 1 || n->in[i] < 0)
+        return -1;
+    for (int k = 0; k < i; k++)
+        if (n->in[k] >= 0)
+            off += concat_row(g, n, k, outer);
+    return (int64_t)off;
+}
+
+/* Copies each input into its place, except an input memplan already put
+ * there (its producer wrote it into its slice of the output). */
+static void concat_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    int64_t outer, yoff;
+    size_t orow, off = 0;
+    int axis, y = nncc_tensor_storage(g, n->out[0], &yoff);
+    concat_sizes(g, n, &outer, &orow, &axis);
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] < 0)
             continue;
         size_t row = concat_row(g, n, i, outer);
-        if (row)
+        int64_t xoff;
+        int x = nncc_tensor_storage(g, n->in[i], &xoff);
+        if (row && outer == 1 && x == y && xoff == yoff + (int64_t)off)
+            fprintf(e->f, "    /* '%s' was written in place, bytes [%zu, %zu) of '%s' */\n",
+                    nncc_emit_comment(g, g->t[n->in[i]].name), off, off + row, nncc_emit_comment(g, nncc_out(g, n, 0)->name));
+        else if (row)
             fprintf(e->f, "    nncc_copy_rows(%lld, %zu, %zu, %zu, %s, (unsigned char *)%s + %zu);\n", (long long)outer,
                     row, row, orow, nncc_emit_ref(e, g, n->in[i]), nncc_emit_ref(e, g, n->out[0]), off);
         off += row;
     }
 }
 
-const nncc_op nncc_op_Concat = { .name = "Concat", .infer = concat_infer, .eval = concat_eval, .emit_c = concat_emit_c };
+const nncc_op nncc_op_Concat = { .name = "Concat", .infer = concat_infer, .eval = concat_eval, .emit_c = concat_emit_c,
+                                 .in_slice = concat_in_slice };
 
 /* ---- Gather: y = x indexed along axis by int64/int32 indices ---- */
 

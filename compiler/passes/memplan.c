@@ -48,8 +48,38 @@ int nncc_plan_add(nncc_plan *p, int64_t size, int first, int last)
     b->size = (size + p->align - 1) & ~(p->align - 1);
     b->first = first;
     b->last = last;
+    b->parent = -1;
+    b->rel = 0;
     b->offset = -1;
     return p->n++;
+}
+
+int nncc_plan_add_sub(nncc_plan *p, int parent, int64_t rel, int64_t size, int first, int last)
+{
+    if (parent < 0 || parent >= p->n || rel < 0 || rel % p->align || size < 0 || rel + size > p->b[parent].size)
+        return -2;
+    int id = nncc_plan_add(p, 0, first, last);
+    if (id < 0)
+        return -1;
+    p->b[id].size = size;
+    p->b[id].parent = parent;
+    p->b[id].rel = rel;
+    for (int q = parent; q >= 0; q = p->b[q].parent) {
+        if (p->b[q].first > first)
+            p->b[q].first = first;
+        if (p->b[q].last < last)
+            p->b[q].last = last;
+    }
+    return id;
+}
+
+/* Whether buffer a lies inside buffer b (a sub-range of it, at any depth). */
+static bool inside(const nncc_plan *p, int a, int b)
+{
+    for (int q = p->b[a].parent; q >= 0; q = p->b[q].parent)
+        if (q == b)
+            return true;
+    return false;
 }
 
 static bool lives_overlap(const nncc_plan_buf *a, const nncc_plan_buf *b)
@@ -291,7 +321,8 @@ static bool exact(nncc_plan *p, int64_t *off, int64_t *arena, bool *proven)
     return ok;
 }
 
-bool nncc_plan_solve(nncc_plan *p)
+/* Plans buffers none of which is a sub-range. */
+static bool solve_tops(nncc_plan *p)
 {
     static const char *const names[] = { "greedy by size", "greedy by conflicts", "greedy by start",
                                           "greedy by lifetime" };
@@ -363,6 +394,35 @@ bool nncc_plan_solve(nncc_plan *p)
     return ok;
 }
 
+/* Plans the outermost buffers (in a plan of their own when there are
+ * sub-ranges), then puts each sub-range at its parent's offset plus rel. */
+bool nncc_plan_solve(nncc_plan *p)
+{
+    int subs = 0;
+    for (int i = 0; i < p->n; i++)
+        subs += p->b[i].parent >= 0;
+    if (!subs)
+        return solve_tops(p);
+    nncc_plan q = *p;
+    q.b = malloc(((size_t)p->n + 1) * sizeof *q.b);
+    if (!q.b)
+        return false;
+    q.n = q.cap = 0;
+    for (int i = 0; i < p->n; i++)
+        if (p->b[i].parent < 0)
+            q.b[q.n++] = p->b[i];
+    bool ok = solve_tops(&q);
+    for (int i = 0, k = 0; ok && i < p->n; i++)
+        p->b[i].offset = p->b[i].parent < 0 ? q.b[k++].offset : p->b[p->b[i].parent].offset + p->b[i].rel;
+    p->arena = q.arena;
+    p->optimal = q.optimal;
+    p->method = q.method;
+    p->nodes = q.nodes;
+    p->greedy_arena = q.greedy_arena;
+    free(q.b);
+    return ok;
+}
+
 int64_t nncc_plan_lower_bound_at(const nncc_plan *p, int *step)
 {
     int64_t best = 0;
@@ -372,7 +432,7 @@ int64_t nncc_plan_lower_bound_at(const nncc_plan *p, int *step)
         int s = p->b[i].first;
         int64_t live = 0;
         for (int j = 0; j < p->n; j++)
-            if (p->b[j].first <= s && s <= p->b[j].last)
+            if (p->b[j].parent < 0 && p->b[j].first <= s && s <= p->b[j].last)
                 live += p->b[j].size;
         if (live > best || (live == best && at >= 0 && s < at)) {
             best = live;
@@ -391,13 +451,21 @@ int64_t nncc_plan_lower_bound(const nncc_plan *p)
 
 bool nncc_plan_any_overlap(const nncc_plan *p)
 {
-    for (int i = 0; i < p->n; i++)
-        for (int j = i + 1; j < p->n; j++) {
-            const nncc_plan_buf *a = &p->b[i], *b = &p->b[j];
-            if (lives_overlap(a, b) && a->size && b->size && a->offset < b->offset + b->size &&
-                b->offset < a->offset + a->size)
+    for (int i = 0; i < p->n; i++) {
+        const nncc_plan_buf *a = &p->b[i];
+        if (a->parent >= 0) {
+            const nncc_plan_buf *up = &p->b[a->parent];
+            if (a->rel % p->align || a->offset != up->offset + a->rel || a->rel + a->size > up->size ||
+                a->first < up->first || a->last > up->last)
                 return true;
         }
+        for (int j = i + 1; j < p->n; j++) {
+            const nncc_plan_buf *b = &p->b[j];
+            if (lives_overlap(a, b) && a->size && b->size && a->offset < b->offset + b->size &&
+                b->offset < a->offset + a->size && !inside(p, i, j) && !inside(p, j, i))
+                return true;
+        }
+    }
     return false;
 }
 
@@ -406,14 +474,20 @@ bool nncc_plan_any_overlap(const nncc_plan *p)
 /* The plan of a graph in one node order, before it is written into the graph. */
 typedef struct {
     const int *order;      /* node indices in run order; NULL: the graph's order */
+    bool slices;           /* put Concat inputs into their slice of the output */
     int *alias;            /* per tensor: tensor whose storage it shares, -1 none */
+    int64_t *aoff;         /* per tensor: bytes from its alias's start to its own (a slice), else 0 */
+    bool *slice;           /* per tensor: alias is the Concat output it is written into */
     bool *claimed;         /* per tensor: a root stored in the graph output that views it */
+    int *made;             /* per tensor: the step that writes it, -1 none */
     int *first, *last;     /* per root: live steps (positions in the order), inclusive */
     int *buf;              /* per tensor: its buffer in the plan, -1 none */
+    int *sub;              /* per slice: its sub-range of the Concat output's buffer, -1 none */
     int *sbuf;             /* per step: the node's kernel scratch buffer in the plan, -1 none */
     int64_t *bytes;        /* per tensor: bytes it holds */
     int64_t naive;         /* sum of the bytes of every arena tensor */
     int n_inplace;         /* elementwise outputs written over their input */
+    int n_slices;          /* Concat inputs written into their slice of the output */
     nncc_plan plan;
 } gplan;
 
@@ -429,21 +503,104 @@ static nncc_node *node_at(nncc_graph *g, const gplan *p, int step)
     return &g->n[p->order ? p->order[step] : step];
 }
 
+/* The root of t's storage and, in *off, t's bytes from the root's start. */
+static int root_off(const gplan *p, int t, int64_t *off)
+{
+    *off = 0;
+    while (p->alias[t] >= 0) {
+        *off += p->aoff[t];
+        t = p->alias[t];
+    }
+    return t;
+}
+
+/* Concat inputs into their slice of the output (when the op says the slice
+ * is one run of bytes: nothing but 1s before the axis, so also for a
+ * batch-symbolic model, planned per sample). An input qualifies when its
+ * storage's root is written by a node (no graph input or constant), is no
+ * graph output nor stored in one, holds exactly the input's bytes (itself
+ * or what the input is a view of), is not already in the output's storage,
+ * the input appears once in the Concat and its slice starts on the
+ * alignment. The root then moves into the output's storage. In node order,
+ * so a Concat's output is still its own root when its Concat comes, and a
+ * Concat of Concats (DenseNet) nests. Done before the lifetimes, so the
+ * output's storage lives from its first slice's producer to its last
+ * reader, and in-place ops see a slice's true last use. */
+static void plan_slices(nncc_graph *g, const nncc_options *o, gplan *p)
+{
+    for (int s = 0; s < g->n_n; s++) {
+        nncc_node *n = node_at(g, p, s);
+        if (!nncc_ops[n->op]->in_slice || n->n_out < 1 || n->out[0] < 0)
+            continue;
+        int y = n->out[0], ry = root_in(p->alias, y);
+        if (g->t[ry].data || g->t[ry].is_input)
+            continue;
+        for (int i = 0; i < n->n_in; i++) {
+            int x = n->in[i], uses = 0;
+            int64_t at = x >= 0 ? nncc_ops[n->op]->in_slice(g, n, i) : -1, xo;
+            if (at < 0 || at % o->align || p->bytes[x] == 0)
+                continue;
+            for (int k = 0; k < n->n_in; k++)
+                uses += n->in[k] == x;
+            int r = root_off(p, x, &xo);
+            nncc_tensor *tr = &g->t[r];
+            if (uses != 1 || xo != 0 || p->bytes[r] != p->bytes[x] || r == ry || tr->producer < 0 || tr->data ||
+                tr->is_input || tr->is_output || p->claimed[r])
+                continue;
+            p->alias[r] = y;
+            p->aoff[r] = at;
+            p->slice[r] = true;
+            p->n_slices++;
+        }
+    }
+}
+
+/* The sub-range buffer of slice t (a tensor in p->slice), made on first use:
+ * inside its Concat output's buffer, live from the first write into it to
+ * the root's last use. -1: the output is not in the arena; -2: out of memory. */
+static int slice_buf(nncc_graph *g, gplan *p, int t, int64_t guard)
+{
+    if (!p->slice[t])
+        return p->buf[t];
+    if (p->sub[t] >= 0)
+        return p->sub[t];
+    int up = slice_buf(g, p, p->alias[t], guard);
+    if (up < 0)
+        return up;
+    int first = p->made[t];
+    for (int u = 0; u < g->n_t; u++) {
+        int v = u; /* does u's storage chain pass through t? */
+        while (v != t && p->alias[v] >= 0)
+            v = p->alias[v];
+        if (v == t && p->made[u] >= 0 && p->made[u] < first)
+            first = p->made[u];
+    }
+    int64_t rel = p->aoff[t] + (p->slice[p->alias[t]] ? 0 : guard);
+    p->sub[t] = nncc_plan_add_sub(&p->plan, up, rel, p->bytes[t], first, p->last[root_in(p->alias, t)]);
+    NNCC_ASSERT(p->sub[t] != -2);
+    return p->sub[t] >= 0 ? p->sub[t] : -2;
+}
+
 /* Views, in-place outputs, lifetimes and the buffers: everything but the offsets. */
 static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p)
 {
     int T = g->n_t;
     nncc_ctx *ctx = g->ctx;
     p->alias = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->aoff = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int64_t));
+    p->slice = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(bool));
     p->claimed = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(bool));
+    p->made = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
     p->first = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
     p->last = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
     p->buf = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
+    p->sub = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int));
     p->bytes = nncc_alloc_array(ctx, (size_t)T + 1, sizeof(int64_t));
-    if (!p->alias || !p->claimed || !p->first || !p->last || !p->buf || !p->bytes)
+    if (!p->alias || !p->aoff || !p->slice || !p->claimed || !p->made || !p->first || !p->last || !p->buf ||
+        !p->sub || !p->bytes)
         return NNCC_ERR_NOMEM;
     for (int t = 0; t < T; t++) {
-        p->alias[t] = p->first[t] = p->last[t] = p->buf[t] = -1;
+        p->alias[t] = p->made[t] = p->first[t] = p->last[t] = p->buf[t] = p->sub[t] = -1;
         p->bytes[t] = g->t[t].has_shape ? nncc_shape_count(&g->t[t].shape) * (int64_t)nncc_dtype_size(g->t[t].dtype) : 0;
     }
     /* views share storage, except where an output would alias something the
@@ -461,11 +618,14 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
         }
         p->alias[y] = n->in[0];
     }
+    if (p->slices)
+        plan_slices(g, o, p);
     for (int s = 0; s < g->n_n; s++) {
         nncc_node *n = node_at(g, p, s);
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0) {
                 int r = root_in(p->alias, n->out[k]);
+                p->made[n->out[k]] = s;
                 if (p->first[r] < 0)
                     p->first[r] = s;
                 if (p->last[r] < s)
@@ -524,18 +684,52 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
         if (p->buf[t] < 0)
             return NNCC_ERR_NOMEM;
     }
+    for (int t = 0; t < T; t++)
+        if (p->slice[t] && slice_buf(g, p, t, guard) == -2)
+            return NNCC_ERR_NOMEM;
     return NNCC_OK;
+}
+
+/* Plans the arena in one node order twice, with Concat inputs in their
+ * slices and with every Concat copying, and keeps the smaller arena (the
+ * slices on a tie: no copies). A slice makes its Concat output's storage
+ * live from the slice's producer on, which in a rare order costs more than
+ * the copy saves. *other: the arena of the plan not kept (-1: no slices). */
+static nncc_status plan_order(nncc_graph *g, const nncc_options *o, const int *order, long budget, gplan *out,
+                              int64_t *other)
+{
+    gplan a, b;
+    memset(&a, 0, sizeof a);
+    a.order = order;
+    a.slices = true;
+    nncc_status st = plan_lifetimes(g, o, &a);
+    a.plan.budget = budget;
+    if (st == NNCC_OK && !nncc_plan_solve(&a.plan))
+        st = NNCC_ERR_NOMEM;
+    *other = -1;
+    if (st != NNCC_OK || a.n_slices == 0) {
+        *out = a;
+        return st;
+    }
+    memset(&b, 0, sizeof b);
+    b.order = order;
+    st = plan_lifetimes(g, o, &b);
+    b.plan.budget = budget;
+    if (st == NNCC_OK && !nncc_plan_solve(&b.plan))
+        st = NNCC_ERR_NOMEM;
+    bool keep_b = st == NNCC_OK && b.plan.arena < a.plan.arena;
+    *other = keep_b ? a.plan.arena : b.plan.arena;
+    nncc_plan_free(keep_b ? &a.plan : &b.plan);
+    *out = keep_b ? b : a;
+    return st;
 }
 
 nncc_status nncc_memplan_try(nncc_graph *g, const nncc_options *o, const int *order, int64_t *arena,
                              int64_t *bound)
 {
     gplan p;
-    memset(&p, 0, sizeof p);
-    p.order = order;
-    nncc_status st = plan_lifetimes(g, o, &p);
-    if (st == NNCC_OK && !nncc_plan_solve(&p.plan))
-        st = NNCC_ERR_NOMEM;
+    int64_t other;
+    nncc_status st = plan_order(g, o, order, 0, &p, &other);
     *arena = p.plan.arena;
     *bound = nncc_plan_lower_bound(&p.plan);
     nncc_plan_free(&p.plan);
@@ -572,33 +766,45 @@ static void memory_map(nncc_graph *g, const gplan *p, FILE *f)
     const nncc_plan *pl = &p->plan;
     fprintf(f, "memory map of '%s': arena %lld bytes, %d buffers (aligned to %lld)\n", g->name ? g->name : "",
             (long long)pl->arena, pl->n, (long long)pl->align);
-    fprintf(f, "  %-3s %10s %10s  %-11s %s\n", "id", "offset", "bytes", "steps", "tensor (shares: views, in-place)");
+    fprintf(f, "  %-3s %10s %10s  %-11s %s\n", "id", "offset", "bytes", "steps",
+            "tensor (shares: views, in-place; a Concat input: in OUTPUT+bytes)");
     for (int t = 0; t < g->n_t; t++) {
-        int b = p->buf[t];
+        int b = p->buf[t] >= 0 ? p->buf[t] : p->sub[t];
         if (b < 0)
             continue;
         fprintf(f, "  %c   %10lld %10lld  %4d..%-5d '%s'", map_label(b),
-                (long long)(pl->b[b].offset + g->canary_guard), (long long)p->bytes[t], pl->b[b].first,
-                pl->b[b].last, g->t[t].name);
-        for (int u = 0; u < g->n_t; u++)
-            if (u != t && p->alias[u] >= 0 && root_in(p->alias, u) == t)
+                (long long)(pl->b[b].offset + (pl->b[b].parent < 0 ? g->canary_guard : 0)), (long long)p->bytes[t],
+                pl->b[b].first, pl->b[b].last, g->t[t].name);
+        if (p->slice[t])
+            fprintf(f, " in '%s'+%lld", g->t[p->alias[t]].name, (long long)p->aoff[t]);
+        for (int u = 0; u < g->n_t; u++) { /* what shares t's bytes and is no slice of its own */
+            int v = u;
+            while (v != t && p->alias[v] >= 0 && !p->slice[v])
+                v = p->alias[v];
+            if (u != t && v == t && !p->slice[u])
                 fprintf(f, " '%s'", g->t[u].name);
+        }
         fputc('\n', f);
     }
     enum { W = 64 };
-    fprintf(f, "arena over time: one row per step, %d columns of %lld bytes each; letters are the ids above\n", W,
-            (long long)(pl->arena + W - 1) / W);
+    fprintf(f, "arena over time: one row per step, %d columns of %lld bytes each; letters are the ids above "
+            "(a Concat input over its output)\n", W, (long long)(pl->arena + W - 1) / W);
     int64_t col = pl->arena > 0 ? (pl->arena + W - 1) / W : 1;
     for (int s = 0; s < g->n_n; s++) {
         char row[W + 1];
         for (int c = 0; c < W; c++) {
             int64_t lo = c * col, hi = lo + col;
             row[c] = lo < pl->arena ? '.' : ' ';
+            int depth = -1; /* the innermost buffer there */
             for (int b = 0; b < pl->n; b++) {
                 const nncc_plan_buf *x = &pl->b[b];
-                if (x->size && x->first <= s && s <= x->last && x->offset < hi && lo < x->offset + x->size) {
+                int d = 0;
+                for (int q = x->parent; q >= 0; q = pl->b[q].parent)
+                    d++;
+                if (x->size && x->first <= s && s <= x->last && x->offset < hi && lo < x->offset + x->size &&
+                    d > depth) {
                     row[c] = map_label(b);
-                    break;
+                    depth = d;
                 }
             }
         }
@@ -606,6 +812,85 @@ static void memory_map(nncc_graph *g, const gplan *p, FILE *f)
         nncc_node *n = node_at(g, p, s);
         fprintf(f, "  %4d |%s| %s (%s)\n", s, row, n->name, nncc_ops[n->op]->name);
     }
+}
+
+/* Whether tensor a reaches tensor b along alias_of links that keep the
+ * value (views, slices), not through an in-place output, whose node wrote
+ * it over its input. */
+static bool same_value(nncc_graph *g, const int *writer, int a, int b)
+{
+    while (a != b && g->t[a].alias_of >= 0) {
+        int up = g->t[a].alias_of;
+        const nncc_node *n = writer[a] >= 0 ? &g->n[writer[a]] : NULL;
+        if (n && (nncc_ops[n->op]->flags & NNCC_OPF_INPLACE) && n->n_in > 0 && n->in[0] == up)
+            return false;
+        a = up;
+    }
+    return a == b;
+}
+
+/* Inside one storage (a root and what lies in it: views, in-place outputs,
+ * Concat slices): each tensor lies within what it aliases, and two tensors
+ * whose bytes overlap are not both needed at once unless one is the other's
+ * value (a view, a slice). A tensor is needed from the node writing it to
+ * its last reader (a graph output: to the end); an in-place output may take
+ * over its input's bytes at the input's last read. */
+static nncc_status check_shared_storage(nncc_graph *g, const nncc_options *o)
+{
+    int T = g->n_t;
+    int *writer = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
+    int *rd = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
+    int *root = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int));
+    int64_t *off = nncc_alloc_array(g->ctx, (size_t)T + 1, sizeof(int64_t));
+    if (!writer || !rd || !root || !off)
+        return NNCC_ERR_NOMEM;
+    for (int t = 0; t < T; t++) {
+        writer[t] = rd[t] = -1;
+        root[t] = nncc_tensor_storage(g, t, &off[t]);
+    }
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *n = &g->n[i];
+        for (int k = 0; k <= n->n_in; k++) {
+            int t = k < n->n_in ? n->in[k] : n->fused_add;
+            if (t >= 0)
+                rd[t] = i;
+        }
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                writer[n->out[k]] = i;
+    }
+    for (int t = 0; t < T; t++)
+        if (g->t[t].is_output)
+            rd[t] = g->n_n;
+    for (int a = 0; a < T; a++) {
+        nncc_tensor *x = &g->t[a];
+        int64_t xb = x->has_shape ? nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype) : 0;
+        if (x->alias_of >= 0) {
+            nncc_tensor *up = &g->t[x->alias_of];
+            int64_t ub = up->has_shape ? nncc_shape_count(&up->shape) * (int64_t)nncc_dtype_size(up->dtype) : 0;
+            if (x->alias_offset < 0 || x->alias_offset + xb > ub || (x->offset >= 0 && x->offset % o->align)) {
+                nncc_error(g, NULL, "internal error: memplan put '%s' at +%lld in '%s', outside it or misaligned",
+                           x->name, (long long)x->alias_offset, up->name);
+                return NNCC_ERR_INPUT;
+            }
+        }
+        if (writer[a] < 0 || xb == 0 || root[a] == a)
+            continue;
+        for (int b = 0; b < T; b++) {
+            nncc_tensor *y = &g->t[b];
+            if (b == a || root[b] != root[a] || writer[b] < 0)
+                continue;
+            int64_t yb = nncc_shape_count(&y->shape) * (int64_t)nncc_dtype_size(y->dtype);
+            bool bytes = off[a] < off[b] + yb && off[b] < off[a] + xb && yb > 0;
+            bool time = writer[a] < rd[b] && writer[b] < rd[a];
+            if (bytes && time && !same_value(g, writer, a, b) && !same_value(g, writer, b, a)) {
+                nncc_error(g, NULL, "internal error: memplan put '%s' over '%s' while both are needed", x->name,
+                           y->name);
+                return NNCC_ERR_INPUT;
+            }
+        }
+    }
+    return NNCC_OK;
 }
 
 /* The overlap check on the graph itself: lifetimes recomputed from the nodes
@@ -660,22 +945,18 @@ static nncc_status check_graph_plan(nncc_graph *g, const nncc_options *o)
 nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
 {
     gplan p;
-    memset(&p, 0, sizeof p);
-    nncc_status st = plan_lifetimes(g, o, &p);
+    int64_t other;
+    nncc_status st = plan_order(g, o, NULL, (long)(o->plan_time * (double)NNCC_PLAN_NODES_PER_SECOND), &p, &other);
     if (st != NNCC_OK) {
         nncc_plan_free(&p.plan);
         return st;
-    }
-    p.plan.budget = (long)(o->plan_time * (double)NNCC_PLAN_NODES_PER_SECOND);
-    if (!nncc_plan_solve(&p.plan)) {
-        nncc_plan_free(&p.plan);
-        return NNCC_ERR_NOMEM;
     }
     int T = g->n_t;
     g->canary_guard = o->canary ? (o->align > 16 ? o->align : 16) : 0;
     for (int t = 0; t < T; t++) {
         nncc_tensor *x = &g->t[t];
         x->alias_of = p.alias[t];
+        x->alias_offset = p.aoff[t];
         x->offset = -1;
         x->live_first = x->live_last = -1;
         if (p.buf[t] >= 0) {
@@ -694,13 +975,12 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
             g->t[t].alias_of = -1;
         }
     }
-    /* views and in-place outputs show their storage's offset */
+    /* views, in-place outputs and slices show where they are in the arena */
     for (int t = 0; t < T; t++)
         if (g->t[t].alias_of >= 0) {
-            int r = t;
-            while (g->t[r].alias_of >= 0)
-                r = g->t[r].alias_of;
-            g->t[t].offset = g->t[r].offset;
+            int64_t off;
+            int r = nncc_tensor_storage(g, t, &off);
+            g->t[t].offset = g->t[r].offset >= 0 ? g->t[r].offset + off : -1;
         }
     g->arena_size = p.plan.arena;
     int peak = -1;
@@ -716,12 +996,16 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
             }
         }
     nncc_report(g, "memplan", "arena %lld bytes, lower bound %lld for this order (ratio %.3f), %s (%s%s), "
-                "naive sum %lld, weights %lld bytes; %d in place, align %lld",
+                "naive sum %lld, weights %lld bytes; %d in place, %d Concat inputs written into their slice%s, "
+                "align %lld",
                 (long long)p.plan.arena, (long long)bound,
                 bound ? (double)p.plan.arena / (double)bound : 1.0,
                 p.plan.optimal ? "proven optimal" : "not proven optimal", p.plan.method,
                 p.plan.nodes ? nncc_fmt(g->ctx, ", %ld search steps", p.plan.nodes) : "", (long long)p.naive,
-                (long long)weights, p.n_inplace, (long long)o->align);
+                (long long)weights, p.n_inplace, p.n_slices,
+                other < 0 ? "" : p.slices ? nncc_fmt(g->ctx, " (all Concats copying: arena %lld)", (long long)other)
+                                          : nncc_fmt(g->ctx, " (kept the copies: with slices arena %lld)", (long long)other),
+                (long long)o->align);
     if (peak >= 0)
         nncc_report(g, "memplan", "peak at step %d, node '%s' (%s): %s", peak, g->n[peak].name,
                     nncc_ops[g->n[peak].op]->name, live_at(g, &p, peak));
@@ -738,5 +1022,7 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
     nncc_plan_free(&p.plan);
     if (st == NNCC_OK)
         st = check_graph_plan(g, o);
+    if (st == NNCC_OK)
+        st = check_shared_storage(g, o);
     return st;
 }

@@ -29,6 +29,14 @@
  *    finishes, the plan is proven optimal for these lifetimes, otherwise
  *    the best plan found is kept.
  *
+ * Sub-ranges (nncc_plan_add_sub): a buffer may be declared to lie inside
+ * another at a fixed byte offset (a Concat input written straight into its
+ * slice of the output). The planner places only the outermost buffers; a
+ * sub-range's offset is its parent's plus its own. Adding one stretches
+ * the parent's lifetime (and its parent's) to cover the sub-range's, so the
+ * parent holds all its bytes for the whole stretch: simple and safe, but
+ * the bytes of a slice not yet written are not lent to anyone else.
+ *
  * Optimal here means for the given lifetimes, i.e. for one node order; the
  * graph pass tries several orders (passes/schedule.c).
  */
@@ -41,8 +49,10 @@
 #define NNCC_PLAN_EXACT_MAX 64   /* most buffers the exact search takes on */
 
 typedef struct {
-    int64_t size;          /* bytes, rounded up to the alignment */
+    int64_t size;          /* bytes, rounded up to the alignment (a sub-range: as given) */
     int first, last;       /* live steps, inclusive */
+    int parent;            /* -1: placed by the planner; else the buffer this one lies in */
+    int64_t rel;           /* sub-range: bytes from the parent's start (a multiple of align) */
     int64_t offset;        /* result; -1 before solving */
 } nncc_plan_buf;
 
@@ -62,12 +72,21 @@ void nncc_plan_init(nncc_plan *p, int64_t align);
 void nncc_plan_free(nncc_plan *p);
 /* Returns the buffer's id, or -1 when out of memory. */
 int nncc_plan_add(nncc_plan *p, int64_t size, int first, int last);
+/* A buffer at `rel` bytes inside buffer `parent` (which may itself be a
+ * sub-range), live over [first, last]; rel must be a multiple of the
+ * alignment and rel + size at most the parent's size (else -2). Stretches the
+ * lifetimes of its parents to cover [first, last]. Returns the id, or -1
+ * when out of memory. */
+int nncc_plan_add_sub(nncc_plan *p, int parent, int64_t rel, int64_t size, int first, int last);
 /* Assigns offsets; returns false when out of memory. */
 bool nncc_plan_solve(nncc_plan *p);
-/* The largest total of bytes live at one step; *step gets that step (may be NULL). */
+/* The largest total of bytes live at one step (sub-ranges are inside their
+ * parents and not counted again); *step gets that step (may be NULL). */
 int64_t nncc_plan_lower_bound_at(const nncc_plan *p, int *step);
 int64_t nncc_plan_lower_bound(const nncc_plan *p);
-/* True if two buffers with overlapping lifetimes overlap in memory (tests). */
+/* True if two buffers with overlapping lifetimes overlap in memory (a
+ * sub-range and the buffers it lies in excepted), or a sub-range is not
+ * inside its parent or not aligned (tests). */
 bool nncc_plan_any_overlap(const nncc_plan *p);
 
 #endif

@@ -5,6 +5,9 @@
  * buffer; small cases whose optimum is known by hand are met exactly.
  * Random lifetimes from DAGs: the exact search is never worse than the
  * greedy plans, and on tiny sets it matches a brute force over all offsets.
+ * Sub-ranges (a Concat's inputs in their slices of its output): each lies
+ * at its parent's offset plus its own, inside it, and stretches its
+ * parent's lifetime; nothing else live at the time overlaps either.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,11 +34,157 @@ static void check_plan(const nncc_plan *p)
     assert_false(nncc_plan_any_overlap(p));
     assert_true(p->arena >= nncc_plan_lower_bound(p));
     for (int i = 0; i < p->n; i++) {
-        assert_true(p->b[i].offset >= 0);
-        assert_int_equal(p->b[i].offset % p->align, 0);
-        assert_int_equal(p->b[i].size % p->align, 0);
-        assert_true(p->b[i].offset + p->b[i].size <= p->arena);
+        const nncc_plan_buf *b = &p->b[i];
+        assert_true(b->offset >= 0);
+        assert_int_equal(b->offset % p->align, 0);
+        assert_true(b->offset + b->size <= p->arena);
+        if (b->parent < 0) {
+            assert_int_equal(b->size % p->align, 0);
+            continue;
+        }
+        /* a sub-range: where its parent says, inside it, within its lifetime */
+        const nncc_plan_buf *up = &p->b[b->parent];
+        assert_true(b->parent < i);
+        assert_int_equal(b->offset, up->offset + b->rel);
+        assert_true(b->offset + b->size <= up->offset + up->size);
+        assert_true(up->first <= b->first && b->last <= up->last);
     }
+}
+
+/* Brute-force check of a solved plan with sub-ranges, independent of
+ * nncc_plan_any_overlap: at every step, every byte is claimed by at most one
+ * chain of nested buffers. */
+static void check_bytes(const nncc_plan *p, int steps)
+{
+    int64_t arena = p->arena;
+    int *owner = malloc((size_t)(arena + 1) * sizeof *owner);
+    assert_non_null(owner);
+    for (int s = 0; s < steps; s++) {
+        for (int64_t k = 0; k < arena; k++)
+            owner[k] = -1;
+        for (int i = 0; i < p->n; i++) {
+            const nncc_plan_buf *b = &p->b[i];
+            if (b->first > s || s > b->last)
+                continue;
+            for (int64_t k = b->offset; k < b->offset + b->size; k++) {
+                int o = owner[k];
+                /* the byte is free, or held by a buffer this one lies in */
+                bool in = o < 0;
+                for (int q = b->parent; q >= 0 && !in; q = p->b[q].parent)
+                    in = q == o;
+                assert_true(in);
+                owner[k] = i;
+            }
+        }
+    }
+    free(owner);
+}
+
+/* A Concat at `*step` onwards: k slices written at consecutive steps, read
+ * up to a little after the Concat, then the Concat's output, which lives a
+ * few steps. With `nest`, its first slice is the output of an inner Concat
+ * of two slices (DenseNet). The outer buffer is added first, since a
+ * sub-range names a parent added before it. */
+static void add_concat(nncc_plan *p, int *step, int nest)
+{
+    int64_t align = p->align, rel = 0, sizes[5], inner = 0;
+    int k = 2 + (int)(rnd() % 3);
+    for (int j = 0; j < k; j++) {
+        sizes[j] = (int64_t)(1 + rnd() % 3000);
+        rel += (sizes[j] + align - 1) / align * align;
+    }
+    if (nest) /* room for the inner Concat's output before the slices */
+        inner = (int64_t)(2 + rnd() % 3) * 4096;
+    int64_t total = inner + rel;
+    int self = nncc_plan_add(p, total, *step + k + 1, *step + k + 2 + (int)(rnd() % 6));
+    assert_true(self >= 0);
+    if (nest) {
+        /* an inner Concat filling [0, inner) first */
+        int before = *step;
+        int inner_id = nncc_plan_add_sub(p, self, 0, inner, *step, *step);
+        assert_true(inner_id >= 0);
+        int64_t r = 0;
+        for (int j = 0; j < 2; j++, (*step)++) {
+            assert_true(nncc_plan_add_sub(p, inner_id, r, 2048, *step, *step + 1) >= 0);
+            r += 2048;
+        }
+        (*step)++; /* the inner Concat */
+        assert_int_equal(p->b[inner_id].first, before);
+    }
+    int64_t r = inner;
+    for (int j = 0; j < k; j++, (*step)++) {
+        assert_true(nncc_plan_add_sub(p, self, r, sizes[j], *step, *step + k - j + (int)(rnd() % 3)) >= 0);
+        r += (sizes[j] + align - 1) / align * align;
+    }
+    (*step)++; /* the Concat */
+}
+
+/* DAG lifetimes with Concats (add_concat) among the other buffers. Greedy
+ * and exact plans must hold. */
+static void test_random_dags_with_subranges(void **state)
+{
+    (void)state;
+    int64_t aligns[] = { 16, 1, 64, 4 };
+    int with_subs = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        nncc_plan p;
+        nncc_plan_init(&p, aligns[iter % 4]);
+        int nodes = 2 + (int)(rnd() % 30), step = 0;
+        while (step < nodes && p.n < 50) {
+            if (rnd() % 3 == 0) {
+                int first = step, id = p.n;
+                add_concat(&p, &step, rnd() % 3 == 0);
+                /* the output lives from its first slice on */
+                assert_int_equal(p.b[id].first, first);
+                with_subs++;
+            } else {
+                int last = step + 1 + (int)(rnd() % (rnd() % 8 == 0 ? 12 : 3));
+                nncc_plan_add(&p, (int64_t)(1 + rnd() % 4000), step, last);
+                step++;
+            }
+        }
+        p.budget = iter % 2 ? 20000 : 0;
+        assert_true(nncc_plan_solve(&p));
+        check_plan(&p);
+        int steps = 0;
+        for (int i = 0; i < p.n; i++)
+            steps = p.b[i].last + 1 > steps ? p.b[i].last + 1 : steps;
+        check_bytes(&p, steps);
+        nncc_plan_free(&p);
+    }
+    assert_true(with_subs > 1000);
+}
+
+/* A hand case: slices a (0..1) and b (1..2) of c (3..4), and d (0..4):
+ * c lives from step 0, so c and d add up at every step. */
+static void test_subrange_by_hand(void **state)
+{
+    (void)state;
+    nncc_plan p;
+    nncc_plan_init(&p, 16);
+    int c = nncc_plan_add(&p, 64, 3, 4);
+    int a = nncc_plan_add_sub(&p, c, 0, 32, 0, 3);
+    int b = nncc_plan_add_sub(&p, c, 32, 20, 1, 3);
+    nncc_plan_add(&p, 48, 0, 4);
+    assert_int_equal(p.b[c].first, 0);
+    assert_int_equal(nncc_plan_lower_bound(&p), 112);
+    /* misplaced sub-ranges are refused */
+    assert_int_equal(nncc_plan_add_sub(&p, c, 8, 16, 3, 3), -2);
+    assert_int_equal(nncc_plan_add_sub(&p, c, 48, 32, 3, 3), -2);
+    assert_int_equal(nncc_plan_add_sub(&p, 99, 0, 16, 3, 3), -2);
+    assert_true(nncc_plan_solve(&p));
+    check_plan(&p);
+    check_bytes(&p, 5);
+    assert_int_equal(p.arena, 112);
+    assert_true(p.optimal);
+    assert_int_equal(p.b[a].offset, p.b[c].offset);
+    assert_int_equal(p.b[b].offset, p.b[c].offset + 32);
+    /* a slice moved over its neighbour is an overlap */
+    p.b[b].offset -= 16;
+    assert_true(nncc_plan_any_overlap(&p));
+    p.b[b].offset += 16;
+    assert_false(nncc_plan_any_overlap(&p));
+    nncc_plan_free(&p);
 }
 
 static void test_random_sets(void **state)
@@ -302,6 +451,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sets),
         cmocka_unit_test(test_random_dags_exact_vs_greedy),
+        cmocka_unit_test(test_random_dags_with_subranges),
+        cmocka_unit_test(test_subrange_by_hand),
         cmocka_unit_test(test_exact_matches_brute_force),
         cmocka_unit_test(test_exact_beats_greedy),
         cmocka_unit_test(test_budget_exhausted),

@@ -3,7 +3,8 @@
  * BatchNorm folding and fusion must remove nodes AND keep the numbers (each
  * graph is interpreted node by node with nncc_fold_node, i.e. the runtime's
  * reference kernels, at -O0 and -O2, and the outputs compared); dead-code
- * elimination; Identity/Dropout bypass; constant folding.
+ * elimination; Identity/Dropout bypass; constant folding; memplan puts a
+ * Concat's inputs in their slices of its output where it may.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,9 +370,74 @@ static void test_shape_subgraph_folds_at_O0(void **state)
     mb_free(m);
 }
 
+/* The storage of tensor `name`: its root's name and its offset from the root. */
+static const char *storage_of(nncc_graph *g, const char *name, int64_t *off)
+{
+    int t = nncc_tensor_find(g, name);
+    assert_true(t >= 0);
+    return g->t[nncc_tensor_storage(g, t, off)].name;
+}
+
+/* x[1,2,4,4] -> a = Relu, b = Sigmoid, c = Tanh; y = Concat(a, b, c) on
+ * the channels, z = Concat(x, a2) (a graph input: copied), w = Concat(b2, c2)
+ * on the last axis (4 rows each: not one run, copied), v = Concat(d, d)
+ * (twice: copied). a, b, c must lie at 0, 128 and 256 bytes of y (2x4x4
+ * floats each), with y's own offset plus theirs as their arena offsets. */
+static void test_concat_slices(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 2, 4, 4));
+    mb_node(m, "Relu", "relu", "x", "a");
+    mb_node(m, "Sigmoid", "sigmoid", "x", "b");
+    mb_node(m, "Tanh", "tanh", "x", "c");
+    mb_attr_int(m, mb_node(m, "Concat", "cat", "a,b,c", "y"), "axis", 1);
+    mb_node(m, "Tanh", "tanh_y", "y", "out1");
+    mb_node(m, "Relu", "relu2", "x", "a2");
+    mb_attr_int(m, mb_node(m, "Concat", "cat_input", "x,a2", "z"), "axis", 1);
+    mb_node(m, "Tanh", "tanh_z", "z", "out2");
+    mb_node(m, "Sigmoid", "sigmoid2", "x", "b2");
+    mb_node(m, "Tanh", "tanh2", "x", "c2");
+    mb_attr_int(m, mb_node(m, "Concat", "cat_last", "b2,c2", "w"), "axis", -1);
+    mb_node(m, "Tanh", "tanh_w", "w", "out3");
+    mb_node(m, "Relu", "relu3", "x", "d");
+    mb_attr_int(m, mb_node(m, "Concat", "cat_twice", "d,d", "v"), "axis", 1);
+    mb_node(m, "Tanh", "tanh_v", "v", "out4");
+    mb_output(m, "out1");
+    mb_output(m, "out2");
+    mb_output(m, "out3");
+    mb_output(m, "out4");
+    for (int level = 0; level <= 2; level += 2) {
+        compiled c;
+        compile(&c, m, level);
+        nncc_graph *g = c.g;
+        int64_t off, yoff = g->t[nncc_tensor_find(g, "y")].offset;
+        const char *y = storage_of(g, "y", &off);
+        assert_string_equal(y, "y");
+        assert_true(yoff >= 0);
+        static const char *const in_y[] = { "a", "b", "c" };
+        for (int i = 0; i < 3; i++) {
+            assert_string_equal(storage_of(g, in_y[i], &off), "y");
+            assert_int_equal(off, 128 * i);
+            assert_int_equal(g->t[nncc_tensor_find(g, in_y[i])].offset, yoff + 128 * i);
+        }
+        /* x is the caller's: a2 alone goes in place, at z's second half */
+        assert_string_equal(storage_of(g, "x", &off), "x");
+        assert_string_equal(storage_of(g, "a2", &off), "z");
+        assert_int_equal(off, 128);
+        /* the last axis: b2, c2 are 8 rows each of w, not one run */
+        assert_string_equal(storage_of(g, "b2", &off), "b2");
+        assert_string_equal(storage_of(g, "c2", &off), "c2");
+        assert_string_equal(storage_of(g, "d", &off), "d");
+        release(&c);
+    }
+    mb_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concat_slices),
         cmocka_unit_test(test_fold_bn_keeps_numbers),
         cmocka_unit_test(test_fold_bn_needs_single_reader),
         cmocka_unit_test(test_fuse_conv_add_relu),
