@@ -457,7 +457,10 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     /* --canary: guard bytes before and after every arena tensor, set when
      * its storage comes alive and checked after every node while it lives */
     const nncc_options *opt = &ctx->opt;
-    if (g->canary_guard)
+    bool guarded = false; /* some tensor lives in the arena (not all in the caller's buffers) */
+    for (int t = 0; g->canary_guard && t < g->n_t; t++)
+        guarded |= g->t[t].alias_of < 0 && g->t[t].offset >= 0;
+    if (guarded)
         fprintf(c.params, "/* --canary: guard bytes around every arena tensor, checked after each node */\n"
                           "static void %s_canary_set(unsigned char *p, size_t n)\n{\n    memset(p, 0xCB, n);\n}\n\n"
                           "static int %s_canary_bad(const unsigned char *p, size_t n)\n{\n    size_t i;\n"
