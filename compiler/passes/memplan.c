@@ -642,7 +642,9 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
     }
     /* in place: y = f(x, ...) over x when this node is x's storage's last
      * use, both are arena tensors of one type and size, and no residual is
-     * fused in (its kernel reads another tensor after writing) */
+     * fused in (its kernel reads another tensor after writing). Where y is a
+     * Concat slice, x (if it is its own storage) goes into y's slice
+     * instead: Conv -> Relu -> Concat at -O0 writes the Conv there too. */
     for (int s = 0; s < g->n_n; s++) {
         nncc_node *n = node_at(g, p, s);
         if (!(nncc_ops[n->op]->flags & NNCC_OPF_INPLACE) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 ||
@@ -650,6 +652,17 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
             continue;
         int x = n->in[0], y = n->out[0], rx = root_in(p->alias, x);
         nncc_tensor *tx = &g->t[rx], *ty = &g->t[y];
+        if (p->slice[y] && rx == x && !tx->data && !tx->is_input && !tx->is_output && !p->claimed[x] &&
+            p->first[x] >= 0 && p->last[x] == s && tx->dtype == ty->dtype && p->bytes[x] == p->bytes[y] &&
+            root_in(p->alias, y) != x) {
+            int ry = root_in(p->alias, y);
+            p->alias[x] = y;
+            if (p->first[x] < p->first[ry])
+                p->first[ry] = p->first[x];
+            p->first[x] = p->last[x] = -1;
+            p->n_inplace++;
+            continue;
+        }
         if (tx->data || tx->is_input || tx->is_output || p->claimed[rx] || ty->is_output || p->claimed[y] ||
             p->alias[y] >= 0 || rx == y || p->last[rx] != s || g->t[x].dtype != ty->dtype ||
             p->bytes[x] != p->bytes[y] || p->bytes[rx] < p->bytes[y])
@@ -814,15 +827,21 @@ static void memory_map(nncc_graph *g, const gplan *p, FILE *f)
     }
 }
 
+/* Whether node n (an index, -1: none) wrote `over` in place into `under`'s bytes. */
+static bool wrote_over(nncc_graph *g, int n, int under)
+{
+    return n >= 0 && (nncc_ops[g->n[n].op]->flags & NNCC_OPF_INPLACE) && g->n[n].n_in > 0 &&
+           g->n[n].in[0] == under;
+}
+
 /* Whether tensor a reaches tensor b along alias_of links that keep the
- * value (views, slices), not through an in-place output, whose node wrote
- * it over its input. */
+ * value (views, slices), not through an in-place link: an output written
+ * over its input, or an input put in the slice its output goes to. */
 static bool same_value(nncc_graph *g, const int *writer, int a, int b)
 {
     while (a != b && g->t[a].alias_of >= 0) {
         int up = g->t[a].alias_of;
-        const nncc_node *n = writer[a] >= 0 ? &g->n[writer[a]] : NULL;
-        if (n && (nncc_ops[n->op]->flags & NNCC_OPF_INPLACE) && n->n_in > 0 && n->in[0] == up)
+        if (wrote_over(g, writer[a], up) || (writer[up] >= 0 && wrote_over(g, writer[up], a)))
             return false;
         a = up;
     }

@@ -249,20 +249,24 @@ def check_case(t, out, name, build_model, shapes, want_slices, want_copies):
 
 
 def check_memory_map(t, out):
-    """The fire module's map: both expand outputs at their slice of 'cat'."""
+    """The fire module's map: both expand outputs at their slice of 'cat'; at
+    -O0 each expand Conv's output (its Relu runs in place) is there too."""
     path = os.path.join(out, "fire.onnx")
-    mm = H.nncc_cmd([path, "--memory-map"], check=True).stdout
-    rows = {}
-    for line in mm.splitlines():
-        r = re.match(r"\s+\S\s+(\d+)\s+(\d+)\s+\d+\.\.\d+\s+'([^']+)'(?: in '([^']+)'\+(\d+))?", line)
-        if r:
-            rows[r.group(3)] = (int(r.group(1)), int(r.group(2)), r.group(4), int(r.group(5) or 0))
-    cat = rows.get("cat")
-    slices = sorted((v[3], k, v) for k, v in rows.items() if v[2] == "cat")
-    ok = cat is not None and len(slices) == 2 and [s[0] for s in slices] == [0, 16 * 64 * 4]
-    ok = ok and all(v[0] == cat[0] + rel for rel, _, v in slices)
-    t.check(ok, "fire --memory-map: want two slices of 'cat' at +0 and +4096:\n%s" % mm)
-    print("fire --memory-map: slices %s" % [(k, rel) for rel, k, _ in slices])
+    for opt, sharers in (("-O2", 0), ("-O0", 1)):
+        mm = H.nncc_cmd([path, opt, "--memory-map"], check=True).stdout
+        rows = {}
+        for line in mm.splitlines():
+            r = re.match(r"\s+\S\s+(\d+)\s+(\d+)\s+\d+\.\.\d+\s+'([^']+)'(?: in '([^']+)'\+(\d+))?(.*)", line)
+            if r:
+                rows[r.group(3)] = (int(r.group(1)), int(r.group(2)), r.group(4), int(r.group(5) or 0),
+                                    r.group(6).count("'") // 2)
+        cat = rows.get("cat")
+        slices = sorted((v[3], k, v) for k, v in rows.items() if v[2] == "cat")
+        ok = cat is not None and len(slices) == 2 and [s[0] for s in slices] == [0, 16 * 64 * 4]
+        ok = ok and all(v[0] == cat[0] + rel and v[4] == sharers for rel, _, v in slices)
+        t.check(ok, "fire %s --memory-map: want two slices of 'cat' at +0 and +4096, each shared by %d more:\n%s"
+                % (opt, sharers, mm))
+        print("fire %s --memory-map: slices %s" % (opt, [(k, rel) for rel, k, _ in slices]))
 
 
 def check_batch(t, out):
