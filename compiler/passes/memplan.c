@@ -14,6 +14,17 @@
  * weights; neither is ever written in place. An output that is a view of an
  * input, a constant or another output is copied instead (the node gets
  * alias_of = -1).
+ *
+ * A Concat input whose bytes are one run in the output is written straight
+ * into its slice (plan_slices: alias_of = the output, alias_offset = the
+ * slice's start), so the Concat copies nothing for it. The output's storage
+ * then lives from the first slice's producer to its last reader (a
+ * sub-range of the output's buffer in the planner, for the memory map and
+ * the checks); since that can cost more than the copies, the plan is made
+ * both ways and the smaller arena kept (plan_order). After planning, two
+ * checks independent of the planner: no two storages overlap while both
+ * live, and inside one storage no two tensors overlap while both are needed
+ * unless one is the other's value (a view, a slice).
  */
 #include "memplan.h"
 #include "nncc-impl.h"
@@ -1023,7 +1034,7 @@ nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o)
                 p.plan.nodes ? nncc_fmt(g->ctx, ", %ld search steps", p.plan.nodes) : "", (long long)p.naive,
                 (long long)weights, p.n_inplace, p.n_slices,
                 other < 0 ? "" : p.slices ? nncc_fmt(g->ctx, " (all Concats copying: arena %lld)", (long long)other)
-                                          : nncc_fmt(g->ctx, " (kept the copies: with slices arena %lld)", (long long)other),
+                                          : nncc_fmt(g->ctx, " (kept the copies; with slices: arena %lld)", (long long)other),
                 (long long)o->align);
     if (peak >= 0)
         nncc_report(g, "memplan", "peak at step %d, node '%s' (%s): %s", peak, g->n[peak].name,
