@@ -45,5 +45,23 @@ nncc_status nncc_graph_verify(nncc_graph *g, const char *pass)
     for (int i = 0; i < g->n_outputs; i++)
         if (!ready[g->outputs[i]])
             return bad(g, pass, NULL, "a graph output is never written");
+    /* shared storage (memplan): each alias_of chain ends (at most n_t links)
+     * and each tensor lies inside what it aliases */
+    for (int t = 0; t < g->n_t; t++) {
+        int u = t, links = 0;
+        for (; g->t[u].alias_of >= 0 && links <= g->n_t; links++) {
+            const nncc_tensor *x = &g->t[u], *up = x->alias_of < g->n_t ? &g->t[x->alias_of] : NULL;
+            if (!up)
+                return bad(g, pass, NULL, "alias_of out of range");
+            int64_t xb = x->has_shape ? nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype) : 0;
+            int64_t ub = up->has_shape ? nncc_shape_count(&up->shape) * (int64_t)nncc_dtype_size(up->dtype) : 0;
+            if (x->alias_offset < 0 || x->alias_offset + xb > ub)
+                return bad(g, pass, NULL, nncc_fmt(g->ctx, "'%s' lies outside '%s', which it aliases", x->name,
+                                                  up->name));
+            u = x->alias_of;
+        }
+        if (links > g->n_t)
+            return bad(g, pass, NULL, nncc_fmt(g->ctx, "alias_of of '%s' loops", g->t[t].name));
+    }
     return NNCC_OK;
 }

@@ -860,11 +860,12 @@ static bool same_value(nncc_graph *g, const int *writer, int a, int b)
 }
 
 /* Inside one storage (a root and what lies in it: views, in-place outputs,
- * Concat slices): each tensor lies within what it aliases, and two tensors
+ * Concat slices): each tensor starts on the alignment, and two tensors
  * whose bytes overlap are not both needed at once unless one is the other's
  * value (a view, a slice). A tensor is needed from the node writing it to
  * its last reader (a graph output: to the end); an in-place output may take
- * over its input's bytes at the input's last read. */
+ * over its input's bytes at the input's last read, when the node is
+ * elementwise and both start at the same byte. */
 static nncc_status check_shared_storage(nncc_graph *g, const nncc_options *o)
 {
     int T = g->n_t;
@@ -895,14 +896,10 @@ static nncc_status check_shared_storage(nncc_graph *g, const nncc_options *o)
     for (int a = 0; a < T; a++) {
         nncc_tensor *x = &g->t[a];
         int64_t xb = x->has_shape ? nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype) : 0;
-        if (x->alias_of >= 0) {
-            nncc_tensor *up = &g->t[x->alias_of];
-            int64_t ub = up->has_shape ? nncc_shape_count(&up->shape) * (int64_t)nncc_dtype_size(up->dtype) : 0;
-            if (x->alias_offset < 0 || x->alias_offset + xb > ub || (x->offset >= 0 && x->offset % o->align)) {
-                nncc_error(g, NULL, "internal error: memplan put '%s' at +%lld in '%s', outside it or misaligned",
-                           x->name, (long long)x->alias_offset, up->name);
-                return NNCC_ERR_INPUT;
-            }
+        if (x->alias_of >= 0 && x->offset >= 0 && x->offset % o->align) { /* inside: nncc_graph_verify */
+            nncc_error(g, NULL, "internal error: memplan put '%s' at +%lld in '%s', off the alignment", x->name,
+                       (long long)x->alias_offset, g->t[x->alias_of].name);
+            return NNCC_ERR_INPUT;
         }
         if (writer[a] < 0 || xb == 0 || root[a] == a)
             continue;
@@ -913,7 +910,13 @@ static nncc_status check_shared_storage(nncc_graph *g, const nncc_options *o)
             int64_t yb = nncc_shape_count(&y->shape) * (int64_t)nncc_dtype_size(y->dtype);
             bool bytes = off[a] < off[b] + yb && off[b] < off[a] + xb && yb > 0;
             bool time = writer[a] < rd[b] && writer[b] < rd[a];
-            if (bytes && time && !same_value(g, writer, a, b) && !same_value(g, writer, b, a)) {
+            /* handed over at one step: the node there reads one and writes
+             * the other, which only an elementwise kernel may do, and only
+             * with both at the same address */
+            int at = writer[b] == rd[a] ? rd[a] : writer[a] == rd[b] ? rd[b] : -1;
+            bool handoff = at >= 0 && (nncc_ops[g->n[at].op]->flags & NNCC_OPF_INPLACE) && off[a] == off[b];
+            if (bytes && (time || (at >= 0 && !handoff)) && !same_value(g, writer, a, b) &&
+                !same_value(g, writer, b, a)) {
                 nncc_error(g, NULL, "internal error: memplan put '%s' over '%s' while both are needed", x->name,
                            y->name);
                 return NNCC_ERR_INPUT;
