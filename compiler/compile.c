@@ -241,8 +241,11 @@ nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_
         st = check_batch(g, model);
     if (st == NNCC_OK && ctx->opt.report)
         report_totals(g);
-    if (st == NNCC_OK && ctx->opt.print_graph)
+    if (st == NNCC_OK && ctx->opt.print_graph) {
+        fprintf(ctx->opt.out, "# after the passes (-O%d): the nodes the generated code runs, in order\n",
+                ctx->opt.opt_level);
         nncc_graph_print(g, ctx->opt.out);
+    }
     if (st == NNCC_OK && out_c)
         st = nncc_emit_c(g, out_c, prefix_for(ctx, out_c));
     if (st == NNCC_OK && ctx->oom)

@@ -38,7 +38,9 @@ static const char *const c_reserved[] = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
     "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-    "typedef", "union", "unsigned", "void", "volatile", "while", "ws", "batch", "b", NULL
+    "typedef", "union", "unsigned", "void", "volatile", "while", "ws", "batch", "b",
+    /* locals of the fused elementwise loops (ops/eltwise.c) */
+    "ew_x", "ew_y", "ew_v", "ew_c", "ew_i", "ew_j", "ew_r", NULL
 };
 
 /* A C identifier from any model name: [A-Za-z0-9_], not starting with a digit, unique. */
@@ -113,6 +115,11 @@ static const char *cs(nncc_graph *g, const char *s)
 }
 
 /* ---- what op emitters call ---- */
+
+const char *nncc_emit_comment_text(nncc_graph *g, const char *s)
+{
+    return cs(g, s);
+}
 
 const char *nncc_emit_ref(nncc_emit *e, nncc_graph *g, int ti)
 {

@@ -76,10 +76,9 @@ def one_variant(name, opt, cc):
 
 
 def graph_counts(name, opt):
-    p = H.nncc_cmd([os.path.join(H.SAMPLES, name + ".onnx"), opt, "--print-graph"], check=True)
-    lines = p.stdout.splitlines()
+    lines = H.graph_after_passes([os.path.join(H.SAMPLES, name + ".onnx"), opt])
     return (sum("= Relu(" in l for l in lines), sum("= BatchNormalization(" in l for l in lines),
-            p.stdout)
+            "\n".join(lines))
 
 
 def main():
