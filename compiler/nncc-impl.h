@@ -207,6 +207,9 @@ nncc_status nncc_graph_toposort(nncc_graph *g);
 /* The single live node reading tensor t (once), or NULL: none, several, or
  * t is a graph output. Fusion rewrites need this. */
 nncc_node *nncc_sole_reader(nncc_graph *g, int t);
+/* Nodes that are kernel calls in the generated code: all but the views
+ * that share their input's storage (after memory planning). */
+int nncc_kernel_calls(const nncc_graph *g);
 /* Number of nodes reading tensor `ti` (outputs count as one more use). */
 int nncc_tensor_uses(const nncc_graph *g, int ti);
 /* Sets a tensor to constant data (copied into the arena). */
@@ -221,8 +224,9 @@ nncc_status nncc_node_resize_inputs(nncc_graph *g, nncc_node *n, int n_in);
  * that rewrite a node (pads of a Conv that absorbs a Pad, a composed perm). */
 nncc_status nncc_attr_set_ints(nncc_graph *g, nncc_node *n, const char *name, const int64_t *v, int count);
 nncc_status nncc_attr_set_int(nncc_graph *g, nncc_node *n, const char *name, int64_t v);
-/* Appends to into->fused_from what node `from` had absorbed, then `from`
- * itself: "'bn1' (BatchNormalization) + 'relu1' (Relu)". */
+/* Appends node `from`, merged into `into`, to into->fused_from, after what
+ * `from` had merged in before (its producers, in a chain of them):
+ * "'bn1' (BatchNormalization) + 'relu1' (Relu)". */
 void nncc_note_fused(nncc_graph *g, nncc_node *into, const nncc_node *from);
 
 /* ------------------------------------------------------------------------ */

@@ -596,6 +596,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "COMMA_ARGS", alist },
         { "GRAPH", cs(g, g->name) },
         { "N_NODES", nncc_fmt(ctx, "%d", g->n_n) },
+        { "N_CALLS", nncc_fmt(ctx, "%d", nncc_kernel_calls(g)) },
         { "N_WEIGHT_BYTES", nncc_fmt(ctx, "%lld", (long long)c.weight_bytes) },
         { "WEIGHTS", c.wbuf },
         { "PARAMS_STRUCTS", c.pbuf },

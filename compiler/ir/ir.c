@@ -458,3 +458,14 @@ void nncc_note_fused(nncc_graph *g, nncc_node *into, const nncc_node *from)
         f = nncc_fmt(g->ctx, "%s + %s", from->fused_from, f);
     into->fused_from = into->fused_from ? nncc_fmt(g->ctx, "%s + %s", into->fused_from, f) : f;
 }
+
+int nncc_kernel_calls(const nncc_graph *g)
+{
+    int calls = 0;
+    for (int i = 0; i < g->n_n; i++) {
+        const nncc_node *n = &g->n[i];
+        calls += !((nncc_ops[n->op]->flags & NNCC_OPF_VIEW) && n->n_out > 0 && n->out[0] >= 0 &&
+                   g->t[n->out[0]].alias_of >= 0);
+    }
+    return calls;
+}

@@ -200,14 +200,20 @@ static nncc_status build(nncc_graph *g, const chain *c)
     last->in[0] = c->src;
     for (int k = 0; k < c->n_operands; k++)
         last->in[1 + k] = c->operand[k];
-    const char *own = last->fused_from; /* an activation fuse.c merged into it */
-    last->fused_from = NULL;
-    for (int k = 0; k < c->n_nodes - 1; k++) { /* in chain order */
-        nncc_note_fused(g, last, c->node[k]);
-        c->node[k]->dead = true;
+    /* the merged nodes in chain order, each followed by the activation
+     * fuse.c had merged into it */
+    const char *from = NULL;
+    for (int k = 0; k < c->n_nodes; k++) {
+        nncc_node *r = c->node[k];
+        const char *me = k < c->n_nodes - 1 ? nncc_fmt(g->ctx, "'%s' (%s)", r->name, nncc_ops[r->op]->name) : NULL;
+        if (r->fused_from)
+            me = me ? nncc_fmt(g->ctx, "%s + %s", me, r->fused_from) : r->fused_from;
+        if (me)
+            from = from ? nncc_fmt(g->ctx, "%s + %s", from, me) : me;
+        if (k < c->n_nodes - 1)
+            r->dead = true;
     }
-    if (own)
-        last->fused_from = nncc_fmt(g->ctx, "%s + %s", last->fused_from, own);
+    last->fused_from = from;
     last->op = NNCC_OP_FusedElementwise;
     last->ew = ec;
     last->n_attr = 0;
