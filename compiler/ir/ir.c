@@ -183,9 +183,9 @@ int nncc_tensor_add(nncc_graph *g, const char *name)
 int nncc_tensor_new_unique(nncc_graph *g, const char *base)
 {
     const char *name = base;
-    for (int i = 1; nncc_tensor_find(g, name) >= 0; i++)
+    for (int i = 1; name && nncc_tensor_find(g, name) >= 0; i++)
         name = nncc_fmt(g->ctx, "%s_%d", base, i);
-    return nncc_tensor_add(g, name);
+    return name ? nncc_tensor_add(g, name) : -1;
 }
 
 nncc_node *nncc_node_add(nncc_graph *g, int op, const char *name, int n_in, int n_out)

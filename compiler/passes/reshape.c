@@ -58,7 +58,8 @@ static int make_reshape(nncc_graph *g, nncc_node *n, int x)
     if (nncc_shape_count(&ys) == 0 || ys.rank == 0)
         return 0;
     nncc_shape s = { 1, { ys.rank } };
-    int t = nncc_tensor_new_unique(g, nncc_fmt(g->ctx, "%s.shape", n->name));
+    const char *name = nncc_fmt(g->ctx, "%s.shape", n->name);
+    int t = name ? nncc_tensor_new_unique(g, name) : -1;
     if (t < 0 || nncc_tensor_set_data(g, t, NNCC_DT_I64, &s, ys.d) != NNCC_OK ||
         nncc_node_resize_inputs(g, n, 2) != NNCC_OK)
         return -1;
