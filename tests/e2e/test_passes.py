@@ -6,7 +6,9 @@ and a per-channel constant; Sigmoid -> Mul (SiLU) -> Sub -> Div).
 
 The model is written twice, with a fixed batch of 1 and with a symbolic
 batch (a run-time argument: run at batch 1 and 4). Each is compiled at -O0
-and -O2, built with gcc -Werror, run, and compared with ONNX Runtime; the
+and -O2, built with gcc (and -O2 with clang, and with gcc plus ASan/UBSan)
+at -Werror, run, and compared
+with ONNX Runtime; the
 -O2 graph must show every rewrite (no Pad, no standalone Relu, one Transpose
 left, the chains fused) and --report must name each.
 """
@@ -24,6 +26,7 @@ import harness as H  # noqa: E402
 # products (the Gemm) in different orders: a few ulps of the output range.
 # 1e-4 is far above that and far below a wrong pad, perm or step (order 1).
 TOL = 1e-4
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
 def build(path, batch):
@@ -120,20 +123,25 @@ def main():
             t.check(want in rep, "%s --report lacks '%s':\n%s" % (label, want, rep))
 
         # numbers: -O0 and -O2 against ONNX Runtime
-        for opt in ("-O0", "-O2"):
+        # (-O2 also with clang, and with gcc plus ASan/UBSan, which stop at an
+        # out-of-bounds access in the fused loops)
+        for opt, cc in (("-O0", "gcc"), ("-O2", "gcc"), ("-O2", "clang"), ("-O2", "gcc-sanitize")):
             try:
-                m = H.compile_model(path, os.path.join(d, label + opt), opt=opt)
-                exe = H.build(m, cc="gcc")
+                m = H.compile_model(path, os.path.join(d, label + opt + cc), opt=opt)
+                if cc == "gcc-sanitize":
+                    exe = H.build(m, cc="gcc", cflags=H.CFLAGS + SANITIZE, builddir=os.path.join(m.outdir, "build-san"))
+                else:
+                    exe = H.build(m, cc=cc)
                 rng = np.random.RandomState(3)
                 for b in ((1,) if batch else (1, 4)):
                     xs = [rng.standard_normal((b, 3, 16, 16)).astype(np.float32)]
                     got = H.run(m, exe, xs)
                     ref = H.run_ort(path, xs)
                     err = max(H.rel_err(g_, r_) for g_, r_ in zip(got, ref))
-                    print("%s %s batch %d: max rel err %.3e" % (label, opt, b, err))
-                    t.check(err <= TOL, "%s %s batch %d: max rel err %.3e > %g" % (label, opt, b, err, TOL))
+                    print("%s %s %s batch %d: max rel err %.3e" % (label, opt, cc, b, err))
+                    t.check(err <= TOL, "%s %s %s batch %d: max rel err %.3e > %g" % (label, opt, cc, b, err, TOL))
             except H.HarnessError as e:
-                t.check(False, "%s %s: %s" % (label, opt, e))
+                t.check(False, "%s %s %s: %s" % (label, opt, cc, e))
     t.finish()
 
 
