@@ -1,27 +1,31 @@
 #!/usr/bin/env python3
-"""compare.py MODEL.onnx [options] - how fast is nncc's code for your model?
+"""compare.py MODEL [MODEL ...] [options] - how fast is nncc's code for your models?
 
-Compiles MODEL with nncc at -O0 (unfused, reference kernels) and -O2 (folded,
-fused, packed GEMM kernels), builds both with the system C compiler at the
-same flags, checks that their outputs agree (and agree with ONNX Runtime when
---ort is given), then times them in one process run, interleaved: ROUNDS
-rounds, each running every variant's generated timing program for RUNS
-inferences (plus one warm-up), so a slow spell on a noisy machine hits all
-variants alike. Prints one table:
+For each MODEL (.onnx, or nncc's text format .nng): compiles it with nncc
+at -O0 (unfused, reference kernels) and -O2 (folded, fused, packed GEMM
+kernels), builds both with the system C compiler at the same flags, checks
+that their outputs agree (and agree with ONNX Runtime when --ort is given;
+a .nng model has no ONNX Runtime row), then times them in one process run,
+interleaved: ROUNDS rounds, each running every variant's generated timing
+program for RUNS inferences (plus one warm-up), so a slow spell on a noisy
+machine hits all variants alike. Models are timed one after the other.
+Prints one markdown table, one row per model and variant:
 
-  variant   median_us  p10-p90_us  speedup  GFLOP/s  %peak  nodes  arena_B  code_B  weights_B
+  model  variant  median_us  p10-p90_us  speedup  GFLOP/s  %peak  nodes  arena_B  code_B  weights_B
 
 median and p10-p90 are over all RUNS x ROUNDS single-inference times (a
-monotonic clock read around each call); speedup is against -O0; GFLOP/s
-counts 2 flops per multiply-accumulate that nncc --report counts; %peak
-divides it by bench/peak.c's measured single-core FMA throughput, built with
-the same flags; nodes is the number of kernel calls; code is the .text of model.o and the
-runtime objects, weights the .rodata of model.o (`size -A`). The ONNX Runtime row (with
---ort) uses intra_op_num_threads = --threads and all graph optimisations, and
-is timed from Python (the call overhead, a few microseconds, is included).
+monotonic clock read around each call); speedup is against the model's -O0;
+GFLOP/s counts 2 flops per multiply-accumulate that nncc --report counts;
+%peak divides it by bench/peak.c's measured single-core FMA throughput,
+built with the same flags; nodes is the number of kernel calls; code is the
+.text of model.o and the runtime objects, weights the .rodata of model.o
+(`size -A`). The ONNX Runtime row (with --ort) uses intra_op_num_threads =
+--threads and all graph optimisations, and is timed from Python (the call
+overhead, a few microseconds, is included).
 
 Examples:
   bench/compare.py samples/feature_extractor_unfused.onnx --ort
+  bench/compare.py samples/*.onnx samples/hand_cnn.nng --native --ort   # the README table
   bench/compare.py model.onnx --cflags="-O2 -march=native" --ort --rounds 9 --runs 50
 
 Needs: numpy (and onnxruntime for --ort); nncc built (default build/nncc).
@@ -107,7 +111,7 @@ class Variant:
     pass
 
 
-def build_variant(args, opt, workdir, cflags):
+def build_variant(args, model, opt, workdir, cflags):
     v = Variant()
     v.name = "nncc " + opt
     d = os.path.join(workdir, opt.lstrip("-"))
@@ -116,8 +120,8 @@ def build_variant(args, opt, workdir, cflags):
     extra = ["--threads", str(args.threads)] if args.threads > 1 else []
     for s in args.shape:
         extra += ["--shape", s]
-    m = H.compile_model(args.model, d, name="model", opt=opt, extra=extra + ["--report"])
-    rep = H.nncc_cmd([args.model, opt, "--report"] + extra).stdout + H.nncc_cmd([args.model, opt, "--report"] + extra).stderr
+    m = H.compile_model(model, d, name="model", opt=opt, extra=extra + ["--report"])
+    rep = H.nncc_cmd([model, opt, "--report"] + extra).stderr
     mm = re.search(r"(\d+) MACs per inference", rep)
     v.macs = int(mm.group(1)) if mm else 0
     src = open(m.c_path).read()
@@ -144,38 +148,14 @@ def build_variant(args, opt, workdir, cflags):
     return v
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("model")
-    ap.add_argument("--nncc", default=os.path.join(ROOT, "build", "nncc"))
-    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
-    ap.add_argument("--cflags", default="-O2", help="C compiler flags for both variants (default -O2)")
-    ap.add_argument("--native", action="store_true", help="add -march=native to --cflags")
-    ap.add_argument("--opts", default="-O0,-O2", help="nncc levels to compare (default -O0,-O2)")
-    ap.add_argument("--runs", type=int, default=50, help="timed inferences per variant per round")
-    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
-    ap.add_argument("--ort", action="store_true", help="add ONNX Runtime (check and time)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads: ONNX Runtime intra-op threads; above 1, nncc gets --threads N and "
-                         "the C compiler -fopenmp")
-    ap.add_argument("--shape", action="append", default=[], help="passed to nncc (NAME=DIMS)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--keep", help="build in this directory (kept) instead of a temporary one")
-    args = ap.parse_args()
-    cflags = shlex.split(args.cflags) + (["-march=native"] if args.native else []) + \
-        (["-fopenmp"] if args.threads > 1 else [])
-    workdir = args.keep or tempfile.mkdtemp(prefix="nncc-bench-")
-    os.makedirs(workdir, exist_ok=True)
-
-    print("building: %s %s" % (args.cc, " ".join(cflags)), file=sys.stderr)
+def bench_model(args, model, workdir, cflags, peak):
+    """Builds, checks and times one model; returns (check lines, table rows)."""
+    print("%s: building with %s %s" % (model, args.cc, " ".join(cflags)), file=sys.stderr)
     variants = []
     for opt in args.opts.split(","):
         t0 = time.time()
-        variants.append(build_variant(args, opt, workdir, cflags))
+        variants.append(build_variant(args, model, opt, workdir, cflags))
         print("  nncc %s: built in %.1f s" % (opt, time.time() - t0), file=sys.stderr)
-    peak_exe = os.path.join(workdir, "peak")
-    sh([args.cc, "-std=c99"] + cflags + [os.path.join(ROOT, "bench", "peak.c"), "-o", peak_exe])
 
     # inputs: random, seeded, of the shapes the header gives (batch 1)
     rng = np.random.RandomState(args.seed)
@@ -193,6 +173,7 @@ def main():
             [os.path.join(v.dir, "out%d.bin" % i) for i in range(len(m0.outputs))]
 
     # outputs agree?
+    name = os.path.basename(model)
     outs = []
     for v in variants:
         sh(argv(v))
@@ -201,23 +182,25 @@ def main():
     checks = []
     for v, o in zip(variants[1:], outs[1:]):
         e = max(H.rel_err(a, b) for a, b in zip(o, outs[0]))
-        checks.append("%s vs %s: max relative error %.2g" % (v.name, variants[0].name, e))
+        checks.append("%s: %s vs %s: max relative error %.2g" % (name, v.name, variants[0].name, e))
         if e > 1e-4:
             sys.exit("compare.py: outputs differ: " + checks[-1])
     sess = None
-    if args.ort:
+    if args.ort and not model.endswith(".onnx"):
+        checks.append("%s: ONNX Runtime not applicable (not an ONNX file)" % name)
+    elif args.ort:
         import onnxruntime as ort
         so = ort.SessionOptions()
         so.intra_op_num_threads = args.threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
-        sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
         feed = dict(zip([i.name for i in sess.get_inputs()], inputs))
         ref = sess.run(None, feed)
         for v, o in zip(variants, outs):
             e = max(H.rel_err(a, b) for a, b in zip(o, ref))
-            checks.append("%s vs ONNX Runtime: max relative error %.2g" % (v.name, e))
+            checks.append("%s: %s vs ONNX Runtime: max relative error %.2g" % (name, v.name, e))
             if e > 1e-4:
                 sys.exit("compare.py: outputs differ: " + checks[-1])
 
@@ -236,11 +219,62 @@ def main():
                 sess.run(None, feed)
                 times["onnxruntime"].append((time.perf_counter() - t0) * 1e6)
         print("  round %d/%d done" % (r + 1, args.rounds), file=sys.stderr)
-    peak = float(re.search(r"peak_gflops: ([\d.]+)", sh([peak_exe])).group(1))
 
     base = np.median(times[variants[0].name])
     macs = variants[-1].macs
-    print("model: %s   batch 1   %d MACs per inference" % (args.model, macs))
+    rows = []
+    for vname, v in [(v.name, v) for v in variants] + ([("onnxruntime", None)] if sess else []):
+        t = np.array(times[vname])
+        med, p10, p90 = np.median(t), np.percentile(t, 10), np.percentile(t, 90)
+        gf = 2.0 * macs / (med * 1e-6) * 1e-9 if macs else 0.0
+        cells = [name, vname, "%.1f" % med, "%.1f-%.1f" % (p10, p90), "%.2fx" % (base / med), "%.2f" % gf,
+                 "%.0f%%" % (100.0 * gf / peak)]
+        if v:
+            cells += [str(v.nodes), str(v.arena), str(v.text), str(v.weights)]
+        else:
+            cells += ["-"] * 4
+        rows.append(cells)
+    checks.append("%s: %d MACs per inference (batch 1)" % (name, macs))
+    return checks, rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("models", nargs="+", metavar="MODEL", help=".onnx or .nng files")
+    ap.add_argument("--nncc", default=os.path.join(ROOT, "build", "nncc"))
+    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
+    ap.add_argument("--cflags", default="-O2", help="C compiler flags for both variants (default -O2)")
+    ap.add_argument("--native", action="store_true", help="add -march=native to --cflags")
+    ap.add_argument("--opts", default="-O0,-O2", help="nncc levels to compare (default -O0,-O2)")
+    ap.add_argument("--runs", type=int, default=50, help="timed inferences per variant per round")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
+    ap.add_argument("--ort", action="store_true", help="add ONNX Runtime (check and time; .onnx models)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads: ONNX Runtime intra-op threads; above 1, nncc gets --threads N and "
+                         "the C compiler -fopenmp")
+    ap.add_argument("--shape", action="append", default=[], help="passed to nncc (NAME=DIMS), for every model")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", help="build in this directory (kept) instead of a temporary one")
+    args = ap.parse_args()
+    cflags = shlex.split(args.cflags) + (["-march=native"] if args.native else []) + \
+        (["-fopenmp"] if args.threads > 1 else [])
+    workdir = args.keep or tempfile.mkdtemp(prefix="nncc-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    for model in args.models:
+        if not os.path.exists(model):
+            sys.exit("compare.py: no such model: %s" % model)
+
+    peak_exe = os.path.join(workdir, "peak")
+    sh([args.cc, "-std=c99"] + cflags + [os.path.join(ROOT, "bench", "peak.c"), "-o", peak_exe])
+    peak = float(re.search(r"peak_gflops: ([\d.]+)", sh([peak_exe])).group(1))
+    checks, rows = [], []
+    for k, model in enumerate(args.models):
+        c, r = bench_model(args, model, os.path.join(workdir, "m%d" % k), cflags, peak)
+        checks += c
+        rows += r
+
+    print("models: %s   batch 1" % " ".join(args.models))
     print("C compiler: %s %s   threads: %d (nncc's convolutions; the other kernels: 1), %d (ONNX Runtime)" % (
         sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), args.threads, args.threads))
     cpu = ""
@@ -250,24 +284,13 @@ def main():
         pass
     print("machine: %s, %s, %d cores; measured peak %.1f GFLOP/s (bench/peak.c, one core)" % (
         os.uname().machine, cpu, os.cpu_count(), peak))
-    print("timing: %d rounds x %d runs, interleaved" % (args.rounds, args.runs))
+    print("timing: %d rounds x %d runs, interleaved per model" % (args.rounds, args.runs))
     for c in checks:
         print("check: " + c)
-    hdr = "| variant | median us | p10-p90 us | speedup vs %s | GFLOP/s | %% of peak | nodes | arena B | code B | weights B |" \
-        % variants[0].name
-    print(hdr)
-    print("|" + "---|" * 10)
-    rows = [(v.name, v) for v in variants] + ([("onnxruntime", None)] if sess else [])
-    for name, v in rows:
-        t = np.array(times[name])
-        med, p10, p90 = np.median(t), np.percentile(t, 10), np.percentile(t, 90)
-        gf = 2.0 * macs / (med * 1e-6) * 1e-9 if macs else 0.0
-        cells = [name, "%.1f" % med, "%.1f-%.1f" % (p10, p90), "%.2fx" % (base / med), "%.2f" % gf,
-                 "%.0f%%" % (100.0 * gf / peak)]
-        if v:
-            cells += [str(v.nodes), str(v.arena), str(v.text), str(v.weights)]
-        else:
-            cells += ["-"] * 4
+    print("| model | variant | median us | p10-p90 us | speedup vs %s | GFLOP/s | %% of peak | nodes | arena B "
+          "| code B | weights B |" % args.opts.split(",")[0])
+    print("|" + "---|" * 11)
+    for cells in rows:
         print("| " + " | ".join(cells) + " |")
     return 0
 

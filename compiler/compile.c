@@ -199,7 +199,7 @@ static const char *prefix_for(nncc_ctx *ctx, const char *out_c)
     return p;
 }
 
-/* --report totals: kernel calls, parameters, multiply-accumulates. */
+/* --report totals: nodes, kernel calls, parameters, multiply-accumulates. */
 static void report_totals(nncc_graph *g)
 {
     int64_t params = 0, bytes = 0, macs = 0;
@@ -219,8 +219,9 @@ static void report_totals(nncc_graph *g)
         if (nncc_ops[n->op]->macs)
             macs += nncc_ops[n->op]->macs(g, n);
     }
-    nncc_report(g, "total", "%d nodes, %lld parameters (%lld bytes), %lld MACs per inference%s", g->n_n,
-                (long long)params, (long long)bytes, (long long)macs, g->batch_symbolic ? " (per sample)" : "");
+    nncc_report(g, "total", "%d nodes (%d kernel calls), %lld parameters (%lld bytes), %lld MACs per inference%s",
+                g->n_n, nncc_kernel_calls(g), (long long)params, (long long)bytes, (long long)macs,
+                g->batch_symbolic ? " (per sample)" : "");
 }
 
 nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_c)
@@ -241,8 +242,11 @@ nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_
         st = check_batch(g, model);
     if (st == NNCC_OK && ctx->opt.report)
         report_totals(g);
-    if (st == NNCC_OK && ctx->opt.print_graph)
+    if (st == NNCC_OK && ctx->opt.print_graph) {
+        fprintf(ctx->opt.out, "# after the passes (-O%d): the nodes the generated code runs, in order\n",
+                ctx->opt.opt_level);
         nncc_graph_print(g, ctx->opt.out);
+    }
     if (st == NNCC_OK && out_c)
         st = nncc_emit_c(g, out_c, prefix_for(ctx, out_c));
     if (st == NNCC_OK && ctx->oom)

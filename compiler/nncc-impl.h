@@ -128,6 +128,34 @@ typedef struct {
     bool used;                 /* consumed by the op's parser; unused ones are errors */
 } nncc_attr;
 
+/* One step of a fused elementwise loop (op FusedElementwise, made by
+ * passes/eltwise.c): v = unary(v), or v = v OP operand. */
+enum {
+    NNCC_EW_SAME = 0,          /* operand element i (the chain's shape) */
+    NNCC_EW_SCALAR,            /* operand element 0 */
+    NNCC_EW_CHANNEL,           /* operand element (i / inner) % channels */
+    NNCC_EW_SELF               /* v itself (x * x) */
+};
+
+typedef struct {
+    bool binary;               /* false: v = nncc_unary1_f32(code, alpha, beta, v);
+                                  true: v = nncc_binary1_f32(code, v, operand) */
+    bool swap;                 /* binary: operand OP v instead */
+    int code;                  /* nncc_unary_op or nncc_binary_op */
+    float alpha, beta;         /* unary parameters */
+    int operand;               /* binary: index of the node input it reads (0: the chain's input) */
+    int bcast;                 /* binary: NNCC_EW_* */
+    const char *from;          /* "'relu1' (Relu)": the model node it comes from, for comments */
+    int src_op;                /* the op it computes (nncc_op_id), for --print-graph */
+} nncc_ew_step;
+
+typedef struct nncc_ew_chain {
+    nncc_ew_step *step;        /* in order */
+    int n;
+    int64_t channels, inner;   /* NNCC_EW_CHANNEL operands have `channels` values, each
+                                  for runs of `inner` elements; 0: none */
+} nncc_ew_chain;
+
 typedef struct {
     const char *name;          /* node name from the model, or "#17:Relu" */
     int op;                    /* nncc_op_id */
@@ -141,6 +169,7 @@ typedef struct {
     nncc_act_params act;       /* activation applied in the epilogue */
     int fused_add;             /* tensor added before the activation (residual), -1 none */
     const char *fused_from;    /* names of the nodes merged into this one, for comments */
+    nncc_ew_chain *ew;         /* FusedElementwise only: its steps (passes/eltwise.c) */
     int64_t scratch_offset;    /* arena bytes of the kernel's scratch memory (memplan), -1 none */
     bool dead;                 /* removed; dropped by nncc_graph_compact */
     int line, col;             /* text format source position (0: none) */
@@ -184,12 +213,27 @@ nncc_node *nncc_sole_reader(nncc_graph *g, int t);
 /* The tensor whose storage t lies in (following alias_of to the end; t
  * itself if none) and, in *offset, t's first byte's distance from its start. */
 int nncc_tensor_storage(const nncc_graph *g, int t, int64_t *offset);
+/* Nodes that are kernel calls in the generated code: all but the views
+ * that share their input's storage (after memory planning). */
+int nncc_kernel_calls(const nncc_graph *g);
 /* Number of nodes reading tensor `ti` (outputs count as one more use). */
 int nncc_tensor_uses(const nncc_graph *g, int ti);
 /* Sets a tensor to constant data (copied into the arena). */
 nncc_status nncc_tensor_set_data(nncc_graph *g, int ti, nncc_dtype dt,
                                  const nncc_shape *s, const void *data);
 nncc_attr *nncc_attr_find(nncc_node *n, const char *name);
+/* Every reader of tensor `from` (inputs and fused_add) reads `to` instead. */
+void nncc_replace_uses(nncc_graph *g, int from, int to);
+/* Gives node n room for n_in inputs (new ones -1: absent), or drops the last ones. */
+nncc_status nncc_node_resize_inputs(nncc_graph *g, nncc_node *n, int n_in);
+/* Sets (or adds) an INTS attribute to a copy of v[0..count), for passes
+ * that rewrite a node (pads of a Conv that absorbs a Pad, a composed perm). */
+nncc_status nncc_attr_set_ints(nncc_graph *g, nncc_node *n, const char *name, const int64_t *v, int count);
+nncc_status nncc_attr_set_int(nncc_graph *g, nncc_node *n, const char *name, int64_t v);
+/* Appends node `from`, merged into `into`, to into->fused_from, after what
+ * `from` had merged in before (its producers, in a chain of them):
+ * "'bn1' (BatchNormalization) + 'relu1' (Relu)". */
+void nncc_note_fused(nncc_graph *g, nncc_node *into, const nncc_node *from);
 
 /* ------------------------------------------------------------------------ */
 /* ir/diag.c: errors that point at the input                                 */
@@ -276,6 +320,23 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p);
 nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p);
 nncc_status nncc_pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p);
 
+/* ops/data.c: Transpose's permutation (its perm, or the dims reversed),
+ * normalised to [0, rank); an error if it is not a permutation. */
+nncc_status nncc_transpose_perm(nncc_graph *g, nncc_node *n, int64_t *perm);
+/* ops/data.c: a Pad node's mode (nncc_pad_mode), its pads per axis of the
+ * input (before[i], after[i]; negative ones crop) and, for float32 with a
+ * compile-time value (*value_known), the constant it pads with. */
+nncc_status nncc_pad_spec(nncc_graph *g, nncc_node *n, int *mode, int64_t *before, int64_t *after,
+                          bool *value_known, float *value);
+
+/* ops/unary.c: whether node n is a float unary op with compile-time
+ * parameters, and its nncc_unary_op code, alpha and beta (the elementwise
+ * chain pass, passes/eltwise.c). */
+bool nncc_unary_step(nncc_graph *g, nncc_node *n, int *code, float *alpha, float *beta);
+/* ops/binary.c: node n's nncc_binary_op code if it is a two-input float
+ * arithmetic op (Add, Sub, Mul, Div, Pow, Max, Min, Mod, PRelu); else -1. */
+int nncc_binary_step(nncc_graph *g, nncc_node *n);
+
 /* ops/int8.c: real multiplier r (> 0) as a 31-bit fixed-point multiplier
  * and right shift for nncc_requant: r ~= mult * 2^-rshift. Returns false if
  * r is too large (>= 2^30); a tiny r gives mult 0. */
@@ -349,7 +410,10 @@ nncc_status nncc_pass_infer(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fold(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_dce(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fold_bn(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_reshape(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_fuse_pad(nncc_graph *g, const nncc_options *o);
+nncc_status nncc_pass_eltwise(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_schedule(nncc_graph *g, const nncc_options *o);
 nncc_status nncc_pass_memplan(nncc_graph *g, const nncc_options *o);
 /* passes/quantize.c: --quantize int8: calibration, then QDQ pairs around

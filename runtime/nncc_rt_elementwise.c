@@ -10,22 +10,13 @@
 #include <math.h>
 #include <string.h>
 
-static float sigmoidf_(float x)
-{
-    /* split on sign so exp never overflows */
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    const float e = expf(x);
-    return e / (1.0f + e);
-}
-
 static float act1(const nncc_act_params *a, float v)
 {
     switch (a->kind) {
     case NNCC_ACT_RELU:         return v > 0.0f ? v : 0.0f;
     case NNCC_ACT_LEAKY_RELU:   return v < 0.0f ? a->alpha * v : v;
     case NNCC_ACT_CLIP:         v = v < a->alpha ? a->alpha : v; return v > a->beta ? a->beta : v;
-    case NNCC_ACT_SIGMOID:      return sigmoidf_(v);
+    case NNCC_ACT_SIGMOID:      return nncc_sigmoid1_f32(v);
     case NNCC_ACT_TANH:         return tanhf(v);
     case NNCC_ACT_HARD_SIGMOID: v = a->alpha * v + a->beta; return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     case NNCC_ACT_HARD_SWISH: {
@@ -53,78 +44,16 @@ void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y)
 /* x < 0, written so that unsigned types draw no "always false" warning */
 #define NNCC_NEG_(v) (!((v) > 0) && (v) != 0)
 
-/* One definition of every unary op for a floating type T whose libm
- * functions carry suffix F (expf, exp). */
-#define NNCC_UNARY_FLOAT(T, S, F)                                               \
-    static T sigmoid_##S(T x)                                                   \
-    {                                                                           \
-        if (x >= 0) /* split on sign so exp never overflows */                  \
-            return 1 / (1 + exp##F(-x));                                        \
-        const T e = exp##F(x);                                                  \
-        return e / (1 + e);                                                     \
-    }                                                                           \
-    static T softplus_##S(T x)                                                  \
-    {                                                                           \
-        return x > 0 ? x + log1p##F(exp##F(-x)) : log1p##F(exp##F(x));          \
-    }                                                                           \
+/* The float scalar functions live in nncc_runtime.h (static inline, shared
+ * with the fused elementwise loops of generated code); the typed kernels
+ * below reach them through these names. */
+#define NNCC_FLOAT_SCALARS(CODE, T, S, F)                                       \
     static T unary_##S(int32_t op, T alpha, T beta, T v)                        \
     {                                                                           \
-        switch (op) {                                                           \
-        case NNCC_UN_IDENTITY:   return v;                                      \
-        case NNCC_UN_RELU:       return v > 0 ? v : 0;                          \
-        case NNCC_UN_LEAKY_RELU: return v < 0 ? alpha * v : v;                  \
-        case NNCC_UN_CLIP:       v = v < alpha ? alpha : v; return v > beta ? beta : v; \
-        case NNCC_UN_SIGMOID:    return sigmoid_##S(v);                         \
-        case NNCC_UN_TANH:       return tanh##F(v);                             \
-        case NNCC_UN_SQRT:       return sqrt##F(v);                             \
-        case NNCC_UN_EXP:        return exp##F(v);                              \
-        case NNCC_UN_LOG:        return log##F(v);                              \
-        case NNCC_UN_NEG:        return -v;                                     \
-        case NNCC_UN_ABS:        return fabs##F(v);                             \
-        case NNCC_UN_RECIPROCAL: return 1 / v;                                  \
-        case NNCC_UN_FLOOR:      return floor##F(v);                            \
-        case NNCC_UN_CEIL:       return ceil##F(v);                             \
-        case NNCC_UN_ERF:        return erf##F(v);                              \
-        case NNCC_UN_ELU:        return v < 0 ? alpha * (exp##F(v) - 1) : v;    \
-        case NNCC_UN_SELU:       return v <= 0 ? beta * (alpha * exp##F(v) - alpha) : beta * v; \
-        case NNCC_UN_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v; \
-        case NNCC_UN_HARD_SWISH: {                                              \
-            T h = v / 6 + (T)0.5;                                               \
-            h = h < 0 ? 0 : h > 1 ? 1 : h;                                      \
-            return v * h;                                                       \
-        }                                                                       \
-        case NNCC_UN_SOFTPLUS:   return softplus_##S(v);                        \
-        case NNCC_UN_SOFTSIGN:   return v / (1 + fabs##F(v));                   \
-        case NNCC_UN_SIN:        return sin##F(v);                              \
-        case NNCC_UN_COS:        return cos##F(v);                              \
-        case NNCC_UN_TAN:        return tan##F(v);                              \
-        case NNCC_UN_ROUND:      return rint##F(v); /* default rounding: half to even */ \
-        case NNCC_UN_SIGN:       return v > 0 ? 1 : v < 0 ? -1 : v;             \
-        case NNCC_UN_GELU:                                                      \
-            if (alpha != 0) /* approximate="tanh" */                            \
-                return (T)0.5 * v * (1 + tanh##F((T)0.7978845608028654 * (v + (T)0.044715 * v * v * v))); \
-            return (T)0.5 * v * (1 + erf##F(v * (T)0.7071067811865476));        \
-        case NNCC_UN_MISH:       return v * tanh##F(softplus_##S(v));           \
-        case NNCC_UN_CELU: {                                                    \
-            const T neg = alpha * (exp##F(v / alpha) - 1);                      \
-            return (v > 0 ? v : 0) + (neg < 0 ? neg : 0);                       \
-        }                                                                       \
-        case NNCC_UN_THRESHOLDED_RELU: return v > alpha ? v : 0;                \
-        case NNCC_UN_SHRINK:     return v < -alpha ? v + beta : v > alpha ? v - beta : 0; \
-        case NNCC_UN_SWISH:      return v * sigmoid_##S(alpha * v);             \
-        case NNCC_UN_SINH:       return sinh##F(v);                             \
-        case NNCC_UN_COSH:       return cosh##F(v);                             \
-        case NNCC_UN_ASIN:       return asin##F(v);                             \
-        case NNCC_UN_ACOS:       return acos##F(v);                             \
-        case NNCC_UN_ATAN:       return atan##F(v);                             \
-        case NNCC_UN_ASINH:      return asinh##F(v);                            \
-        case NNCC_UN_ACOSH:      return acosh##F(v);                            \
-        case NNCC_UN_ATANH:      return atanh##F(v);                            \
-        default:                 return v;                                      \
-        }                                                                       \
-    }
-#define NNCC_UNARY_FLOAT_X(CODE, T, S, F) NNCC_UNARY_FLOAT(T, S, F)
-NNCC_RT_FLOAT_TYPES(NNCC_UNARY_FLOAT_X)
+        return nncc_unary1_##S(op, alpha, beta, v);                             \
+    }                                                                           \
+    static T bin_##S(int32_t op, T a, T b) { return nncc_binary1_##S(op, a, b); }
+NNCC_RT_FLOAT_TYPES(NNCC_FLOAT_SCALARS)
 
 /* The integer unary ops. */
 #define NNCC_UNARY_INT(CODE, T, S, SIGNED, LO, HI)                              \
@@ -174,29 +103,6 @@ void nncc_unary(int32_t op, int32_t type, double alpha, double beta, int64_t n,
     default: break;
     }
 }
-
-/* Float semantics of each binary op, for each floating type. */
-#define NNCC_BIN_FLOAT(CODE, T, S, F)                                           \
-    static T bin_##S(int32_t op, T a, T b)                                      \
-    {                                                                           \
-        switch (op) {                                                           \
-        case NNCC_BIN_ADD:   return a + b;                                      \
-        case NNCC_BIN_SUB:   return a - b;                                      \
-        case NNCC_BIN_MUL:   return a * b;                                      \
-        case NNCC_BIN_DIV:   return a / b;                                      \
-        case NNCC_BIN_POW:   return pow##F(a, b);                               \
-        case NNCC_BIN_MAX:   return a > b || isnan(a) ? a : b;                  \
-        case NNCC_BIN_MIN:   return a < b || isnan(a) ? a : b;                  \
-        case NNCC_BIN_FMOD:  return fmod##F(a, b);                              \
-        case NNCC_BIN_MOD: { /* result takes the sign of the divisor */         \
-            T r = fmod##F(a, b);                                                \
-            return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;                \
-        }                                                                       \
-        case NNCC_BIN_PRELU: return a < 0 ? a * b : a;                          \
-        default:             return 0;                                          \
-        }                                                                       \
-    }
-NNCC_RT_FLOAT_TYPES(NNCC_BIN_FLOAT)
 
 /* Integer semantics; division by zero gives 0 rather than trapping, and
  * +, -, * wrap modulo 2^bits (computed unsigned: no undefined overflow). */

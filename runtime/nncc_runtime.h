@@ -21,6 +21,7 @@
 #ifndef NNCC_RUNTIME_H
 #define NNCC_RUNTIME_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -249,6 +250,108 @@ typedef enum {
     NNCC_BIN_AND, NNCC_BIN_OR, NNCC_BIN_XOR, /* bitwise, integers only */
     NNCC_BIN_SHL, NNCC_BIN_SHR              /* shifts by b (>= bits gives 0), integers only */
 } nncc_binary_op;
+
+/* The scalar function of every float unary and binary op, per floating type
+ * (T = float: nncc_unary1_f32, nncc_binary1_f32; double: _f64):
+ *   T nncc_unary1_f32(op, alpha, beta, v)   op an nncc_unary_op
+ *   T nncc_binary1_f32(op, a, b)            op an nncc_binary_op
+ * The elementwise kernels apply them element by element. They are static
+ * inline here so that the fused elementwise loops nncc writes into generated
+ * code (passes/eltwise.c), which call them with constant op codes, compile
+ * to plain arithmetic: one definition of each op's numbers for both. */
+#define NNCC_UNARY1_FLOAT(T, S, F)                                              \
+    static inline T nncc_sigmoid1_##S(T x)                                      \
+    {                                                                           \
+        if (x >= 0) /* split on sign so exp never overflows */                  \
+            return 1 / (1 + exp##F(-x));                                        \
+        const T e = exp##F(x);                                                  \
+        return e / (1 + e);                                                     \
+    }                                                                           \
+    static inline T nncc_softplus1_##S(T x)                                     \
+    {                                                                           \
+        return x > 0 ? x + log1p##F(exp##F(-x)) : log1p##F(exp##F(x));          \
+    }                                                                           \
+    static inline T nncc_unary1_##S(int32_t op, T alpha, T beta, T v)           \
+    {                                                                           \
+        switch (op) {                                                           \
+        case NNCC_UN_IDENTITY:   return v;                                      \
+        case NNCC_UN_RELU:       return v > 0 ? v : 0;                          \
+        case NNCC_UN_LEAKY_RELU: return v < 0 ? alpha * v : v;                  \
+        case NNCC_UN_CLIP:       v = v < alpha ? alpha : v; return v > beta ? beta : v; \
+        case NNCC_UN_SIGMOID:    return nncc_sigmoid1_##S(v);                   \
+        case NNCC_UN_TANH:       return tanh##F(v);                             \
+        case NNCC_UN_SQRT:       return sqrt##F(v);                             \
+        case NNCC_UN_EXP:        return exp##F(v);                              \
+        case NNCC_UN_LOG:        return log##F(v);                              \
+        case NNCC_UN_NEG:        return -v;                                     \
+        case NNCC_UN_ABS:        return fabs##F(v);                             \
+        case NNCC_UN_RECIPROCAL: return 1 / v;                                  \
+        case NNCC_UN_FLOOR:      return floor##F(v);                            \
+        case NNCC_UN_CEIL:       return ceil##F(v);                             \
+        case NNCC_UN_ERF:        return erf##F(v);                              \
+        case NNCC_UN_ELU:        return v < 0 ? alpha * (exp##F(v) - 1) : v;    \
+        case NNCC_UN_SELU:       return v <= 0 ? beta * (alpha * exp##F(v) - alpha) : beta * v; \
+        case NNCC_UN_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v; \
+        case NNCC_UN_HARD_SWISH: {                                              \
+            T h = v / 6 + (T)0.5;                                               \
+            h = h < 0 ? 0 : h > 1 ? 1 : h;                                      \
+            return v * h;                                                       \
+        }                                                                       \
+        case NNCC_UN_SOFTPLUS:   return nncc_softplus1_##S(v);                  \
+        case NNCC_UN_SOFTSIGN:   return v / (1 + fabs##F(v));                   \
+        case NNCC_UN_SIN:        return sin##F(v);                              \
+        case NNCC_UN_COS:        return cos##F(v);                              \
+        case NNCC_UN_TAN:        return tan##F(v);                              \
+        case NNCC_UN_ROUND:      return rint##F(v); /* default rounding: half to even */ \
+        case NNCC_UN_SIGN:       return v > 0 ? 1 : v < 0 ? -1 : v;             \
+        case NNCC_UN_GELU:                                                      \
+            if (alpha != 0) /* approximate="tanh" */                            \
+                return (T)0.5 * v * (1 + tanh##F((T)0.7978845608028654 * (v + (T)0.044715 * v * v * v))); \
+            return (T)0.5 * v * (1 + erf##F(v * (T)0.7071067811865476));        \
+        case NNCC_UN_MISH:       return v * tanh##F(nncc_softplus1_##S(v));     \
+        case NNCC_UN_CELU: {                                                    \
+            const T neg = alpha * (exp##F(v / alpha) - 1);                      \
+            return (v > 0 ? v : 0) + (neg < 0 ? neg : 0);                       \
+        }                                                                       \
+        case NNCC_UN_THRESHOLDED_RELU: return v > alpha ? v : 0;                \
+        case NNCC_UN_SHRINK:     return v < -alpha ? v + beta : v > alpha ? v - beta : 0; \
+        case NNCC_UN_SWISH:      return v * nncc_sigmoid1_##S(alpha * v);       \
+        case NNCC_UN_SINH:       return sinh##F(v);                             \
+        case NNCC_UN_COSH:       return cosh##F(v);                             \
+        case NNCC_UN_ASIN:       return asin##F(v);                             \
+        case NNCC_UN_ACOS:       return acos##F(v);                             \
+        case NNCC_UN_ATAN:       return atan##F(v);                             \
+        case NNCC_UN_ASINH:      return asinh##F(v);                            \
+        case NNCC_UN_ACOSH:      return acosh##F(v);                            \
+        case NNCC_UN_ATANH:      return atanh##F(v);                            \
+        default:                 return v;                                      \
+        }                                                                       \
+    }
+#define NNCC_UNARY1_FLOAT_X(CODE, T, S, F) NNCC_UNARY1_FLOAT(T, S, F)
+NNCC_RT_FLOAT_TYPES(NNCC_UNARY1_FLOAT_X)
+
+#define NNCC_BINARY1_FLOAT(CODE, T, S, F)                                       \
+    static inline T nncc_binary1_##S(int32_t op, T a, T b)                      \
+    {                                                                           \
+        switch (op) {                                                           \
+        case NNCC_BIN_ADD:   return a + b;                                      \
+        case NNCC_BIN_SUB:   return a - b;                                      \
+        case NNCC_BIN_MUL:   return a * b;                                      \
+        case NNCC_BIN_DIV:   return a / b;                                      \
+        case NNCC_BIN_POW:   return pow##F(a, b);                               \
+        case NNCC_BIN_MAX:   return a > b || isnan(a) ? a : b;                  \
+        case NNCC_BIN_MIN:   return a < b || isnan(a) ? a : b;                  \
+        case NNCC_BIN_FMOD:  return fmod##F(a, b);                              \
+        case NNCC_BIN_MOD: { /* result takes the sign of the divisor */         \
+            T r = fmod##F(a, b);                                                \
+            return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;                \
+        }                                                                       \
+        case NNCC_BIN_PRELU: return a < 0 ? a * b : a;                          \
+        default:             return 0;                                          \
+        }                                                                       \
+    }
+NNCC_RT_FLOAT_TYPES(NNCC_BINARY1_FLOAT)
+
 
 /* y[i] = start + i * delta for i in [0, n) (Range); start and delta point
  * to one element of `type` (any type of the typed lists). */

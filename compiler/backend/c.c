@@ -38,7 +38,9 @@ static const char *const c_reserved[] = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
     "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-    "typedef", "union", "unsigned", "void", "volatile", "while", "ws", "batch", "b", NULL
+    "typedef", "union", "unsigned", "void", "volatile", "while", "ws", "batch", "b",
+    /* locals of the fused elementwise loops (ops/eltwise.c) */
+    "ew_x", "ew_y", "ew_v", "ew_c", "ew_i", "ew_j", "ew_r", NULL
 };
 
 /* A C identifier from any model name: [A-Za-z0-9_], not starting with a digit, unique. */
@@ -598,6 +600,7 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
         { "COMMA_ARGS", alist },
         { "GRAPH", cs(g, g->name) },
         { "N_NODES", nncc_fmt(ctx, "%d", g->n_n) },
+        { "N_CALLS", nncc_fmt(ctx, "%d", nncc_kernel_calls(g)) },
         { "N_WEIGHT_BYTES", nncc_fmt(ctx, "%lld", (long long)c.weight_bytes) },
         { "WEIGHTS", c.wbuf },
         { "PARAMS_STRUCTS", c.pbuf },

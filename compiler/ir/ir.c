@@ -184,9 +184,9 @@ int nncc_tensor_add(nncc_graph *g, const char *name)
 int nncc_tensor_new_unique(nncc_graph *g, const char *base)
 {
     const char *name = base;
-    for (int i = 1; nncc_tensor_find(g, name) >= 0; i++)
+    for (int i = 1; name && nncc_tensor_find(g, name) >= 0; i++)
         name = nncc_fmt(g->ctx, "%s_%d", base, i);
-    return nncc_tensor_add(g, name);
+    return name ? nncc_tensor_add(g, name) : -1;
 }
 
 nncc_node *nncc_node_add(nncc_graph *g, int op, const char *name, int n_in, int n_out)
@@ -394,4 +394,91 @@ nncc_attr *nncc_attr_find(nncc_node *n, const char *name)
         if (strcmp(n->attr[i].name, name) == 0)
             return &n->attr[i];
     return NULL;
+}
+
+void nncc_replace_uses(nncc_graph *g, int from, int to)
+{
+    for (int i = 0; i < g->n_n; i++) {
+        for (int k = 0; k < g->n[i].n_in; k++)
+            if (g->n[i].in[k] == from)
+                g->n[i].in[k] = to;
+        if (g->n[i].fused_add == from)
+            g->n[i].fused_add = to;
+    }
+}
+
+nncc_status nncc_node_resize_inputs(nncc_graph *g, nncc_node *n, int n_in)
+{
+    if (n_in > n->n_in) {
+        int *in = nncc_alloc_array(g->ctx, (size_t)n_in, sizeof(int));
+        if (!in)
+            return NNCC_ERR_NOMEM;
+        for (int i = 0; i < n_in; i++)
+            in[i] = i < n->n_in ? n->in[i] : -1;
+        n->in = in;
+    }
+    n->n_in = n_in;
+    return NNCC_OK;
+}
+
+/* The attribute `name` of n, added (zeroed, type unset) if absent. */
+static nncc_attr *attr_put(nncc_graph *g, nncc_node *n, const char *name)
+{
+    nncc_attr *a = nncc_attr_find(n, name);
+    if (a)
+        return a;
+    nncc_attr *na = nncc_alloc_array(g->ctx, (size_t)n->n_attr + 1, sizeof(nncc_attr));
+    const char *nm = nncc_strdup(g->ctx, name);
+    if (!na || !nm)
+        return NULL;
+    if (n->n_attr)
+        memcpy(na, n->attr, (size_t)n->n_attr * sizeof(nncc_attr));
+    n->attr = na;
+    a = &n->attr[n->n_attr++];
+    a->name = nm;
+    a->tensor = -1;
+    return a;
+}
+
+nncc_status nncc_attr_set_ints(nncc_graph *g, nncc_node *n, const char *name, const int64_t *v, int count)
+{
+    int64_t *copy = nncc_alloc_array(g->ctx, (size_t)(count ? count : 1), sizeof(int64_t));
+    nncc_attr *a = copy ? attr_put(g, n, name) : NULL;
+    if (!a)
+        return NNCC_ERR_NOMEM;
+    if (count)
+        memcpy(copy, v, (size_t)count * sizeof(int64_t));
+    a->type = NNCC_ATTR_INTS;
+    a->ints = copy;
+    a->n = count;
+    return NNCC_OK;
+}
+
+nncc_status nncc_attr_set_int(nncc_graph *g, nncc_node *n, const char *name, int64_t v)
+{
+    nncc_attr *a = attr_put(g, n, name);
+    if (!a)
+        return NNCC_ERR_NOMEM;
+    a->type = NNCC_ATTR_INT;
+    a->i = v;
+    return NNCC_OK;
+}
+
+void nncc_note_fused(nncc_graph *g, nncc_node *into, const nncc_node *from)
+{
+    const char *f = nncc_fmt(g->ctx, "'%s' (%s)", from->name, nncc_ops[from->op]->name);
+    if (from->fused_from)
+        f = nncc_fmt(g->ctx, "%s + %s", from->fused_from, f);
+    into->fused_from = into->fused_from ? nncc_fmt(g->ctx, "%s + %s", into->fused_from, f) : f;
+}
+
+int nncc_kernel_calls(const nncc_graph *g)
+{
+    int calls = 0;
+    for (int i = 0; i < g->n_n; i++) {
+        const nncc_node *n = &g->n[i];
+        calls += !((nncc_ops[n->op]->flags & NNCC_OPF_VIEW) && n->n_out > 0 && n->out[0] >= 0 &&
+                   g->t[n->out[0]].alias_of >= 0);
+    }
+    return calls;
 }

@@ -4,6 +4,7 @@
  *   input  x: float32[1x3x32x32]
  *   const  conv1.weight: float32[32x3x3x3]
  *   y1: float32[1x32x32x32] = Conv(x, conv1.weight) {relu}   # conv1 @0
+ *   y2: float32[1x32x32x32] = FusedElementwise(y1, k) {Mul(k), Relu}   # relu2 + 'mul2' (Mul)
  *   output y: float32[1x10]
  */
 #include "nncc-impl.h"
@@ -48,6 +49,15 @@ void nncc_graph_print(const nncc_graph *g, FILE *f)
             if (n->act.kind > 0 && n->act.kind < (int)(sizeof act_names / sizeof *act_names))
                 fprintf(f, "%s", act_names[n->act.kind]);
             fprintf(f, "}");
+        }
+        for (int k = 0; n->ew && k < n->ew->n; k++) { /* FusedElementwise: its steps */
+            const nncc_ew_step *st = &n->ew->step[k];
+            fprintf(f, "%s%s", k ? ", " : " {", nncc_ops[st->src_op]->name);
+            if (st->binary && st->bcast == NNCC_EW_SELF)
+                fprintf(f, "(self)");
+            else if (st->binary)
+                fprintf(f, "(%s)", g->t[n->in[st->operand]].name);
+            fprintf(f, "%s", k == n->ew->n - 1 ? "}" : "");
         }
         fprintf(f, "   # %s", n->name);
         if (n->fused_from)

@@ -202,6 +202,14 @@ static void binary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     }
 }
 
+int nncc_binary_step(nncc_graph *g, nncc_node *n)
+{
+    if (n->op < 0 || n->op >= NNCC_OP_COUNT || nncc_ops[n->op]->infer != binary_infer || n->n_in != 2 ||
+        is_bitwise(n) || n->op == NNCC_OP_Sum || n->op == NNCC_OP_Mean || (n->op == NNCC_OP_PRelu && n->opset < 7))
+        return -1;
+    return bin_code(g, n);
+}
+
 #define BINARY(NAME) \
     const nncc_op nncc_op_##NAME = { .name = #NAME, .flags = NNCC_OPF_INPLACE, .infer = binary_infer, \
                                      .eval = binary_eval, .emit_c = binary_emit_c }

@@ -14,11 +14,9 @@ static size_t esize(nncc_graph *g, nncc_node *n) { return nncc_dtype_size(nncc_i
 
 /* ---- Transpose ---- */
 
-static nncc_status transpose_params(nncc_graph *g, nncc_node *n, nncc_transpose_params *p, nncc_shape *out)
+nncc_status nncc_transpose_perm(nncc_graph *g, nncc_node *n, int64_t *perm)
 {
-    nncc_tensor *x = nncc_in(g, n, 0);
-    int r = x->shape.rank;
-    int64_t perm[NNCC_MAX_RANK];
+    int r = nncc_in(g, n, 0)->shape.rank;
     int np = nncc_attr_ints(g, n, "perm", perm, NNCC_MAX_RANK);
     if (np < 0) {
         np = r;
@@ -39,6 +37,16 @@ static nncc_status transpose_params(nncc_graph *g, nncc_node *n, nncc_transpose_
         }
         seen[perm[i]] = true;
     }
+    return NNCC_OK;
+}
+
+static nncc_status transpose_params(nncc_graph *g, nncc_node *n, nncc_transpose_params *p, nncc_shape *out)
+{
+    nncc_tensor *x = nncc_in(g, n, 0);
+    int r = x->shape.rank;
+    int64_t perm[NNCC_MAX_RANK];
+    if (nncc_transpose_perm(g, n, perm) != NNCC_OK)
+        return NNCC_ERR_INPUT;
     int64_t st[NNCC_MAX_RANK], s = 1;
     for (int i = r - 1; i >= 0; i--) {
         st[i] = s;
@@ -587,6 +595,26 @@ static void pad_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Pad = { .name = "Pad", .infer = pad_infer, .eval = pad_eval, .emit_c = pad_emit_c };
+
+nncc_status nncc_pad_spec(nncc_graph *g, nncc_node *n, int *mode, int64_t *before, int64_t *after,
+                          bool *value_known, float *value)
+{
+    pad_info pi;
+    nncc_shape s;
+    if (pad_params(g, n, &pi, &s) != NNCC_OK)
+        return NNCC_ERR_INPUT;
+    nncc_tensor *x = nncc_in(g, n, 0), *cv = n->opset >= 11 ? nncc_in(g, n, 2) : NULL;
+    *mode = (int)pi.p.mode;
+    for (int i = 0; i < x->shape.rank; i++) {
+        before[i] = pi.p.before[i];
+        after[i] = s.d[i] - x->shape.d[i] - pi.p.before[i];
+    }
+    *value_known = x->dtype == NNCC_DT_F32 && (!cv || cv->data);
+    *value = 0.0f;
+    if (*value_known)
+        memcpy(value, pi.value, sizeof *value);
+    return NNCC_OK;
+}
 
 /* ---- Cast ---- */
 

@@ -168,6 +168,22 @@ static void unary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
                 nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
 }
 
+bool nncc_unary_step(nncc_graph *g, nncc_node *n, int *code, float *alpha, float *beta)
+{
+    if (n->op < 0 || n->op >= NNCC_OP_COUNT || nncc_ops[n->op]->infer != unary_infer || n->op == NNCC_OP_BitwiseNot)
+        return false;
+    for (int i = 1; i < n->n_in; i++) /* Clip's bounds: compile-time only */
+        if (n->in[i] >= 0 && !g->t[n->in[i]].data)
+            return false;
+    double a, b;
+    if (unary_args(g, n, &a, &b) != NNCC_OK)
+        return false;
+    *code = infos[n->op].code;
+    *alpha = (float)a;
+    *beta = (float)b;
+    return true;
+}
+
 #define UNARY(NAME) \
     const nncc_op nncc_op_##NAME = { .name = #NAME, .flags = NNCC_OPF_INPLACE, .infer = unary_infer, \
                                      .eval = unary_eval, .emit_c = unary_emit_c }

@@ -8,17 +8,6 @@
  */
 #include "nncc-impl.h"
 
-static void replace_uses(nncc_graph *g, int from, int to)
-{
-    for (int i = 0; i < g->n_n; i++) {
-        for (int k = 0; k < g->n[i].n_in; k++)
-            if (g->n[i].in[k] == from)
-                g->n[i].in[k] = to;
-        if (g->n[i].fused_add == from)
-            g->n[i].fused_add = to;
-    }
-}
-
 nncc_status nncc_pass_dce(nncc_graph *g, const nncc_options *o)
 {
     (void)o;
@@ -31,7 +20,7 @@ nncc_status nncc_pass_dce(nncc_graph *g, const nncc_options *o)
         bool mask_used = n->n_out > 1 && n->out[1] >= 0 && nncc_tensor_uses(g, n->out[1]) > 0;
         if (!y || y->is_output || mask_used || n->in[0] < 0)
             continue;
-        replace_uses(g, n->out[0], n->in[0]);
+        nncc_replace_uses(g, n->out[0], n->in[0]);
         n->dead = true;
         bypassed++;
     }

@@ -84,18 +84,12 @@ static int fold(nncc_graph *g, nncc_node *p, nncc_node *bn)
     int tb = new_const(g, nncc_fmt(g->ctx, "%s.bias_folded", p->name), &cs, nb);
     if (tw < 0 || tb < 0)
         return -1;
-    if (p->n_in < 3) { /* room for the bias input */
-        int *in = nncc_alloc_array(g->ctx, 3, sizeof(int));
-        if (!in)
-            return -1;
-        memcpy(in, p->in, (size_t)p->n_in * sizeof(int));
-        p->in = in;
-        p->n_in = 3;
-    }
+    if (p->n_in < 3 && nncc_node_resize_inputs(g, p, 3) != NNCC_OK) /* room for the bias input */
+        return -1;
     p->in[1] = tw;
     p->in[2] = tb;
     p->out[0] = bn->out[0];
-    p->fused_from = nncc_fmt(g->ctx, "'%s' (BatchNormalization)", bn->name);
+    nncc_note_fused(g, p, bn);
     bn->dead = true;
     return 1;
 }

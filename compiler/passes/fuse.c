@@ -10,6 +10,10 @@
  * exactly one reader and not be a graph output; the surviving node records
  * the fusion in n->act / n->fused_add and takes over the last output.
  *
+ * Longer runs of elementwise nodes (Mul -> Add -> Relu) become one loop in
+ * the eltwise pass (passes/eltwise.c), which takes an Add's fused
+ * activation as one of its steps; a lone Add + activation stays here.
+ *
  * Precondition: shapes inferred, nodes in topological order.
  */
 #include "nncc-impl.h"
@@ -62,9 +66,7 @@ static bool as_activation(nncc_graph *g, nncc_node *n, nncc_act_params *a)
 static void absorb(nncc_graph *g, nncc_node *into, nncc_node *from)
 {
     into->out[0] = from->out[0];
-    into->fused_from = into->fused_from
-                           ? nncc_fmt(g->ctx, "%s + '%s' (%s)", into->fused_from, from->name, nncc_ops[from->op]->name)
-                           : nncc_fmt(g->ctx, "'%s' (%s)", from->name, nncc_ops[from->op]->name);
+    nncc_note_fused(g, into, from);
     from->dead = true;
 }
 

@@ -73,6 +73,16 @@ def nncc_cmd(args, check=False):
     return p
 
 
+def graph_after_passes(args):
+    """The lines of `nncc ARGS --print-graph` after the passes (it prints the
+    graph before them too, under its own heading)."""
+    out = nncc_cmd(list(args) + ["--print-graph"], check=True).stdout
+    mark = "# after the passes"
+    if mark not in out:
+        raise HarnessError("nncc --print-graph printed no '%s' heading:\n%s" % (mark, out))
+    return out[out.index(mark):].splitlines()[1:]
+
+
 class Port:
     """One input or output of the generated API, as the header declares it."""
 

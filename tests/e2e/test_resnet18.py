@@ -33,10 +33,10 @@ def main():
     print("made %s (%d bytes) in %.1f s" % (onnx_path, os.path.getsize(onnx_path), time.time() - t0))
 
     # the -O2 graph: BatchNorm folded, Relu and residual Add fused
-    p = H.nncc_cmd([onnx_path, "-O2", "--print-graph"], check=True)
-    n_bn = sum("= BatchNormalization(" in l for l in p.stdout.splitlines())
-    n_relu = sum("= Relu(" in l for l in p.stdout.splitlines())
-    n_add = sum("= Add(" in l for l in p.stdout.splitlines())
+    lines = H.graph_after_passes([onnx_path, "-O2"])
+    n_bn = sum("= BatchNormalization(" in l for l in lines)
+    n_relu = sum("= Relu(" in l for l in lines)
+    n_add = sum("= Add(" in l for l in lines)
     print("-O2 graph: %d BatchNormalization, %d Relu, %d Add nodes left" % (n_bn, n_relu, n_add))
     t.check(n_bn == 0, "-O2 left %d BatchNormalization nodes" % n_bn)
 

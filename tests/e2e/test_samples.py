@@ -2,7 +2,10 @@
 built with gcc and clang (-std=c99 -O2 -Wall -Wextra -pedantic -Werror) and
 with gcc plus ASan/UBSan, run,
 and compared with ONNX Runtime at batch 1 and (for the dynamic-batch exports)
-batch 4. Also checks that -O2 folds BatchNorm and fuses Relu.
+batch 4. The trained digits model and the hand-written text-format sample
+(hand_cnn.nng, compared with its numpy reference from test_text_sample.py:
+ONNX Runtime cannot read it) are built with gcc only, to keep the run short.
+Also checks that -O2 folds BatchNorm and fuses Relu.
 
 Prints the max relative error of every model/variant and `N passed, M failed`;
 exits 1 on any failure.
@@ -25,6 +28,7 @@ import harness as H  # noqa: E402
 TOL = 1e-4
 
 SAMPLES = ["feature_extractor", "feature_extractor_unfused", "weightnorm_mlp", "adaptive_dropout"]
+MORE_SAMPLES = ["digits_cnn", "hand_cnn.nng"]  # gcc only
 COMPILERS = ["gcc", "clang"]
 OPTS = ["-O0", "-O2"]
 # plus one build per model and nncc -O level with AddressSanitizer and
@@ -33,9 +37,27 @@ OPTS = ["-O0", "-O2"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
+def model_path(name):
+    return os.path.join(H.SAMPLES, name if name.endswith(".nng") else name + ".onnx")
+
+
+def reference(name, xs):
+    """The outputs to compare with: ONNX Runtime, or for a .nng sample numpy."""
+    if name.endswith(".nng"):
+        import test_text_sample as TS
+        return [TS.reference(xs[0], TS.D.weights())]
+    return H.run_ort(model_path(name), xs)
+
+
 def inputs_for(name, m):
-    """[(label, [arrays])]: batch 1 from the sample's .input.npy; batch 4 for
-    dynamic-batch models (the sample's input4 if it has one, else seeded random)."""
+    """[(label, [arrays])]: batch 1 from the sample's .input.npy (seeded random
+    in [0, 1) for a .nng); batch 4 for dynamic-batch models (the sample's
+    input4 if it has one, else seeded random)."""
+    if name.endswith(".nng"):
+        rng = np.random.RandomState(99)
+        shape = m.inputs[0].shape(1)
+        return [("batch1", [rng.random_sample(shape).astype(np.float32)]),
+                ("batch4", [rng.random_sample((4,) + shape[1:]).astype(np.float32)])]
     x1 = np.load(os.path.join(H.SAMPLES, name + ".input.npy"))
     cases = [("batch1", [x1])]
     if m.has_batch:
@@ -51,23 +73,23 @@ def inputs_for(name, m):
 
 def one_variant(name, opt, cc):
     """Compile, build, run one variant; returns a list of (label, err, message)."""
-    onnx_path = os.path.join(H.SAMPLES, name + ".onnx")
+    onnx_path = model_path(name)
     out = H.tmp_dir("samples", "%s%s-%s" % (name, opt, cc))
     res = []
     try:
-        m = H.compile_model(onnx_path, os.path.join(out, "gen"), opt=opt)
+        m = H.compile_model(onnx_path, os.path.join(out, "gen"), name=name.split(".")[0], opt=opt)
         if cc == "gcc-sanitize":
             exe = H.build(m, cc="gcc", cflags=H.CFLAGS + SANITIZE, builddir=os.path.join(out, "build-san"))
         else:
             exe = H.build(m, cc=cc)
         for label, xs in inputs_for(name, m):
             got = H.run(m, exe, xs)
-            ref = H.run_ort(onnx_path, xs)
+            ref = reference(name, xs)
             errs = [H.rel_err(g, r) for g, r in zip(got, ref)]
             err = max(errs) if errs else 0.0
             extra = ""
             tp = os.path.join(H.SAMPLES, name + (".output.npy" if label == "batch1" else ".output4.npy"))
-            if label == "batch1" or os.path.exists(tp):
+            if os.path.exists(tp):
                 extra = " (vs torch reference %.2e)" % H.rel_err(got[0], np.load(tp))
             res.append(("%s %s %s %s" % (name, opt, cc, label), err, extra))
     except H.HarnessError as e:
@@ -76,16 +98,16 @@ def one_variant(name, opt, cc):
 
 
 def graph_counts(name, opt):
-    p = H.nncc_cmd([os.path.join(H.SAMPLES, name + ".onnx"), opt, "--print-graph"], check=True)
-    lines = p.stdout.splitlines()
+    lines = H.graph_after_passes([os.path.join(H.SAMPLES, name + ".onnx"), opt])
     return (sum("= Relu(" in l for l in lines), sum("= BatchNormalization(" in l for l in lines),
-            p.stdout)
+            "\n".join(lines))
 
 
 def main():
     H.have_nncc_env()
     t = H.Tally()
-    jobs = [(n, o, c) for n in SAMPLES for o in OPTS for c in COMPILERS + ["gcc-sanitize"]]
+    jobs = [(n, o, c) for n in SAMPLES for o in OPTS for c in COMPILERS + ["gcc-sanitize"]] + \
+        [(n, o, "gcc") for n in MORE_SAMPLES for o in OPTS]
     # two at a time: each job is mostly one compiler process
     with ThreadPoolExecutor(max_workers=2) as ex:
         results = list(ex.map(lambda j: one_variant(*j), jobs))

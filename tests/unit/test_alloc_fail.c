@@ -22,7 +22,8 @@
 #define DIMS(...) (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
 
 /* A model touching most of the pipeline: shape folding, BN folding, fusion,
- * views, a symbolic batch (so the batch-2 probe compile runs too). */
+ * a Pad into the MaxPool, a Transpose pair, views, an elementwise chain, a
+ * symbolic batch (so the batch-2 probe compile runs too). */
 static void write_model(const char *path, int symbolic)
 {
     mb *m = mb_new(13);
@@ -41,9 +42,16 @@ static void write_model(const char *path, int symbolic)
     mb_attr_ints(m, n, "pads", DIMS(1, 1, 1, 1));
     mb_node(m, "BatchNormalization", "bn", "c,s,b,mu,var", "bn_out");
     mb_node(m, "Relu", "relu", "bn_out", "r");
-    n = mb_node(m, "MaxPool", "pool", "r", "pl");
+    int64_t pads[8] = { 0, 0, 0, 0, 0, 0, 1, 1 };
+    mb_init_i64(m, "pads", DIMS(8), pads);
+    mb_node(m, "Pad", "pad", "r,pads", "rp");
+    n = mb_node(m, "MaxPool", "pool", "rp", "pl0");
     mb_attr_ints(m, n, "kernel_shape", DIMS(2, 2));
     mb_attr_ints(m, n, "strides", DIMS(2, 2));
+    n = mb_node(m, "Transpose", "nhwc", "pl0", "plt");
+    mb_attr_ints(m, n, "perm", DIMS(0, 2, 3, 1));
+    n = mb_node(m, "Transpose", "nchw", "plt", "pl");
+    mb_attr_ints(m, n, "perm", DIMS(0, 3, 1, 2));
     mb_node(m, "Shape", "shape", "pl", "shp");
     int64_t idx = 0, ax = 0, m1 = -1;
     mb_init_i64(m, "i0", 0, NULL, &idx);
@@ -58,7 +66,11 @@ static void write_model(const char *path, int symbolic)
     for (int i = 0; i < 108; i++)
         gw[i] = (float)(i % 5) * 0.25f;
     mb_init_f32(m, "gw", DIMS(36, 3), gw);
-    mb_node(m, "Gemm", "fc", "f,gw", "y");
+    mb_node(m, "Gemm", "fc", "f,gw", "g");
+    float half = 0.5f;
+    mb_init_f32(m, "half", 0, NULL, &half);
+    mb_node(m, "Mul", "scale", "g,half", "gs");
+    mb_node(m, "Sigmoid", "sig", "gs", "y");
     mb_output(m, "y");
     assert_int_equal(mb_write(m, path), 0);
     mb_free(m);

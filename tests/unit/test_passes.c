@@ -3,8 +3,11 @@
  * BatchNorm folding and fusion must remove nodes AND keep the numbers (each
  * graph is interpreted node by node with nncc_fold_node, i.e. the runtime's
  * reference kernels, at -O0 and -O2, and the outputs compared); dead-code
- * elimination; Identity/Dropout bypass; constant folding; memplan puts a
- * Concat's inputs in their slices of its output where it may.
+ * elimination; Identity/Dropout bypass; constant folding; Transpose and
+ * Reshape chains (reshape), Pad into Conv/pooling (fuse-pad) and
+ * elementwise chains into one loop (eltwise): each checks the rewritten
+ * graph, and the numbers of -O2 against -O0; memplan puts a Concat's inputs
+ * in their slices of its output where it may.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -434,6 +437,493 @@ static void test_concat_slices(void **state)
     mb_free(m);
 }
 
+/* ---- reshape: Transpose and Reshape chains ---- */
+
+/* Random input for graph input `name` of n floats (the caller frees). */
+static float *rand_input(size_t n, float lo, float hi)
+{
+    float *v = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand(lo, hi);
+    return v;
+}
+
+/* Compiles m at -O0 and -O2, runs both on the same random input x (n_x
+ * floats) and checks output `out` (n_out floats) is the same; leaves both
+ * compiled graphs for the caller to inspect. Exact: the rewrites tested with
+ * it move no arithmetic (views, permutations, pads) or do the same float
+ * operations in the same order (the fused loop calls the same scalar
+ * functions as the unfused kernels). */
+static void same_numbers(mb *m, compiled *c0, compiled *c2, size_t n_x, const char *out, size_t n_out)
+{
+    compile(c0, m, 0);
+    compile(c2, m, 2);
+    float *x = rand_input(n_x, -2.0f, 2.0f);
+    const char *names[] = { "x" };
+    float *xs[] = { x };
+    const float *y0 = interpret(c0, 1, names, xs, out);
+    const float *y2 = interpret(c2, 1, names, xs, out);
+    assert_memory_equal(y0, y2, n_out * sizeof(float));
+    free(x);
+}
+
+static int64_t perm_at(nncc_node *n, int i)
+{
+    nncc_attr *a = nncc_attr_find(n, "perm");
+    assert_non_null(a);
+    return a->ints[i];
+}
+
+/* NCHW -> NHWC -> NCHW: both Transposes go, the Relu reads x */
+static void test_transpose_pair_cancels(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 2, 3, 4));
+    Onnx__NodeProto *n = mb_node(m, "Transpose", "t1", "x", "a");
+    mb_attr_ints(m, n, "perm", DIMS(0, 2, 3, 1));
+    n = mb_node(m, "Transpose", "t2", "a", "b");
+    mb_attr_ints(m, n, "perm", DIMS(0, 3, 1, 2));
+    mb_node(m, "Relu", "relu1", "b", "y");
+    mb_output(m, "y");
+    compiled c0, c2;
+    same_numbers(m, &c0, &c2, 24, "y", 24);
+    assert_int_equal(count_op(c0.g, NNCC_OP_Transpose), 2);
+    assert_int_equal(c2.g->n_n, 1);
+    assert_int_equal(find_node(c2.g, "relu1")->in[0], nncc_tensor_find(c2.g, "x"));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* (0,2,3,1) then (0,1,3,2) is one Transpose (0,2,1,3); a third one that
+ * moves the result back cancels with it */
+static void test_transpose_pair_composes(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3, 4, 5));
+    Onnx__NodeProto *n = mb_node(m, "Transpose", "t1", "x", "a");
+    mb_attr_ints(m, n, "perm", DIMS(0, 2, 3, 1));
+    n = mb_node(m, "Transpose", "t2", "a", "b");
+    mb_attr_ints(m, n, "perm", DIMS(0, 1, 3, 2));
+    mb_node(m, "Neg", "neg1", "b", "y");
+    /* a second chain: three Transposes whose composition is the identity,
+     * ending in a graph output (which must still be written: a copy) */
+    n = mb_node(m, "Transpose", "u1", "x", "c");
+    mb_attr_ints(m, n, "perm", DIMS(1, 0, 2, 3));
+    n = mb_node(m, "Transpose", "u2", "c", "d");
+    mb_attr_ints(m, n, "perm", DIMS(0, 1, 3, 2));
+    n = mb_node(m, "Transpose", "u3", "d", "z");
+    mb_attr_ints(m, n, "perm", DIMS(1, 0, 3, 2));
+    mb_output(m, "y");
+    mb_output(m, "z");
+    compiled c0, c2;
+    same_numbers(m, &c0, &c2, 120, "y", 120);
+    const char *names[] = { "x" };
+    float *x = rand_input(120, -1.0f, 1.0f);
+    float *xs[] = { x };
+    const float *z = interpret(&c2, 1, names, xs, "z");
+    assert_memory_equal(z, x, 120 * sizeof(float)); /* the identity, bit for bit */
+    free(x);
+    assert_int_equal(count_op(c2.g, NNCC_OP_Transpose), 1);
+    nncc_node *t = find_node(c2.g, "t2");
+    assert_non_null(t);
+    assert_int_equal(t->in[0], nncc_tensor_find(c2.g, "x"));
+    int64_t want[4] = { 0, 2, 1, 3 };
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(perm_at(t, i), want[i]);
+    assert_non_null(strstr(t->fused_from, "'t1' (Transpose)"));
+    nncc_node *u = find_node(c2.g, "u3");
+    assert_non_null(u);
+    assert_int_equal(u->op, NNCC_OP_Identity);
+    assert_int_equal(u->in[0], nncc_tensor_find(c2.g, "x"));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* An intermediate with a second reader (or that is a graph output) keeps both */
+static void test_transpose_needs_sole_reader(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3));
+    Onnx__NodeProto *n = mb_node(m, "Transpose", "t1", "x", "a");
+    mb_attr_ints(m, n, "perm", DIMS(1, 0));
+    n = mb_node(m, "Transpose", "t2", "a", "y");
+    mb_attr_ints(m, n, "perm", DIMS(1, 0));
+    mb_node(m, "Relu", "relu1", "a", "y2");
+    mb_output(m, "y");
+    mb_output(m, "y2");
+    compiled c2;
+    compile(&c2, m, 2);
+    assert_int_equal(count_op(c2.g, NNCC_OP_Transpose), 2);
+    release(&c2);
+    mb_free(m);
+}
+
+/* Flatten -> Unsqueeze -> Reshape -> Squeeze: one Reshape; Unsqueeze ->
+ * Squeeze back to the input shape: nothing at all */
+static void test_reshape_chain_merges(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3, 4));
+    int64_t ax0[1] = { 0 }, ax2[1] = { 2 }, shp[3] = { 4, 1, 6 }, ax1[1] = { 1 };
+    mb_init_i64(m, "ax0", DIMS(1), ax0);
+    mb_init_i64(m, "ax2", DIMS(1), ax2);
+    mb_init_i64(m, "shp", DIMS(3), shp);
+    mb_init_i64(m, "ax1", DIMS(1), ax1);
+    mb_node(m, "Flatten", "flat", "x", "a");           /* 2x12 */
+    mb_node(m, "Unsqueeze", "unsq", "a,ax0", "b");     /* 1x2x12 */
+    mb_node(m, "Reshape", "resh", "b,shp", "c");       /* 4x1x6 */
+    mb_node(m, "Squeeze", "sq", "c,ax1", "d");         /* 4x6 */
+    mb_node(m, "Sigmoid", "sig", "d", "y");
+    mb_node(m, "Unsqueeze", "unsq2", "x,ax2", "e");    /* 2x3x1x4 */
+    mb_node(m, "Squeeze", "sq2", "e,ax2", "f");        /* 2x3x4 */
+    mb_node(m, "Neg", "neg", "f", "y2");
+    mb_output(m, "y");
+    mb_output(m, "y2");
+    compiled c0, c2;
+    same_numbers(m, &c0, &c2, 24, "y", 24);
+    assert_int_equal(c0.g->n_n, 8);
+    assert_int_equal(c2.g->n_n, 3); /* Reshape, Sigmoid, Neg */
+    nncc_node *r = find_node(c2.g, "sq");
+    assert_non_null(r);
+    assert_int_equal(r->op, NNCC_OP_Reshape);
+    assert_int_equal(r->in[0], nncc_tensor_find(c2.g, "x"));
+    nncc_tensor *d = &c2.g->t[r->out[0]];
+    assert_int_equal(d->shape.rank, 2);
+    assert_int_equal(d->shape.d[0], 4);
+    assert_int_equal(d->shape.d[1], 6);
+    assert_non_null(strstr(r->fused_from, "'flat' (Flatten) + 'unsq' (Unsqueeze) + 'resh' (Reshape)"));
+    assert_int_equal(find_node(c2.g, "neg")->in[0], nncc_tensor_find(c2.g, "x"));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* A reshape whose output is a graph output stays (it is written); one whose
+ * input is a graph output cannot take over its producer's input */
+static void test_reshape_graph_outputs(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3));
+    int64_t shp[2] = { 3, 2 };
+    mb_init_i64(m, "shp", DIMS(2), shp);
+    mb_node(m, "Flatten", "flat", "x", "a"); /* 2x3: changes nothing, but writes an output */
+    mb_node(m, "Reshape", "resh", "a,shp", "b");
+    mb_output(m, "a");
+    mb_output(m, "b");
+    compiled c2;
+    compile(&c2, m, 2);
+    assert_int_equal(c2.g->n_n, 2);
+    assert_int_equal(find_node(c2.g, "resh")->in[0], nncc_tensor_find(c2.g, "a"));
+    release(&c2);
+    mb_free(m);
+}
+
+/* A Transpose that moves only a dim of size 1 is a Reshape (no copy) */
+static void test_transpose_of_ones_is_reshape(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(3, 1, 4));
+    Onnx__NodeProto *n = mb_node(m, "Transpose", "t1", "x", "a");
+    mb_attr_ints(m, n, "perm", DIMS(0, 2, 1)); /* 3x4x1: the 1 moves, 3 and 4 keep their order */
+    mb_node(m, "Exp", "exp1", "a", "y");
+    n = mb_node(m, "Transpose", "t2", "x", "b");
+    mb_attr_ints(m, n, "perm", DIMS(2, 1, 0)); /* 4x1x3: a real transpose */
+    mb_node(m, "Exp", "exp2", "b", "y2");
+    mb_output(m, "y");
+    mb_output(m, "y2");
+    compiled c0, c2;
+    same_numbers(m, &c0, &c2, 12, "y", 12);
+    assert_int_equal(find_node(c2.g, "t1")->op, NNCC_OP_Reshape);
+    assert_int_equal(find_node(c2.g, "t2")->op, NNCC_OP_Transpose);
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* ---- fuse-pad ---- */
+
+static int64_t ints_at(nncc_node *n, const char *name, int i)
+{
+    nncc_attr *a = nncc_attr_find(n, name);
+    assert_non_null(a);
+    assert_true(i < a->n);
+    return a->ints[i];
+}
+
+/* x -> Pad(pads) -> OP(attrs by the caller) -> y, on 1x2x5x6 */
+static mb *pad_then(const char *op, const int64_t *pads, Onnx__NodeProto **reader, bool relu_first, float value)
+{
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 2, 5, 6));
+    mb_init_i64(m, "pads", 1, (int64_t[]){ 8 }, pads);
+    mb_init_f32(m, "value", 0, NULL, &value);
+    if (relu_first)
+        mb_node(m, "Relu", "relu1", "x", "r");
+    mb_node(m, "Pad", "pad1", relu_first ? "r,pads,value" : "x,pads,value", "p");
+    if (!strcmp(op, "Conv")) {
+        rand_init(m, "w", DIMS(3, 2, 3, 3), -1.0f, 1.0f);
+        *reader = mb_node(m, op, "reader", "p,w", "y");
+    } else {
+        *reader = mb_node(m, op, "reader", "p", "y");
+        mb_attr_ints(m, *reader, "kernel_shape", DIMS(3, 3));
+    }
+    mb_output(m, "y");
+    return m;
+}
+
+/* Compiles at -O0 and -O2, compares y (n floats) within 1e-5 relative
+ * (the same kernel with the zeros as pads or as data: the same sums, but the
+ * reference conv may skip the padded taps instead of adding 0 * w, which
+ * can only differ in the last bit); returns whether -O2 fused the Pad. */
+static bool pad_case(mb *m, size_t n)
+{
+    compiled c0, c2;
+    compile(&c0, m, 0);
+    compile(&c2, m, 2);
+    float *x = rand_input(60, -2.0f, 2.0f);
+    const char *names[] = { "x" };
+    float *xs[] = { x };
+    const float *y0 = interpret(&c0, 1, names, xs, "y");
+    const float *y2 = interpret(&c2, 1, names, xs, "y");
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabsf(y0[i] - y2[i]) <= 1e-5f * (1.0f + fabsf(y0[i])));
+    bool fused = count_op(c2.g, NNCC_OP_Pad) == 0;
+    if (fused) {
+        nncc_node *r = find_node(c2.g, "reader");
+        assert_non_null(r);
+        assert_int_equal(r->in[0], nncc_tensor_find(c2.g, find_node(c2.g, "relu1") ? "r" : "x"));
+        assert_non_null(strstr(r->fused_from, "'pad1' (Pad)"));
+    }
+    free(x);
+    release(&c0);
+    release(&c2);
+    return fused;
+}
+
+static void test_pad_into_conv(void **state)
+{
+    (void)state;
+    /* pads (N, C, H, W) begins then ends: H 1/2, W 2/0 on top of the Conv's 1,0,1,1 */
+    const int64_t pads[8] = { 0, 0, 1, 2, 0, 0, 2, 0 };
+    Onnx__NodeProto *r;
+    mb *m = pad_then("Conv", pads, &r, false, 0.0f);
+    mb_attr_ints(m, r, "pads", DIMS(1, 0, 1, 1));
+    compiled c2;
+    compile(&c2, m, 2);
+    nncc_node *conv = find_node(c2.g, "reader");
+    int64_t want[4] = { 2, 2, 3, 1 };
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ints_at(conv, "pads", i), want[i]);
+    release(&c2);
+    assert_true(pad_case(m, 3 * 7 * 7));
+    mb_free(m);
+    /* a pad value other than 0 is data the Conv's pads cannot make */
+    m = pad_then("Conv", pads, &r, false, 1.0f);
+    assert_false(pad_case(m, 3 * 6 * 6));
+    mb_free(m);
+    /* pads on the channel dim are not spatial */
+    const int64_t cpads[8] = { 0, 1, 1, 1, 0, 0, 1, 1 };
+    m = pad_then("Conv", cpads, &r, false, 0.0f);
+    rand_init(m, "w3", DIMS(3, 3, 3, 3), -1.0f, 1.0f);
+    r->input[1] = "w3";
+    compiled cc;
+    compile(&cc, m, 2);
+    assert_int_equal(count_op(cc.g, NNCC_OP_Pad), 1);
+    release(&cc);
+    mb_free(m);
+}
+
+static void test_pad_into_avgpool(void **state)
+{
+    (void)state;
+    const int64_t pads[8] = { 0, 0, 1, 1, 0, 0, 1, 1 };
+    Onnx__NodeProto *r;
+    /* no pads of its own: takes the Pad, counting the zeros (count_include_pad=1) */
+    mb *m = pad_then("AveragePool", pads, &r, false, 0.0f);
+    assert_true(pad_case(m, 2 * 5 * 6));
+    compiled c2;
+    compile(&c2, m, 2);
+    nncc_attr *cip = nncc_attr_find(find_node(c2.g, "reader"), "count_include_pad");
+    assert_non_null(cip);
+    assert_int_equal(cip->i, 1);
+    release(&c2);
+    mb_free(m);
+    /* own pads not counted (count_include_pad=0) while the Pad's zeros are: stays */
+    m = pad_then("AveragePool", pads, &r, false, 0.0f);
+    mb_attr_ints(m, r, "pads", DIMS(1, 1, 1, 1));
+    assert_false(pad_case(m, 2 * 7 * 8));
+    mb_free(m);
+    /* own pads counted too: takes it */
+    m = pad_then("AveragePool", pads, &r, false, 0.0f);
+    mb_attr_ints(m, r, "pads", DIMS(1, 1, 1, 1));
+    mb_attr_int(m, r, "count_include_pad", 1);
+    assert_true(pad_case(m, 2 * 7 * 8));
+    mb_free(m);
+}
+
+static void test_pad_into_maxpool(void **state)
+{
+    (void)state;
+    const int64_t pads[8] = { 0, 0, 1, 1, 0, 0, 1, 1 };
+    Onnx__NodeProto *r;
+    /* after a Relu, zeros are never above a real value: fused */
+    mb *m = pad_then("MaxPool", pads, &r, true, 0.0f);
+    assert_true(pad_case(m, 2 * 5 * 6));
+    mb_free(m);
+    /* without it the zeros would win over negative inputs: stays */
+    m = pad_then("MaxPool", pads, &r, false, 0.0f);
+    assert_false(pad_case(m, 2 * 5 * 6));
+    mb_free(m);
+    /* a pad of -inf is what MaxPool's own pads mean: fused */
+    m = pad_then("MaxPool", pads, &r, false, -INFINITY);
+    assert_true(pad_case(m, 2 * 5 * 6));
+    mb_free(m);
+    /* a pad as wide as the kernel would make windows of padding only: stays */
+    const int64_t wide[8] = { 0, 0, 3, 0, 0, 0, 0, 0 };
+    m = pad_then("MaxPool", wide, &r, true, 0.0f);
+    assert_false(pad_case(m, 2 * 6 * 4));
+    mb_free(m);
+}
+
+/* ---- eltwise ---- */
+
+static void test_eltwise_chain(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(1, 3, 2, 4));
+    mb_input(m, "r", F32, DIMS(1, 3, 2, 4));
+    float half = 0.5f;
+    mb_init_f32(m, "half", 0, NULL, &half);
+    rand_init(m, "bias", DIMS(3, 1, 1), -1.0f, 1.0f);
+    rand_init(m, "div", DIMS(1, 3, 1, 1), 0.5f, 2.0f);
+    mb_node(m, "Mul", "mul1", "x,half", "a");   /* scalar */
+    mb_node(m, "Add", "add1", "bias,a", "b");   /* per channel, chain value second */
+    mb_node(m, "Relu", "relu1", "b", "c");      /* fuse puts it into the Add first */
+    mb_node(m, "Sub", "sub1", "r,c", "d");      /* same shape, swapped: r - c */
+    mb_node(m, "Div", "div1", "d,div", "e");    /* per channel */
+    mb_node(m, "Sigmoid", "sig1", "e", "f");
+    mb_node(m, "Mul", "silu1", "e,f", "y");     /* SiLU: e was read twice, so a new chain */
+    mb_output(m, "y");
+    compiled c0, c2;
+    compile(&c0, m, 0);
+    compile(&c2, m, 2);
+    assert_int_equal(c0.g->n_n, 7);
+    assert_int_equal(c2.g->n_n, 2);
+    nncc_node *a = find_node(c2.g, "div1"), *b = find_node(c2.g, "silu1");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->op, NNCC_OP_FusedElementwise);
+    assert_int_equal(a->in[0], nncc_tensor_find(c2.g, "x"));
+    assert_int_equal(a->ew->n, 5); /* Mul, Add, Relu, Sub, Div */
+    assert_int_equal(a->ew->step[2].code, NNCC_UN_RELU);
+    assert_false(a->ew->step[2].binary);
+    assert_true(a->ew->step[1].swap && a->ew->step[3].swap && !a->ew->step[4].swap);
+    assert_int_equal(a->ew->step[0].bcast, NNCC_EW_SCALAR);
+    assert_int_equal(a->ew->step[1].bcast, NNCC_EW_CHANNEL);
+    assert_int_equal(a->ew->step[3].bcast, NNCC_EW_SAME);
+    assert_int_equal(a->ew->channels, 3);
+    assert_int_equal(a->ew->inner, 8);
+    assert_non_null(strstr(a->fused_from, "'mul1' (Mul) + 'add1' (Add) + 'relu1' (Relu) + 'sub1' (Sub)"));
+    assert_int_equal(b->op, NNCC_OP_FusedElementwise);
+    assert_int_equal(b->ew->n, 2);
+    assert_int_equal(b->ew->step[1].operand, 0); /* x * sigmoid(x): the chain's own input */
+    float x[24], r[24];
+    for (int i = 0; i < 24; i++) {
+        x[i] = frand(-3.0f, 3.0f);
+        r[i] = frand(-1.0f, 1.0f);
+    }
+    const char *names[] = { "x", "r" };
+    float *xs[] = { x, r };
+    const float *y0 = interpret(&c0, 2, names, xs, "y");
+    const float *y2 = interpret(&c2, 2, names, xs, "y");
+    /* the same scalar functions in the same order: bit for bit */
+    assert_memory_equal(y0, y2, 24 * sizeof(float));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* An intermediate that is a graph output, or read by two nodes, ends a
+ * chain; a broadcast operand that is neither one value nor per channel, or
+ * an input smaller than the output, is not fused */
+static void test_eltwise_limits(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(2, 3, 4));
+    rand_init(m, "row", DIMS(3, 4), -1.0f, 1.0f);   /* varies along two axes */
+    rand_init(m, "small", DIMS(4), -1.0f, 1.0f);
+    mb_node(m, "Exp", "exp1", "x", "a");
+    mb_node(m, "Neg", "neg1", "a", "b");              /* b is a graph output: chain ends */
+    mb_node(m, "Abs", "abs1", "b", "c");
+    mb_node(m, "Mul", "mul1", "c,row", "d");          /* not fusable */
+    mb_node(m, "Tanh", "tanh1", "d", "e");
+    mb_node(m, "Add", "add1", "small,small", "s");    /* folded: constants */
+    mb_node(m, "Sub", "sub1", "s,e", "y");            /* its input 0 is smaller than y */
+    mb_output(m, "b");
+    mb_output(m, "y");
+    compiled c0, c2;
+    same_numbers(m, &c0, &c2, 24, "y", 24);
+    assert_int_equal(find_node(c2.g, "neg1")->op, NNCC_OP_FusedElementwise); /* Exp, Neg */
+    assert_int_equal(find_node(c2.g, "abs1")->op, NNCC_OP_Abs);
+    assert_int_equal(find_node(c2.g, "mul1")->op, NNCC_OP_Mul);
+    /* Tanh -> Sub (e second, s broadcast): Sub reads e as its chain value */
+    nncc_node *f = find_node(c2.g, "sub1");
+    assert_int_equal(f->op, NNCC_OP_FusedElementwise);
+    assert_int_equal(f->in[0], nncc_tensor_find(c2.g, "d"));
+    release(&c0);
+    release(&c2);
+    mb_free(m);
+}
+
+/* The generated C of a fused chain: one loop, one line per step, each
+ * naming its model node */
+static void test_eltwise_emits_one_loop(void **state)
+{
+    (void)state;
+    mb *m = mb_new(13);
+    mb_input(m, "x", F32, DIMS(4, 5));
+    float k = 2.0f;
+    mb_init_f32(m, "k", 0, NULL, &k);
+    mb_node(m, "Sub", "sub1", "x,k", "a");
+    mb_node(m, "Div", "div1", "a,k", "b");
+    mb_node(m, "Tanh", "tanh1", "b", "y");
+    mb_output(m, "y");
+    char path[4096], out[4096];
+    ut_path(path, sizeof path, T, "eltwise.onnx");
+    ut_path(out, sizeof out, T, "eltwise.c");
+    assert_int_equal(mb_write(m, path), 0);
+    nncc_options o;
+    nncc_options_init(&o);
+    FILE *diag = tmpfile();
+    o.diag = diag;
+    nncc_ctx *ctx = nncc_ctx_new(&o);
+    assert_int_equal(nncc_compile_file(ctx, path, out), NNCC_OK);
+    char *c = ut_read_file(out, NULL);
+    assert_non_null(c);
+    int loops = 0;
+    for (const char *p = c; (p = strstr(p, "for (")); p++)
+        loops++;
+    assert_int_equal(loops, 1);
+    assert_non_null(strstr(c, "ew_v = nncc_binary1_f32(1, ew_v, 2.0f); /* 'sub1' (Sub) */"));
+    assert_non_null(strstr(c, "ew_v = nncc_binary1_f32(3, ew_v, 2.0f); /* 'div1' (Div) */"));
+    assert_non_null(strstr(c, "ew_v = nncc_unary1_f32(5, 0.0f, 0.0f, ew_v); /* 'tanh1' (Tanh) */"));
+    assert_null(strstr(c, "nncc_binary_f32(")); /* no kernel call left */
+    free(c);
+    nncc_ctx_free(ctx);
+    fclose(diag);
+    mb_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +935,18 @@ int main(void)
         cmocka_unit_test(test_dce_and_bypass),
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_shape_subgraph_folds_at_O0),
+        cmocka_unit_test(test_transpose_pair_cancels),
+        cmocka_unit_test(test_transpose_pair_composes),
+        cmocka_unit_test(test_transpose_needs_sole_reader),
+        cmocka_unit_test(test_reshape_chain_merges),
+        cmocka_unit_test(test_reshape_graph_outputs),
+        cmocka_unit_test(test_transpose_of_ones_is_reshape),
+        cmocka_unit_test(test_pad_into_conv),
+        cmocka_unit_test(test_pad_into_avgpool),
+        cmocka_unit_test(test_pad_into_maxpool),
+        cmocka_unit_test(test_eltwise_chain),
+        cmocka_unit_test(test_eltwise_limits),
+        cmocka_unit_test(test_eltwise_emits_one_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
