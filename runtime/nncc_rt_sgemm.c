@@ -500,6 +500,9 @@ void nncc_sgemm_pack_b_f32(int64_t k, int64_t n, int32_t trans_b, float alpha, c
 
 /* M <= 2 runs the matrix-vector loop, which needs no packed A */
 #define GEMV_ROWS 2
+/* fewer multiply-adds than this run on one thread: starting and joining
+ * the team (a few microseconds) would cost more than it saves */
+#define PAR_MACS (1 << 18)
 
 int64_t nncc_sgemm_scratch_size(const nncc_sgemm_params *p)
 {
@@ -583,7 +586,7 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
     const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
     const int biased = p->bias != NNCC_BIAS_NONE && c;
 #ifdef _OPENMP
-    const int nt = p->threads > 1 ? (int)p->threads : 1;
+    const int nt = p->threads > 1 && M * N * K >= PAR_MACS ? (int)p->threads : 1;
 #endif
     if (biased || K == 0) {
         if (biased)
@@ -639,17 +642,15 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
                     const int64_t jp = q * step;
                     const float *b0 = bp + jp * K * NR + k0 * NR;
                     for (int64_t ip = 0; ip < ipanels; ip++) {
-                        tile t;
-                        t.c = y + (i0 + ip * MR) * N + jp * NR;
-                        t.ldc = N;
-                        t.mr = (int)min64(MR, mc - ip * MR);
-                        t.nr = (int)min64(NR, N - jp * NR);
-                        t.load = k0 > 0 || biased;
-                        t.bias = 0;
-                        t.add = 0;
-                        t.clamp = last ? clamp : 0;
-                        t.lo = lo;
-                        t.hi = hi;
+                        /* designated: the fields not named are 0 */
+                        tile t = { .c = y + (i0 + ip * MR) * N + jp * NR,
+                                   .ldc = N,
+                                   .mr = (int)min64(MR, mc - ip * MR),
+                                   .nr = (int)min64(NR, N - jp * NR),
+                                   .load = k0 > 0 || biased,
+                                   .clamp = last ? clamp : 0,
+                                   .lo = lo,
+                                   .hi = hi };
                         const float *a0 = scratch + ip * kc * MR;
 #if defined(NNCC_SGEMM_WIDE)
                         if (jp + 1 < panels) {
