@@ -253,30 +253,44 @@ static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const
 }
 #endif
 #elif defined(NNCC_SGEMM_NEON)
-/* c(6x16) (+)= a(kc x 6) b(kc x 16): 24 accumulators in q registers. */
+/* c(6x16) (+)= a(kc x 6) b(kc x 16): 24 accumulators in q registers, named
+ * one by one (an array of them is kept on the stack by gcc -O2, which then
+ * loads and stores the whole tile at every k); the 6 values of a are read
+ * as one q and one d register and used by lane (fmla v.4s, v.s[lane]). */
 static void micro_kernel(int64_t kc, const float *a, const float *b, const tile *t)
 {
-    float32x4_t c[MR][4];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < 4; j++)
-            c[i][j] = vdupq_n_f32(0.0f);
+#define NNCC_NEON_ROW(i) \
+    float32x4_t c##i##0 = vdupq_n_f32(0.0f), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0;
+    NNCC_NEON_ROW(0) NNCC_NEON_ROW(1) NNCC_NEON_ROW(2) NNCC_NEON_ROW(3) NNCC_NEON_ROW(4) NNCC_NEON_ROW(5)
+#undef NNCC_NEON_ROW
     for (int64_t k = 0; k < kc; k++) {
         const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
         const float32x4_t b2 = vld1q_f32(b + 8), b3 = vld1q_f32(b + 12);
-        for (int i = 0; i < MR; i++) {
-            const float32x4_t av = vdupq_n_f32(a[i]);
-            c[i][0] = vfmaq_f32(c[i][0], av, b0);
-            c[i][1] = vfmaq_f32(c[i][1], av, b1);
-            c[i][2] = vfmaq_f32(c[i][2], av, b2);
-            c[i][3] = vfmaq_f32(c[i][3], av, b3);
-        }
+        const float32x4_t a03 = vld1q_f32(a);
+        const float32x2_t a45 = vld1_f32(a + 4);
+#define NNCC_NEON_FMA(i, av, lane, F)          \
+    c##i##0 = F(c##i##0, b0, av, lane);        \
+    c##i##1 = F(c##i##1, b1, av, lane);        \
+    c##i##2 = F(c##i##2, b2, av, lane);        \
+    c##i##3 = F(c##i##3, b3, av, lane);
+        NNCC_NEON_FMA(0, a03, 0, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(1, a03, 1, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(2, a03, 2, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(3, a03, 3, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(4, a45, 0, vfmaq_lane_f32)
+        NNCC_NEON_FMA(5, a45, 1, vfmaq_lane_f32)
+#undef NNCC_NEON_FMA
         a += MR;
         b += NR;
     }
     float acc[MR * NR];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < 4; j++)
-            vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
+#define NNCC_NEON_STORE(i)                       \
+    vst1q_f32(acc + (i) * NR + 0, c##i##0);      \
+    vst1q_f32(acc + (i) * NR + 4, c##i##1);      \
+    vst1q_f32(acc + (i) * NR + 8, c##i##2);      \
+    vst1q_f32(acc + (i) * NR + 12, c##i##3);
+    NNCC_NEON_STORE(0) NNCC_NEON_STORE(1) NNCC_NEON_STORE(2) NNCC_NEON_STORE(3) NNCC_NEON_STORE(4) NNCC_NEON_STORE(5)
+#undef NNCC_NEON_STORE
     store_tile(acc, NR, t);
 }
 #else
@@ -686,4 +700,17 @@ void nncc_sgemm_f32(const nncc_sgemm_params *p, const float *a, const float *bp,
             idx[d] = 0;
         }
     }
+}
+
+const char *nncc_sgemm_kernel(void)
+{
+#if defined(NNCC_SGEMM_WIDE)
+    return "AVX-512F";
+#elif defined(NNCC_SGEMM_AVX2)
+    return "AVX2+FMA";
+#elif defined(NNCC_SGEMM_NEON)
+    return "NEON";
+#else
+    return "portable C";
+#endif
 }

@@ -249,6 +249,9 @@ void nncc_sgemm_pack_b_f32(int64_t k, int64_t n, int32_t trans_b, float alpha, c
 int64_t nncc_sgemm_scratch_size(const nncc_sgemm_params *p);
 void nncc_sgemm_f32(const nncc_sgemm_params *p, const float *a, const float *bp, const float *c, float *y,
                     float *scratch);
+/* The micro-kernel this build of the runtime runs, chosen by the target's
+ * predefined macros: "AVX-512F", "AVX2+FMA", "NEON" or "portable C". */
+const char *nncc_sgemm_kernel(void);
 
 /* ------------------------------------------------------------------------ */
 /* Elementwise                                                               */

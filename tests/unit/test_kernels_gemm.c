@@ -197,6 +197,14 @@ int main(void)
         return 77;
     }
 #endif
+#ifdef NNCC_TEST_EXPECT_KERNEL
+    /* the build that is meant to run a given micro-kernel really runs it */
+    if (strcmp(nncc_sgemm_kernel(), NNCC_TEST_EXPECT_KERNEL) != 0) {
+        printf("FAIL: the runtime runs the %s micro-kernel, not %s\n", nncc_sgemm_kernel(), NNCC_TEST_EXPECT_KERNEL);
+        return 1;
+    }
+#endif
+    printf("micro-kernel: %s\n", nncc_sgemm_kernel());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgemm_shapes),
         cmocka_unit_test(test_sgemm_blocks),
