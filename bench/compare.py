@@ -241,7 +241,7 @@ def main():
     base = np.median(times[variants[0].name])
     macs = variants[-1].macs
     print("model: %s   batch 1   %d MACs per inference" % (args.model, macs))
-    print("C compiler: %s %s   threads: %d (nncc's convolutions; the other kernels: 1), %d (ONNX Runtime)" % (
+    print("C compiler: %s %s   threads: %d (nncc --threads), %d (ONNX Runtime)" % (
         sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), args.threads, args.threads))
     cpu = ""
     try:
