@@ -648,9 +648,10 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
             for (int64_t i0 = 0; i0 < M; i0 += MC) {
                 const int64_t mc = min64(MC, M - i0), ipanels = (mc + MR - 1) / MR;
                 pack_a_gemm(p, a, i0, mc, k0, kc, scratch);
-                /* B panels write disjoint columns of Y: threads share them */
+                /* B panels write disjoint columns of Y: threads share them
+                 * (dynamic: a thread the OS holds back takes fewer) */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nq > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic) if (nt > 1 && nq > 1)
 #endif
                 for (int64_t q = 0; q < nq; q++) {
                     const int64_t jp = q * step;

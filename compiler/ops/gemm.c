@@ -81,13 +81,14 @@ static nncc_status gemm_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     return NNCC_OK;
 }
 
-/* Which kernel a Gemm or MatMul gets: from -O1 on, with a constant B that
- * nncc can pack (and for MatMul a constant B of float32), the packed
- * micro-kernel (nncc_sgemm_f32, B packed here at compile time); otherwise
+/* Which kernel a Gemm or MatMul gets: from -O1 on, with a constant B of
+ * at least NNCC_GEMM_NR / 2 columns (padding the panels to NNCC_GEMM_NR
+ * columns at most doubles the weight), the packed micro-kernel
+ * (nncc_sgemm_f32, B packed here at compile time); otherwise
  * nncc_gemm_f32 / nncc_matmul_f32 on the operands as they are. */
-static bool use_sgemm(nncc_graph *g, nncc_node *n)
+static bool use_sgemm(nncc_graph *g, nncc_node *n, int64_t cols)
 {
-    return g->ctx->opt.opt_level >= 1 && nncc_in(g, n, 1)->data;
+    return g->ctx->opt.opt_level >= 1 && nncc_in(g, n, 1)->data && 2 * cols >= NNCC_GEMM_NR;
 }
 
 static int64_t sgemm_threads(nncc_graph *g)
@@ -152,7 +153,7 @@ static int64_t gemm_scratch(nncc_graph *g, nncc_node *n)
 {
     nncc_gemm_params gp;
     nncc_sgemm_params p;
-    if (!use_sgemm(g, n) || gemm_params(g, n, &gp) != NNCC_OK)
+    if (gemm_params(g, n, &gp) != NNCC_OK || !use_sgemm(g, n, gp.n))
         return 0;
     gemm_sgemm_params(g, &gp, &p);
     return nncc_sgemm_scratch_size(&p) * (int64_t)sizeof(float);
@@ -163,7 +164,7 @@ static void gemm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_gemm_params p;
     if (gemm_params(g, n, &p) != NNCC_OK)
         return;
-    if (use_sgemm(g, n)) {
+    if (use_sgemm(g, n, p.n)) {
         nncc_sgemm_params sp;
         gemm_sgemm_params(g, &p, &sp);
         const char *wn = emit_packed_b(e, g, n, 1, p.k, p.n, p.trans_b, p.alpha);
@@ -298,7 +299,7 @@ static int64_t matmul_scratch(nncc_graph *g, nncc_node *n)
     nncc_matmul_params mp;
     nncc_sgemm_params p;
     nncc_shape s;
-    if (!use_sgemm(g, n) || matmul_params(g, n, &mp, &s) != NNCC_OK)
+    if (matmul_params(g, n, &mp, &s) != NNCC_OK || !use_sgemm(g, n, mp.n))
         return 0;
     matmul_sgemm_params(g, &mp, &p);
     return nncc_sgemm_scratch_size(&p) * (int64_t)sizeof(float);
@@ -310,7 +311,7 @@ static void matmul_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     nncc_shape s;
     if (matmul_params(g, n, &p, &s) != NNCC_OK)
         return;
-    if (use_sgemm(g, n)) {
+    if (use_sgemm(g, n, p.n)) {
         nncc_sgemm_params sp;
         matmul_sgemm_params(g, &p, &sp);
         const nncc_tensor *b = nncc_in(g, n, 1);
