@@ -323,17 +323,39 @@ static void matmul_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
                 nncc_emit_ref(e, g, n->out[0]), nncc_emit_scratch(e, g, n));
         return;
     }
-    const char *name = nncc_emit_param(e, "nncc_matmul_params");
-    fprintf(e->pf, "{\n    .batch = %lld, .m = %lld, .n = %lld, .k = %lld, .rank = %lld,\n    .dims = ",
-            (long long)p.batch, (long long)p.m, (long long)p.n, (long long)p.k, (long long)p.rank);
-    nncc_emit_i64s(e, p.dims, (int)p.rank);
-    fprintf(e->pf, ",\n    .a_step = ");
-    nncc_emit_i64s(e, p.a_step, (int)p.rank);
-    fprintf(e->pf, ",\n    .b_step = ");
-    nncc_emit_i64s(e, p.b_step, (int)p.rank);
-    fprintf(e->pf, "\n};\n");
-    fprintf(e->f, "    nncc_matmul_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
+    /* with --threads, parts of the outermost batch dim above 1 (or, with
+     * none, of the rows of A and Y) on each thread */
+    int d = 0;
+    while (d < p.rank && p.dims[d] == 1)
+        d++;
+    int64_t inner = p.m * p.n, bounds[NNCC_EMIT_MAX_PARTS + 1];
+    for (int i = d + 1; i < p.rank; i++)
+        inner *= p.dims[i];
+    const bool rows = d == p.rank;
+    const int parts = nncc_emit_parts(e, g, rows ? p.m : p.dims[d], p.batch * p.m * p.n * p.k, bounds);
+    for (int i = 0; i < parts; i++) {
+        const int64_t b0 = bounds[i], cnt = bounds[i + 1] - bounds[i];
+        nncc_matmul_params q = p;
+        if (rows)
+            q.m = cnt;
+        else
+            q.dims[d] = cnt, q.batch = p.batch / p.dims[d] * cnt;
+        const char *name = nncc_emit_param(e, "nncc_matmul_params");
+        fprintf(e->pf, "{\n    .batch = %lld, .m = %lld, .n = %lld, .k = %lld, .rank = %lld,\n    .dims = ",
+                (long long)q.batch, (long long)q.m, (long long)q.n, (long long)q.k, (long long)q.rank);
+        nncc_emit_i64s(e, q.dims, (int)q.rank);
+        fprintf(e->pf, ",\n    .a_step = ");
+        nncc_emit_i64s(e, q.a_step, (int)q.rank);
+        fprintf(e->pf, ",\n    .b_step = ");
+        nncc_emit_i64s(e, q.b_step, (int)q.rank);
+        fprintf(e->pf, "\n};\n");
+        nncc_emit_part(e, parts);
+        fprintf(e->f, "    nncc_matmul_f32(&%s, %s, %s, %s);\n", name,
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->in[0]), rows ? b0 * p.k : b0 * p.a_step[d]),
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->in[1]), rows ? 0 : b0 * p.b_step[d]),
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->out[0]), rows ? b0 * p.n : b0 * inner));
+    }
+    nncc_emit_parts_end(e, parts);
 }
 
 static int64_t matmul_macs(nncc_graph *g, nncc_node *n)

@@ -1,8 +1,8 @@
 """test_threads.py - --threads N beyond convolution: a small graph of the
 ops whose work nncc splits into parallel parts at compile time (unary
 Relu/Sigmoid/Clip, broadcasting Add and Mul, Softmax, Concat by rows and by
-bytes) and a Gemm and a batched MatMul through the packed kernel, at sizes
-above the parallel threshold. Compiled with --threads 3 at -O0 and -O2 and
+bytes, MatMul by batch and by rows) and a Gemm and a batched MatMul through
+the packed kernel, at sizes above the parallel threshold. Compiled with --threads 3 at -O0 and -O2 and
 built with -fopenmp and without it (the pragmas are ignored: one thread,
 and -Wall -Wextra -pedantic -Werror stay silent), and the -O2 code also
 with -fopenmp under AddressSanitizer and UBSan. Checks: the parallel sections are really
@@ -47,12 +47,14 @@ def model(path):
         N("Gemm", ["g", "w", "c"], ["gy"], name="gemm", alpha=0.5, beta=2.0),
         N("Relu", ["gy"], ["gr"], name="gemm_relu"),
         N("MatMul", ["mx", "wb"], ["my"], name="matmul"),        # batch 3, B with batch dims
+        N("MatMul", ["g", "mb"], ["mm"], name="matmul_in"),      # B an input: split by rows of A
     ]
     g = helper.make_graph(nodes, "threads",
                           [helper.make_tensor_value_info("x", f, [1, 16, 64, 64]),
                            helper.make_tensor_value_info("g", f, [700, 96]),
-                           helper.make_tensor_value_info("mx", f, [3, 500, 64])],
-                          [helper.make_tensor_value_info(o, f, None) for o in ("cat", "cat2", "gr", "my")], inits)
+                           helper.make_tensor_value_info("mx", f, [3, 500, 64]),
+                           helper.make_tensor_value_info("mb", f, [96, 40])],
+                          [helper.make_tensor_value_info(o, f, None) for o in ("cat", "cat2", "gr", "my", "mm")], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 7
     onnx.save(m, path)
@@ -71,7 +73,7 @@ def main():
     path = os.path.join(d, "threads.onnx")
     model(path)
     rng = np.random.RandomState(5)
-    xs = [rng.standard_normal(s).astype(np.float32) for s in ((1, 16, 64, 64), (700, 96), (3, 500, 64))]
+    xs = [rng.standard_normal(s).astype(np.float32) for s in ((1, 16, 64, 64), (700, 96), (3, 500, 64), (96, 40))]
     ref = H.run_ort(path, xs)
     builds = [("omp", ["-fopenmp"]), ("serial", []),
               ("omp-asan", ["-fopenmp", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"])]
@@ -82,11 +84,11 @@ def main():
                 src = f.read()
             n_par = src.count("#pragma omp parallel sections num_threads(3)")
             print("%s: %d parallel sections blocks" % (opt, n_par))
-            # -O0: relu, add, sigmoid, mul, softmax, clip and the 2 + 2 concat copies
-            # (the Gemm's Relu, 56000 elements, is below NNCC_PAR_MIN_WORK); -O2
-            # fuses the Sigmoid into the Add. Gemm and MatMul thread inside
-            # nncc_sgemm_f32 at -O2.
-            want = 10 if opt == "-O0" else 9
+            # -O0: relu, add, sigmoid, mul, softmax, clip, the 2 + 2 concat copies
+            # and both MatMuls (the Gemm's Relu, 56000 elements, is below
+            # NNCC_PAR_MIN_WORK); -O2 fuses the Sigmoid into the Add, and the Gemm
+            # and the MatMul with a constant B thread inside nncc_sgemm_f32.
+            want = 12 if opt == "-O0" else 10
             t.check(n_par >= want, "%s: %d parallel sections, expected at least %d" % (opt, n_par, want))
             if opt == "-O2":
                 t.check(src.count("nncc_sgemm_f32(") == 2 and ".threads = 3" in src,
