@@ -275,7 +275,7 @@ def main():
         rows += r
 
     print("models: %s   batch 1" % " ".join(args.models))
-    print("C compiler: %s %s   threads: %d (nncc's convolutions; the other kernels: 1), %d (ONNX Runtime)" % (
+    print("C compiler: %s %s   threads: %d (nncc --threads), %d (ONNX Runtime)" % (
         sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), args.threads, args.threads))
     cpu = ""
     try:

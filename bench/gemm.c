@@ -2,8 +2,9 @@
  * gemm.c - single-thread GEMM throughput of the runtime's packed kernel:
  * a 1x1 convolution (M x C weight, C x P input) is the matrix product
  * Y(M,P) = W(M,C) X(C,P), run through nncc_conv2d_gemm_f32 with the weight
- * packed as nncc packs it. Also times 3x3 convolutions (im2col packing
- * included) and the reference direct convolution for comparison.
+ * packed as nncc packs it, and through nncc_sgemm_f32 (the Gemm/MatMul
+ * kernel). Also times 3x3 convolutions (im2col packing included) and the
+ * reference direct convolution for comparison.
  *
  *   cc -O2 -march=native -Iruntime bench/gemm.c runtime/nncc_rt_*.c -lm -o gemm
  *   ./gemm            # 512x512x512 and a few conv layers; GFLOP/s, best of 7
@@ -69,6 +70,33 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
     return gf;
 }
 
+/* times Y(M,N) = A(M,K) B(K,N) through nncc_sgemm_f32 (the Gemm/MatMul
+ * kernel, B packed as nncc packs a constant weight); returns GFLOP/s */
+static double sgemm_case(const char *what, int64_t m, int64_t k, int64_t n)
+{
+    nncc_sgemm_params p;
+    memset(&p, 0, sizeof p);
+    p.m = m, p.n = n, p.k = k, p.batch = 1;
+    float *a = buf(m * k), *b = buf(k * n), *y = buf(m * n);
+    float *bp = buf(nncc_sgemm_packed_size(k, n)), *scratch = buf(nncc_sgemm_scratch_size(&p));
+    nncc_sgemm_pack_b_f32(k, n, 0, 1.0f, b, bp);
+    const double flops = 2.0 * (double)(m * n * k);
+    int reps = (int)(2e8 / flops) + 1;
+    double best = 1e30;
+    for (int r = 0; r < 8; r++) {
+        double t0 = now();
+        for (int i = 0; i < reps; i++)
+            nncc_sgemm_f32(&p, a, bp, NULL, y, scratch);
+        double t = (now() - t0) / reps;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    double gf = flops / best * 1e-9;
+    printf("%-44s %9.1f us  %7.2f GFLOP/s (%s)\n", what, best * 1e6, gf, nncc_sgemm_kernel());
+    free(a), free(b), free(y), free(bp), free(scratch);
+    return gf;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4) {
@@ -79,6 +107,8 @@ int main(int argc, char **argv)
         return 0;
     }
     conv_case("GEMM 512x512x512 (1x1 conv, packed kernel)", 512, 16, 32, 512, 1, 1, 0);
+    sgemm_case("GEMM 512x512x512 (nncc_sgemm_f32)", 512, 512, 512);
+    sgemm_case("Gemm 1x512 x 512x1000 (fc at batch 1)", 1, 512, 1000);
     conv_case("conv 3x3 64->64 56x56 (packed kernel)", 64, 56, 56, 64, 3, 1, 0);
     conv_case("conv 3x3 64->64 56x56 (reference direct)", 64, 56, 56, 64, 3, 1, 1);
     conv_case("conv 3x3 256->256 14x14 (packed kernel)", 256, 14, 14, 256, 3, 1, 0);

@@ -474,6 +474,23 @@ void nncc_emit_float(nncc_emit *e, float v);
  * kernel) with a comment; returns the C expression for its data. */
 const char *nncc_emit_weights_f32(nncc_emit *e, const char *suffix, const char *comment,
                                   const float *data, int64_t n);
+/* Parallel parts of one node's work, decided at compile time (--threads N
+ * above 1): nncc_emit_parts splits `count` items (rows, planes, elements)
+ * of a node doing `work` elementary operations into at most N parts of
+ * (nearly) equal size, bounds[0..parts] (bounds holds N + 1 values), and
+ * when there is more than one part opens an `omp parallel sections` block
+ * (under #ifdef _OPENMP: without OpenMP the parts run one after the other,
+ * in order). Before each part's kernel call the op writes
+ * nncc_emit_part(e, parts); after the last, nncc_emit_parts_end(e, parts).
+ * One part (few items, little work, or one thread) writes nothing. Each part
+ * writes its own items, so the result does not depend on the threads. */
+#define NNCC_PAR_MIN_WORK (1 << 16) /* below this, a parallel region costs more than it saves */
+#define NNCC_EMIT_MAX_PARTS 256      /* --threads' limit */
+int nncc_emit_parts(nncc_emit *e, nncc_graph *g, int64_t count, int64_t work, int64_t *bounds);
+void nncc_emit_part(nncc_emit *e, int parts);
+void nncc_emit_parts_end(nncc_emit *e, int parts);
+/* "EXPR" for off == 0, else "(EXPR) + off": a part's pointer */
+const char *nncc_emit_at(nncc_emit *e, const char *expr, int64_t off);
 /* C expression for the node's scratch memory (float *), "0" if it has none. */
 const char *nncc_emit_scratch(nncc_emit *e, nncc_graph *g, nncc_node *n);
 /* The same as a C literal string ("0.5f", "(1.0f / 0.0f)"). */

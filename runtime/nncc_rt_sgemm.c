@@ -253,30 +253,44 @@ static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const
 }
 #endif
 #elif defined(NNCC_SGEMM_NEON)
-/* c(6x16) (+)= a(kc x 6) b(kc x 16): 24 accumulators in q registers. */
+/* c(6x16) (+)= a(kc x 6) b(kc x 16): 24 accumulators in q registers, named
+ * one by one (an array of them is kept on the stack by gcc -O2, which then
+ * loads and stores the whole tile at every k); the 6 values of a are read
+ * as one q and one d register and used by lane (fmla v.4s, v.s[lane]). */
 static void micro_kernel(int64_t kc, const float *a, const float *b, const tile *t)
 {
-    float32x4_t c[MR][4];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < 4; j++)
-            c[i][j] = vdupq_n_f32(0.0f);
+#define NNCC_NEON_ROW(i) \
+    float32x4_t c##i##0 = vdupq_n_f32(0.0f), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0;
+    NNCC_NEON_ROW(0) NNCC_NEON_ROW(1) NNCC_NEON_ROW(2) NNCC_NEON_ROW(3) NNCC_NEON_ROW(4) NNCC_NEON_ROW(5)
+#undef NNCC_NEON_ROW
     for (int64_t k = 0; k < kc; k++) {
         const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
         const float32x4_t b2 = vld1q_f32(b + 8), b3 = vld1q_f32(b + 12);
-        for (int i = 0; i < MR; i++) {
-            const float32x4_t av = vdupq_n_f32(a[i]);
-            c[i][0] = vfmaq_f32(c[i][0], av, b0);
-            c[i][1] = vfmaq_f32(c[i][1], av, b1);
-            c[i][2] = vfmaq_f32(c[i][2], av, b2);
-            c[i][3] = vfmaq_f32(c[i][3], av, b3);
-        }
+        const float32x4_t a03 = vld1q_f32(a);
+        const float32x2_t a45 = vld1_f32(a + 4);
+#define NNCC_NEON_FMA(i, av, lane, F)          \
+    c##i##0 = F(c##i##0, b0, av, lane);        \
+    c##i##1 = F(c##i##1, b1, av, lane);        \
+    c##i##2 = F(c##i##2, b2, av, lane);        \
+    c##i##3 = F(c##i##3, b3, av, lane);
+        NNCC_NEON_FMA(0, a03, 0, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(1, a03, 1, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(2, a03, 2, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(3, a03, 3, vfmaq_laneq_f32)
+        NNCC_NEON_FMA(4, a45, 0, vfmaq_lane_f32)
+        NNCC_NEON_FMA(5, a45, 1, vfmaq_lane_f32)
+#undef NNCC_NEON_FMA
         a += MR;
         b += NR;
     }
     float acc[MR * NR];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < 4; j++)
-            vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
+#define NNCC_NEON_STORE(i)                       \
+    vst1q_f32(acc + (i) * NR + 0, c##i##0);      \
+    vst1q_f32(acc + (i) * NR + 4, c##i##1);      \
+    vst1q_f32(acc + (i) * NR + 8, c##i##2);      \
+    vst1q_f32(acc + (i) * NR + 12, c##i##3);
+    NNCC_NEON_STORE(0) NNCC_NEON_STORE(1) NNCC_NEON_STORE(2) NNCC_NEON_STORE(3) NNCC_NEON_STORE(4) NNCC_NEON_STORE(5)
+#undef NNCC_NEON_STORE
     store_tile(acc, NR, t);
 }
 #else
@@ -468,4 +482,236 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
     }
     if (ak != NNCC_ACT_NONE && !clamp)
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+
+/* ---- Gemm and MatMul with a constant B (nncc_sgemm_f32) ----
+ * The same micro-kernels with the roles read the other way: B, the
+ * constant, is packed by nncc at compile time into NR-column panels
+ * (bp[panel][k][j]), A is packed at run time, MC rows by KC at a time, into
+ * MR-row panels. Loops: for each KC block of K, for each MC block of rows:
+ * pack A, then for each B panel (its kc x NR block stays in L1) run the A
+ * panels (in L2) through the micro-kernel. beta * C is written into Y first
+ * and the micro-kernels add onto it (their `load`); Relu/Clip run on the
+ * tile of the last K block, other activations over Y afterwards. */
+
+#define MC 96 /* rows of A packed at once: 16 panels, 96 KB at KC = 256 */
+
+int64_t nncc_sgemm_packed_size(int64_t k, int64_t n)
+{
+    return (n + NR - 1) / NR * NR * k;
+}
+
+void nncc_sgemm_pack_b_f32(int64_t k, int64_t n, int32_t trans_b, float alpha, const float *b, float *bp)
+{
+    const int64_t panels = (n + NR - 1) / NR;
+    for (int64_t pj = 0; pj < panels; pj++)
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = 0; j < NR; j++) {
+                const int64_t col = pj * NR + j;
+                *bp++ = col < n ? alpha * (trans_b ? b[col * k + kk] : b[kk * n + col]) : 0.0f;
+            }
+}
+
+/* M <= 2 runs the matrix-vector loop, which needs no packed A */
+#define GEMV_ROWS 2
+/* fewer multiply-adds than this run on one thread: starting and joining
+ * the team (a few microseconds) would cost more than it saves */
+#define PAR_MACS (1 << 18)
+
+int64_t nncc_sgemm_scratch_size(const nncc_sgemm_params *p)
+{
+    if (p->m <= GEMV_ROWS)
+        return 0;
+    return min64(p->k, KC) * min64((p->m + MR - 1) / MR * MR, MC);
+}
+
+/* beta * C broadcast to y(M,N) */
+static void fill_bias(const nncc_sgemm_params *p, const float *c, float *y)
+{
+    const int64_t M = p->m, N = p->n;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            const float v = p->bias == NNCC_BIAS_SCALAR ? c[0]
+                            : p->bias == NNCC_BIAS_ROW  ? c[j]
+                            : p->bias == NNCC_BIAS_COL  ? c[i]
+                            : p->bias == NNCC_BIAS_FULL ? c[i * N + j]
+                                                        : 0.0f;
+            y[i * N + j] = p->beta * v;
+        }
+}
+
+/* Rows [i0, i0+mc) and columns [k0, k0+kc) of op(A) into ap[panel][kc][MR];
+ * rows past the block are 0. */
+static void pack_a_gemm(const nncc_sgemm_params *p, const float *a, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
+                        float *ap)
+{
+    const int64_t M = p->m, K = p->k, panels = (mc + MR - 1) / MR;
+    for (int64_t pi = 0; pi < panels; pi++) {
+        float *dst = ap + pi * kc * MR;
+        for (int i = 0; i < MR; i++) {
+            const int64_t r = pi * MR + i;
+            if (r >= mc) {
+                for (int64_t kk = 0; kk < kc; kk++)
+                    dst[kk * MR + i] = 0.0f;
+            } else if (p->trans_a) {
+                for (int64_t kk = 0; kk < kc; kk++)
+                    dst[kk * MR + i] = a[(k0 + kk) * M + i0 + r];
+            } else {
+                const float *src = a + (i0 + r) * K + k0;
+                for (int64_t kk = 0; kk < kc; kk++)
+                    dst[kk * MR + i] = src[kk];
+            }
+        }
+    }
+}
+
+/* acc[0..NR) = sum_k x[k * xs] * b[k][0..NR) over one packed panel, in four
+ * independent partial sums (constant trip counts: vectorised at -O2) */
+static void gemv_panel(int64_t K, const float *x, int64_t xs, const float *b, float *acc)
+{
+    float s0[NR], s1[NR], s2[NR], s3[NR];
+    for (int j = 0; j < NR; j++)
+        s0[j] = s1[j] = s2[j] = s3[j] = 0.0f;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        const float x0 = x[k * xs], x1 = x[(k + 1) * xs], x2 = x[(k + 2) * xs], x3 = x[(k + 3) * xs];
+        const float *bk = b + k * NR;
+        for (int j = 0; j < NR; j++) {
+            s0[j] += x0 * bk[j];
+            s1[j] += x1 * bk[NR + j];
+            s2[j] += x2 * bk[2 * NR + j];
+            s3[j] += x3 * bk[3 * NR + j];
+        }
+    }
+    for (; k < K; k++)
+        for (int j = 0; j < NR; j++)
+            s0[j] += x[k * xs] * b[k * NR + j];
+    for (int j = 0; j < NR; j++)
+        acc[j] = (s0[j] + s1[j]) + (s2[j] + s3[j]);
+}
+
+static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *bp, const float *c, float *y,
+                      float *scratch)
+{
+    const int64_t M = p->m, N = p->n, K = p->k, panels = (N + NR - 1) / NR;
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    const int biased = p->bias != NNCC_BIAS_NONE && c;
+#ifdef _OPENMP
+    const int nt = p->threads > 1 && M * N * K >= PAR_MACS ? (int)p->threads : 1;
+#endif
+    if (biased || K == 0) {
+        if (biased)
+            fill_bias(p, c, y);
+        else
+            for (int64_t i = 0; i < M * N; i++)
+                y[i] = 0.0f;
+    }
+    if (M <= GEMV_ROWS && K > 0) {
+        for (int64_t i = 0; i < M; i++) {
+            const float *x = p->trans_a ? a + i : a + i * K;
+            const int64_t xs = p->trans_a ? M : 1;
+            float *yr = y + i * N;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && panels > 1)
+#endif
+            for (int64_t jp = 0; jp < panels; jp++) {
+                float acc[NR];
+                gemv_panel(K, x, xs, bp + jp * K * NR, acc);
+                const int64_t nr = min64(NR, N - jp * NR);
+                float *yc = yr + jp * NR;
+                for (int64_t j = 0; j < nr; j++) {
+                    float v = acc[j] + (biased ? yc[j] : 0.0f);
+                    /* NaN as the reference: Relu gives 0, Clip keeps it */
+                    if (clamp == 1)
+                        v = v > lo ? v : lo;
+                    if (clamp == 3) {
+                        v = v < lo ? lo : v;
+                        v = v > hi ? hi : v;
+                    }
+                    yc[j] = v;
+                }
+            }
+        }
+    } else {
+#if defined(NNCC_SGEMM_WIDE)
+        const int64_t step = 2; /* pairs of B panels through the 6x32 kernel */
+#else
+        const int64_t step = 1;
+#endif
+        const int64_t nq = (panels + step - 1) / step;
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+            const int64_t kc = min64(KC, K - k0);
+            const int last = k0 + kc == K;
+            for (int64_t i0 = 0; i0 < M; i0 += MC) {
+                const int64_t mc = min64(MC, M - i0), ipanels = (mc + MR - 1) / MR;
+                pack_a_gemm(p, a, i0, mc, k0, kc, scratch);
+                /* B panels write disjoint columns of Y: threads share them
+                 * (dynamic: a thread the OS holds back takes fewer) */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic) if (nt > 1 && nq > 1)
+#endif
+                for (int64_t q = 0; q < nq; q++) {
+                    const int64_t jp = q * step;
+                    const float *b0 = bp + jp * K * NR + k0 * NR;
+                    for (int64_t ip = 0; ip < ipanels; ip++) {
+                        /* designated: the fields not named are 0 */
+                        tile t = { .c = y + (i0 + ip * MR) * N + jp * NR,
+                                   .ldc = N,
+                                   .mr = (int)min64(MR, mc - ip * MR),
+                                   .nr = (int)min64(NR, N - jp * NR),
+                                   .load = k0 > 0 || biased,
+                                   .clamp = last ? clamp : 0,
+                                   .lo = lo,
+                                   .hi = hi };
+                        const float *a0 = scratch + ip * kc * MR;
+#if defined(NNCC_SGEMM_WIDE)
+                        if (jp + 1 < panels) {
+                            t.nr = (int)min64(2 * NR, N - jp * NR);
+                            micro_kernel_wide(kc, a0, b0, b0 + K * NR, &t);
+                            continue;
+                        }
+#endif
+                        micro_kernel(kc, a0, b0, &t);
+                    }
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, M * N, y);
+}
+
+void nncc_sgemm_f32(const nncc_sgemm_params *p, const float *a, const float *bp, const float *c, float *y,
+                    float *scratch)
+{
+    int64_t idx[NNCC_RT_MAX_RANK] = { 0 };
+    for (int64_t t = 0; t < p->batch; t++) {
+        int64_t ao = 0, bo = 0;
+        for (int64_t d = 0; d < p->rank; d++) {
+            ao += idx[d] * p->a_step[d];
+            bo += idx[d] * p->b_step[d];
+        }
+        sgemm_one(p, a + ao, bp + bo, c, y + t * p->m * p->n, scratch);
+        for (int64_t d = p->rank - 1; d >= 0; d--) {
+            if (++idx[d] < p->dims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+}
+
+const char *nncc_sgemm_kernel(void)
+{
+#if defined(NNCC_SGEMM_WIDE)
+    return "AVX-512F";
+#elif defined(NNCC_SGEMM_AVX2)
+    return "AVX2+FMA";
+#elif defined(NNCC_SGEMM_NEON)
+    return "NEON";
+#else
+    return "portable C";
+#endif
 }

@@ -219,6 +219,41 @@ typedef struct {
 /* y(batch..., M, N) = a(..., M, K) x b(..., K, N) with numpy broadcasting. */
 void nncc_matmul_f32(const nncc_matmul_params *p, const float *a, const float *b, float *y);
 
+/* The fast Gemm/MatMul with a constant B (nncc_rt_sgemm.c), through the
+ * convolution's packed micro-kernel:
+ *     y(M,N) = act(op(A)(M,K) x Bp(K,N) + beta * C)   per batch product
+ * B (with Gemm's alpha folded in) is packed once, at compile time, by
+ * nncc_sgemm_pack_b_f32 into nncc_sgemm_packed_size(k, n) floats: panels of
+ * NNCC_GEMM_NR columns stored k-major, bp[panel][k][j], columns past N zero.
+ * A is packed at run time into `scratch` (nncc_sgemm_scratch_size(p) floats,
+ * planned by nncc in the arena). M <= 2 (a fully connected layer at batch 1
+ * or 2) runs a matrix-vector loop over the packed panels instead. With
+ * OpenMP and threads > 1, threads share the column panels (each output
+ * element is summed in the same order whatever the thread count). */
+typedef struct {
+    int64_t m, n, k;             /* per product: y (M,N), op(A) (M,K), B (K,N) */
+    int32_t trans_a;             /* A stored (K,M) */
+    int32_t bias;                /* nncc_bias_kind of C (M,N broadcast) */
+    float beta;                  /* y += beta * C */
+    nncc_act_params act;         /* fused activation */
+    int64_t batch;               /* number of products (MatMul's batch dims; 1 for Gemm) */
+    int64_t rank;                /* rank of the broadcast batch shape */
+    int64_t dims[NNCC_RT_MAX_RANK];    /* batch shape */
+    int64_t a_step[NNCC_RT_MAX_RANK];  /* elements between A matrices per batch dim (0: broadcast) */
+    int64_t b_step[NNCC_RT_MAX_RANK];  /* floats between packed B matrices per batch dim (0: broadcast) */
+    int64_t threads;             /* OpenMP threads when built with OpenMP (0 or 1: one) */
+} nncc_sgemm_params;
+
+int64_t nncc_sgemm_packed_size(int64_t k, int64_t n);
+/* bp = alpha * B packed; B stored (K,N), or (N,K) when trans_b */
+void nncc_sgemm_pack_b_f32(int64_t k, int64_t n, int32_t trans_b, float alpha, const float *b, float *bp);
+int64_t nncc_sgemm_scratch_size(const nncc_sgemm_params *p);
+void nncc_sgemm_f32(const nncc_sgemm_params *p, const float *a, const float *bp, const float *c, float *y,
+                    float *scratch);
+/* The micro-kernel this build of the runtime runs, chosen by the target's
+ * predefined macros: "AVX-512F", "AVX2+FMA", "NEON" or "portable C". */
+const char *nncc_sgemm_kernel(void);
+
 /* ------------------------------------------------------------------------ */
 /* Elementwise                                                               */
 /* ------------------------------------------------------------------------ */

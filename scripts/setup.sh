@@ -25,6 +25,7 @@ packages=(
   libcmocka-dev                            # unit tests
   gcc-arm-none-eabi libnewlib-arm-none-eabi  # checks that generated code builds for Cortex-M
   valgrind                                 # memory checks of generated code
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # the NEON path, built and run under qemu (e2e_neon)
   python3-venv                             # the .venv below
 )
 missing=()

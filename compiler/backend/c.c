@@ -237,6 +237,39 @@ const char *nncc_emit_scratch(nncc_emit *e, nncc_graph *g, nncc_node *n)
     return nncc_fmt(g->ctx, "(float *)(ws + %lld)", (long long)n->scratch_offset);
 }
 
+int nncc_emit_parts(nncc_emit *e, nncc_graph *g, int64_t count, int64_t work, int64_t *bounds)
+{
+    int64_t parts = g->ctx->opt.threads;
+    if (parts > NNCC_EMIT_MAX_PARTS)
+        parts = NNCC_EMIT_MAX_PARTS;
+    if (parts > count)
+        parts = count;
+    if (parts < 2 || work < NNCC_PAR_MIN_WORK)
+        parts = 1;
+    for (int64_t i = 0; i <= parts; i++)
+        bounds[i] = count * i / parts;
+    if (parts > 1)
+        fprintf(e->f, "#ifdef _OPENMP\n#pragma omp parallel sections num_threads(%d)\n#endif\n    {\n", (int)parts);
+    return (int)parts;
+}
+
+void nncc_emit_part(nncc_emit *e, int parts)
+{
+    if (parts > 1)
+        fprintf(e->f, "#ifdef _OPENMP\n#pragma omp section\n#endif\n");
+}
+
+void nncc_emit_parts_end(nncc_emit *e, int parts)
+{
+    if (parts > 1)
+        fprintf(e->f, "    }\n");
+}
+
+const char *nncc_emit_at(nncc_emit *e, const char *expr, int64_t off)
+{
+    return off ? nncc_fmt(e->ctx, "(%s) + %lld", expr, (long long)off) : expr;
+}
+
 /* ---- weights ---- */
 
 /* Names a weight (empty ones get none: nncc_emit_ref gives "0" for them). */

@@ -51,7 +51,7 @@ typedef struct nncc_options {
     int memory_map;                 /* print every tensor's place in the arena (--memory-map) */
     int canary;                     /* test builds: guard bytes around every tensor, checked after
                                        each node (--canary) */
-    int threads;                    /* --threads: OpenMP threads of the packed conv kernel (0, 1: one) */
+    int threads;                    /* --threads: OpenMP threads of the generated code (0, 1: one) */
     /* int8 quantisation (passes/quantize.c, passes/int8.c) */
     int quantize;                   /* 1: quantise to int8 (--quantize int8) */
     const char *calibration;        /* folder of calibration inputs, .npy (--calibration) */

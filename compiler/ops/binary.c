@@ -167,19 +167,37 @@ static void emit_step(nncc_emit *e, nncc_graph *g, nncc_node *n, int code, const
                       const char *b, bool act)
 {
     nncc_dtype dt = nncc_in(g, n, 0)->dtype;
-    const char *name = emit_bcast(e, bc), *y = nncc_emit_ref(e, g, n->out[0]);
+    const char *y = nncc_emit_ref(e, g, n->out[0]);
     if (dt != NNCC_DT_F32) {
+        const char *name = emit_bcast(e, bc);
         fprintf(e->f, "    nncc_binary(%d, %d, &%s, %s, %s, %s);\n", code, (int)dt, name, a, b, y);
         return;
     }
+    /* with --threads, parts of the outermost dim above 1 on each thread */
+    int d = 0;
+    while (d < bc->rank - 1 && bc->dims[d] == 1)
+        d++;
+    int64_t inner = 1, bounds[NNCC_EMIT_MAX_PARTS + 1];
+    for (int i = d + 1; i < bc->rank; i++)
+        inner *= bc->dims[i];
+    const int parts = nncc_emit_parts(e, g, bc->dims[d], bc->dims[d] * inner, bounds);
     const char *ap = "0";
-    if (act && n->act.kind) {
-        ap = nncc_emit_param(e, "nncc_act_params");
-        nncc_emit_act(e, &n->act);
-        fprintf(e->pf, ";\n");
-        ap = nncc_fmt(g->ctx, "&%s", ap);
+    for (int i = 0; i < parts; i++) {
+        nncc_bcast pb = *bc;
+        pb.dims[d] = bounds[i + 1] - bounds[i];
+        const char *name = emit_bcast(e, &pb);
+        if (i == 0 && act && n->act.kind) {
+            ap = nncc_emit_param(e, "nncc_act_params");
+            nncc_emit_act(e, &n->act);
+            fprintf(e->pf, ";\n");
+            ap = nncc_fmt(g->ctx, "&%s", ap);
+        }
+        nncc_emit_part(e, parts);
+        fprintf(e->f, "    nncc_binary_f32(%d, &%s, %s, %s, %s, %s);\n", code, name, ap,
+                nncc_emit_at(e, a, bounds[i] * bc->sa[d]), nncc_emit_at(e, b, bounds[i] * bc->sb[d]),
+                nncc_emit_at(e, y, bounds[i] * inner));
     }
-    fprintf(e->f, "    nncc_binary_f32(%d, &%s, %s, %s, %s, %s);\n", code, name, ap, a, b, y);
+    nncc_emit_parts_end(e, parts);
 }
 
 static void binary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)

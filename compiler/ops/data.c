@@ -299,9 +299,25 @@ static void concat_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
         if (row && outer == 1 && x == y && xoff == yoff + (int64_t)off)
             fprintf(e->f, "    /* '%s' was written in place, bytes [%zu, %zu) of '%s' */\n",
                     nncc_emit_comment(g, g->t[n->in[i]].name), off, off + row, nncc_emit_comment(g, nncc_out(g, n, 0)->name));
-        else if (row)
-            fprintf(e->f, "    nncc_copy_rows(%lld, %zu, %zu, %zu, %s, (unsigned char *)%s + %zu);\n", (long long)outer,
-                    row, row, orow, nncc_emit_ref(e, g, n->in[i]), nncc_emit_ref(e, g, n->out[0]), off);
+        else if (row) {
+            /* with --threads, parts of the rows (or, with fewer rows than
+             * threads, of each row's bytes) on each thread */
+            int64_t bounds[NNCC_EMIT_MAX_PARTS + 1];
+            const bool by_rows = outer >= g->ctx->opt.threads;
+            const int parts = nncc_emit_parts(e, g, by_rows ? outer : (int64_t)row, outer * (int64_t)row / 4, bounds);
+            for (int k = 0; k < parts; k++) {
+                const int64_t b0 = bounds[k], cnt = bounds[k + 1] - bounds[k];
+                const size_t xo = by_rows ? (size_t)b0 * row : (size_t)b0, yo = by_rows ? (size_t)b0 * orow : (size_t)b0;
+                nncc_emit_part(e, parts);
+                fprintf(e->f, "    nncc_copy_rows(%lld, %zu, %zu, %zu, %s, (unsigned char *)%s + %zu);\n",
+                        (long long)(by_rows ? cnt : outer), by_rows ? row : (size_t)cnt, row, orow,
+                        xo ? nncc_fmt(g->ctx, "(const unsigned char *)%s + %zu", nncc_emit_ref(e, g, n->in[i]), xo)
+                           : nncc_emit_ref(e, g, n->in[i]),
+                        nncc_emit_ref(e, g, n->out[0]), off + yo);
+            }
+            if (parts)
+                nncc_emit_parts_end(e, parts);
+        }
         off += row;
     }
 }

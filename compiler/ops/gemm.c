@@ -4,7 +4,9 @@
  * promoted, batch dims broadcast), and Det (determinants of square
  * matrices up to 16 x 16).
  *
- * Fusion passes set n->act on Gemm (activation in the epilogue).
+ * Fusion passes set n->act on Gemm (activation in the epilogue). From -O1
+ * on, a constant B is packed at compile time for the micro-kernel
+ * (nncc_sgemm_f32), with Gemm's alpha folded in.
  */
 #include "nncc-impl.h"
 
@@ -79,11 +81,101 @@ static nncc_status gemm_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     return NNCC_OK;
 }
 
+/* Which kernel a Gemm or MatMul gets: from -O1 on, with a constant B of
+ * at least NNCC_GEMM_NR / 2 columns (padding the panels to NNCC_GEMM_NR
+ * columns at most doubles the weight), the packed micro-kernel
+ * (nncc_sgemm_f32, B packed here at compile time); otherwise
+ * nncc_gemm_f32 / nncc_matmul_f32 on the operands as they are. */
+static bool use_sgemm(nncc_graph *g, nncc_node *n, int64_t cols)
+{
+    return g->ctx->opt.opt_level >= 1 && nncc_in(g, n, 1)->data && 2 * cols >= NNCC_GEMM_NR;
+}
+
+static int64_t sgemm_threads(nncc_graph *g)
+{
+    return g->ctx->opt.threads > 1 ? g->ctx->opt.threads : 0;
+}
+
+/* Emits one nncc_sgemm_params; returns its C name. */
+static const char *emit_sgemm_params(nncc_emit *e, const nncc_sgemm_params *p)
+{
+    const char *name = nncc_emit_param(e, "nncc_sgemm_params");
+    fprintf(e->pf, "{\n    .m = %lld, .n = %lld, .k = %lld, .trans_a = %d, .bias = %d, .beta = ", (long long)p->m,
+            (long long)p->n, (long long)p->k, (int)p->trans_a, (int)p->bias);
+    nncc_emit_float(e, p->beta);
+    fprintf(e->pf, ", .act = ");
+    nncc_emit_act(e, &p->act);
+    fprintf(e->pf, ",\n    .batch = %lld, .rank = %lld", (long long)p->batch, (long long)p->rank);
+    if (p->rank > 0) {
+        fprintf(e->pf, ",\n    .dims = ");
+        nncc_emit_i64s(e, p->dims, (int)p->rank);
+        fprintf(e->pf, ",\n    .a_step = ");
+        nncc_emit_i64s(e, p->a_step, (int)p->rank);
+        fprintf(e->pf, ",\n    .b_step = ");
+        nncc_emit_i64s(e, p->b_step, (int)p->rank);
+    }
+    if (p->threads > 1)
+        fprintf(e->pf, ", .threads = %lld", (long long)p->threads);
+    fprintf(e->pf, "\n};\n");
+    return name;
+}
+
+/* The packed B of a constant (n_mats x (K,N) matrices, or (N,K) with
+ * trans_b) as a weight array; returns its C name. */
+static const char *emit_packed_b(nncc_emit *e, nncc_graph *g, nncc_node *n, int64_t n_mats, int64_t k, int64_t nn,
+                                 int32_t trans_b, float alpha)
+{
+    nncc_tensor *w = nncc_in(g, n, 1);
+    const int64_t ps = nncc_sgemm_packed_size(k, nn);
+    float *bp = nncc_alloc_array(g->ctx, (size_t)(n_mats * ps) + 1, sizeof(float));
+    if (!bp)
+        return NULL;
+    for (int64_t t = 0; t < n_mats; t++)
+        nncc_sgemm_pack_b_f32(k, nn, trans_b, alpha, (const float *)w->data + t * k * nn, bp + t * ps);
+    return nncc_emit_weights_f32(
+        e, "bpacked",
+        nncc_fmt(g->ctx, "'%s' %s%s%s packed for nncc_sgemm_f32 (panels of %d columns)", w->name,
+                 nncc_shape_str(g->ctx, &w->shape), trans_b ? " transposed" : "",
+                 alpha != 1.0f ? nncc_fmt(g->ctx, " times alpha %s", nncc_float_c(g->ctx, alpha)) : "", NNCC_GEMM_NR),
+        bp, n_mats * ps);
+}
+
+static void gemm_sgemm_params(nncc_graph *g, const nncc_gemm_params *gp, nncc_sgemm_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->m = gp->m, p->n = gp->n, p->k = gp->k, p->trans_a = gp->trans_a;
+    p->bias = gp->bias, p->beta = gp->beta, p->act = gp->act;
+    p->batch = 1;
+    p->threads = sgemm_threads(g);
+}
+
+static int64_t gemm_scratch(nncc_graph *g, nncc_node *n)
+{
+    nncc_gemm_params gp;
+    nncc_sgemm_params p;
+    if (gemm_params(g, n, &gp) != NNCC_OK || !use_sgemm(g, n, gp.n))
+        return 0;
+    gemm_sgemm_params(g, &gp, &p);
+    return nncc_sgemm_scratch_size(&p) * (int64_t)sizeof(float);
+}
+
 static void gemm_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     nncc_gemm_params p;
     if (gemm_params(g, n, &p) != NNCC_OK)
         return;
+    if (use_sgemm(g, n, p.n)) {
+        nncc_sgemm_params sp;
+        gemm_sgemm_params(g, &p, &sp);
+        const char *wn = emit_packed_b(e, g, n, 1, p.k, p.n, p.trans_b, p.alpha);
+        if (!wn)
+            return;
+        const char *name = emit_sgemm_params(e, &sp);
+        fprintf(e->f, "    nncc_sgemm_f32(&%s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]), wn,
+                nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1), nncc_emit_ref(e, g, n->out[0]),
+                nncc_emit_scratch(e, g, n));
+        return;
+    }
     const char *name = nncc_emit_param(e, "nncc_gemm_params");
     fprintf(e->pf, "{\n    .m = %lld, .n = %lld, .k = %lld, .trans_a = %d, .trans_b = %d, .alpha = ", (long long)p.m,
             (long long)p.n, (long long)p.k, (int)p.trans_a, (int)p.trans_b);
@@ -105,7 +197,7 @@ static int64_t gemm_macs(nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Gemm = { .name = "Gemm", .infer = gemm_infer, .eval = gemm_eval, .emit_c = gemm_emit_c,
-                               .macs = gemm_macs };
+                               .macs = gemm_macs, .scratch = gemm_scratch };
 
 /* MatMul: computes the broadcast batch and the output shape. */
 static nncc_status matmul_params(nncc_graph *g, nncc_node *n, nncc_matmul_params *p, nncc_shape *out)
@@ -175,23 +267,95 @@ static nncc_status matmul_eval(nncc_graph *g, nncc_node *n, const void **in, voi
     return NNCC_OK;
 }
 
+/* The packed kernel's parameters for a MatMul with a constant B: the
+ * batch as in nncc_matmul_params, B's steps in packed floats. A B without
+ * batch dims under an A whose batches are contiguous (not broadcast) is one
+ * product of (batch * M) rows. */
+static void matmul_sgemm_params(nncc_graph *g, const nncc_matmul_params *mp, nncc_sgemm_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->m = mp->m, p->n = mp->n, p->k = mp->k;
+    p->batch = mp->batch, p->rank = mp->rank;
+    p->threads = sgemm_threads(g);
+    const int64_t ps = nncc_sgemm_packed_size(mp->k, mp->n);
+    bool b_const = true, a_flat = true;
+    int64_t want = mp->m * mp->k;
+    for (int64_t i = mp->rank - 1; i >= 0; i--) {
+        p->dims[i] = mp->dims[i];
+        p->a_step[i] = mp->a_step[i];
+        p->b_step[i] = mp->b_step[i] / (mp->k * mp->n) * ps;
+        b_const = b_const && (mp->b_step[i] == 0 || mp->dims[i] == 1);
+        a_flat = a_flat && (mp->a_step[i] == want || mp->dims[i] == 1);
+        want *= mp->dims[i];
+    }
+    if (mp->rank > 0 && b_const && a_flat) {
+        p->m = mp->m * mp->batch;
+        p->batch = 1, p->rank = 0;
+    }
+}
+
+static int64_t matmul_scratch(nncc_graph *g, nncc_node *n)
+{
+    nncc_matmul_params mp;
+    nncc_sgemm_params p;
+    nncc_shape s;
+    if (matmul_params(g, n, &mp, &s) != NNCC_OK || !use_sgemm(g, n, mp.n))
+        return 0;
+    matmul_sgemm_params(g, &mp, &p);
+    return nncc_sgemm_scratch_size(&p) * (int64_t)sizeof(float);
+}
+
 static void matmul_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
 {
     nncc_matmul_params p;
     nncc_shape s;
     if (matmul_params(g, n, &p, &s) != NNCC_OK)
         return;
-    const char *name = nncc_emit_param(e, "nncc_matmul_params");
-    fprintf(e->pf, "{\n    .batch = %lld, .m = %lld, .n = %lld, .k = %lld, .rank = %lld,\n    .dims = ",
-            (long long)p.batch, (long long)p.m, (long long)p.n, (long long)p.k, (long long)p.rank);
-    nncc_emit_i64s(e, p.dims, (int)p.rank);
-    fprintf(e->pf, ",\n    .a_step = ");
-    nncc_emit_i64s(e, p.a_step, (int)p.rank);
-    fprintf(e->pf, ",\n    .b_step = ");
-    nncc_emit_i64s(e, p.b_step, (int)p.rank);
-    fprintf(e->pf, "\n};\n");
-    fprintf(e->f, "    nncc_matmul_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->out[0]));
+    if (use_sgemm(g, n, p.n)) {
+        nncc_sgemm_params sp;
+        matmul_sgemm_params(g, &p, &sp);
+        const nncc_tensor *b = nncc_in(g, n, 1);
+        const char *wn = emit_packed_b(e, g, n, nncc_shape_count(&b->shape) / (p.k * p.n), p.k, p.n, 0, 1.0f);
+        if (!wn)
+            return;
+        const char *name = emit_sgemm_params(e, &sp);
+        fprintf(e->f, "    nncc_sgemm_f32(&%s, %s, %s, 0, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]), wn,
+                nncc_emit_ref(e, g, n->out[0]), nncc_emit_scratch(e, g, n));
+        return;
+    }
+    /* with --threads, parts of the outermost batch dim above 1 (or, with
+     * none, of the rows of A and Y) on each thread */
+    int d = 0;
+    while (d < p.rank && p.dims[d] == 1)
+        d++;
+    int64_t inner = p.m * p.n, bounds[NNCC_EMIT_MAX_PARTS + 1];
+    for (int i = d + 1; i < p.rank; i++)
+        inner *= p.dims[i];
+    const bool rows = d == p.rank;
+    const int parts = nncc_emit_parts(e, g, rows ? p.m : p.dims[d], p.batch * p.m * p.n * p.k, bounds);
+    for (int i = 0; i < parts; i++) {
+        const int64_t b0 = bounds[i], cnt = bounds[i + 1] - bounds[i];
+        nncc_matmul_params q = p;
+        if (rows)
+            q.m = cnt;
+        else
+            q.dims[d] = cnt, q.batch = p.batch / p.dims[d] * cnt;
+        const char *name = nncc_emit_param(e, "nncc_matmul_params");
+        fprintf(e->pf, "{\n    .batch = %lld, .m = %lld, .n = %lld, .k = %lld, .rank = %lld,\n    .dims = ",
+                (long long)q.batch, (long long)q.m, (long long)q.n, (long long)q.k, (long long)q.rank);
+        nncc_emit_i64s(e, q.dims, (int)q.rank);
+        fprintf(e->pf, ",\n    .a_step = ");
+        nncc_emit_i64s(e, q.a_step, (int)q.rank);
+        fprintf(e->pf, ",\n    .b_step = ");
+        nncc_emit_i64s(e, q.b_step, (int)q.rank);
+        fprintf(e->pf, "\n};\n");
+        nncc_emit_part(e, parts);
+        fprintf(e->f, "    nncc_matmul_f32(&%s, %s, %s, %s);\n", name,
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->in[0]), rows ? b0 * p.k : b0 * p.a_step[d]),
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->in[1]), rows ? 0 : b0 * p.b_step[d]),
+                nncc_emit_at(e, nncc_emit_ref(e, g, n->out[0]), rows ? b0 * p.n : b0 * inner));
+    }
+    nncc_emit_parts_end(e, parts);
 }
 
 static int64_t matmul_macs(nncc_graph *g, nncc_node *n)
@@ -202,7 +366,7 @@ static int64_t matmul_macs(nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_MatMul = { .name = "MatMul", .infer = matmul_infer, .eval = matmul_eval, .emit_c = matmul_emit_c,
-                                 .macs = matmul_macs };
+                                 .macs = matmul_macs, .scratch = matmul_scratch };
 
 /* ---- Det: x (..., M, M) -> y (...), M at most 16 ---- */
 

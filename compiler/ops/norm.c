@@ -140,10 +140,20 @@ static void axis_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     else if (n->op == NNCC_OP_Hardmax)
         fprintf(e->f, "    nncc_hardmax_f32(%lld, %lld, %lld, %s, %s);\n", (long long)s.outer, (long long)s.len,
                 (long long)s.inner, nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
-    else
-        fprintf(e->f, "    nncc_softmax_f32(%lld, %lld, %lld, %d, %s, %s);\n", (long long)s.outer, (long long)s.len,
-                (long long)s.inner, n->op == NNCC_OP_LogSoftmax, nncc_emit_ref(e, g, n->in[0]),
-                nncc_emit_ref(e, g, n->out[0]));
+    else {
+        /* with --threads, parts of the outer rows on each thread */
+        int64_t bounds[NNCC_EMIT_MAX_PARTS + 1];
+        const int64_t row = s.len * s.inner;
+        const int parts = nncc_emit_parts(e, g, s.outer, s.outer * row, bounds);
+        for (int i = 0; i < parts; i++) {
+            nncc_emit_part(e, parts);
+            fprintf(e->f, "    nncc_softmax_f32(%lld, %lld, %lld, %d, %s, %s);\n", (long long)(bounds[i + 1] - bounds[i]),
+                    (long long)s.len, (long long)s.inner, n->op == NNCC_OP_LogSoftmax,
+                    nncc_emit_at(e, nncc_emit_ref(e, g, n->in[0]), bounds[i] * row),
+                    nncc_emit_at(e, nncc_emit_ref(e, g, n->out[0]), bounds[i] * row));
+        }
+        nncc_emit_parts_end(e, parts);
+    }
 }
 
 const nncc_op nncc_op_LpNormalization = {

@@ -157,12 +157,20 @@ static void unary_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (unary_args(g, n, &a, &b) != NNCC_OK)
         return;
     nncc_tensor *x = nncc_in(g, n, 0);
-    if (x->dtype == NNCC_DT_F32)
-        fprintf(e->f, "    nncc_unary_f32(%d, %s, %s, %lld, %s, %s);\n", infos[n->op].code,
-                bound_c(e, g, n, 1, a, true), bound_c(e, g, n, 2, b, true),
-                (long long)nncc_shape_count(&x->shape), nncc_emit_ref(e, g, n->in[0]),
-                nncc_emit_ref(e, g, n->out[0]));
-    else
+    if (x->dtype == NNCC_DT_F32) {
+        /* with --threads, parts of the elements on each thread */
+        const int64_t cnt = nncc_shape_count(&x->shape);
+        int64_t bounds[NNCC_EMIT_MAX_PARTS + 1];
+        const int parts = nncc_emit_parts(e, g, cnt, cnt, bounds);
+        for (int i = 0; i < parts; i++) {
+            nncc_emit_part(e, parts);
+            fprintf(e->f, "    nncc_unary_f32(%d, %s, %s, %lld, %s, %s);\n", infos[n->op].code,
+                    bound_c(e, g, n, 1, a, true), bound_c(e, g, n, 2, b, true), (long long)(bounds[i + 1] - bounds[i]),
+                    nncc_emit_at(e, nncc_emit_ref(e, g, n->in[0]), bounds[i]),
+                    nncc_emit_at(e, nncc_emit_ref(e, g, n->out[0]), bounds[i]));
+        }
+        nncc_emit_parts_end(e, parts);
+    } else
         fprintf(e->f, "    nncc_unary(%d, %d, %s, %s, %lld, %s, %s);\n", infos[n->op].code, (int)x->dtype,
                 bound_c(e, g, n, 1, a, false), bound_c(e, g, n, 2, b, false), (long long)nncc_shape_count(&x->shape),
                 nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
