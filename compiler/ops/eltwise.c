@@ -67,20 +67,17 @@ static const char *operand_c(nncc_emit *e, nncc_graph *g, nncc_node *n, const nn
                     s->bcast == NNCC_EW_SAME ? "ew_i" : "0");
 }
 
-static void ew_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+/* One block computing rows [r0, r1) (per-channel chains) or elements [r0, r1). */
+static void ew_emit_range(nncc_emit *e, nncc_graph *g, nncc_node *n, int n_ch, int64_t r0, int64_t r1)
 {
     const nncc_ew_chain *c = n->ew;
-    long long total = (long long)nncc_shape_count(&nncc_in(g, n, 0)->shape);
-    int n_ch = 0;
-    for (int k = 0; k < c->n; k++)
-        n_ch += c->step[k].binary && c->step[k].bcast == NNCC_EW_CHANNEL;
     const char *ind = c->channels ? "                " : "            ";
     fprintf(e->f, "    {\n        const float *ew_x = %s;\n        float *ew_y = %s;\n", nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]));
     if (c->channels) {
         /* per-channel operands: the values of row ew_r, hoisted out of the inner loop */
-        fprintf(e->f, "        int64_t ew_i = 0;\n        for (int64_t ew_r = 0; ew_r < %lld; ew_r++) {\n",
-                total / c->inner);
+        fprintf(e->f, "        int64_t ew_i = %lld;\n        for (int64_t ew_r = %lld; ew_r < %lld; ew_r++) {\n",
+                (long long)(r0 * c->inner), (long long)r0, (long long)r1);
         fprintf(e->f, "            const float ew_c[%d] = { ", n_ch);
         for (int k = 0, j = 0; k < c->n; k++) {
             const nncc_ew_step *s = &c->step[k];
@@ -90,7 +87,7 @@ static void ew_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
         }
         fprintf(e->f, " };\n            for (int64_t ew_j = 0; ew_j < %lld; ew_j++, ew_i++) {\n", (long long)c->inner);
     } else {
-        fprintf(e->f, "        for (int64_t ew_i = 0; ew_i < %lld; ew_i++) {\n", total);
+        fprintf(e->f, "        for (int64_t ew_i = %lld; ew_i < %lld; ew_i++) {\n", (long long)r0, (long long)r1);
     }
     fprintf(e->f, "%sfloat ew_v = ew_x[ew_i];\n", ind);
     int ch = 0;
@@ -110,6 +107,24 @@ static void ew_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (c->channels)
         fprintf(e->f, "            }\n");
     fprintf(e->f, "        }\n    }\n");
+}
+
+/* One loop over the elements (rows of per-channel chains), in --threads
+ * parts when the work is large enough. */
+static void ew_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    const nncc_ew_chain *c = n->ew;
+    int64_t total = nncc_shape_count(&nncc_in(g, n, 0)->shape);
+    int n_ch = 0;
+    for (int k = 0; k < c->n; k++)
+        n_ch += c->step[k].binary && c->step[k].bcast == NNCC_EW_CHANNEL;
+    int64_t bounds[NNCC_EMIT_MAX_PARTS + 1];
+    const int parts = nncc_emit_parts(e, g, c->channels ? total / c->inner : total, total * c->n, bounds);
+    for (int k = 0; k < parts; k++) {
+        nncc_emit_part(e, parts);
+        ew_emit_range(e, g, n, n_ch, bounds[k], bounds[k + 1]);
+    }
+    nncc_emit_parts_end(e, parts);
 }
 
 const nncc_op nncc_op_FusedElementwise = { .name = "FusedElementwise", .flags = NNCC_OPF_INPLACE, .infer = ew_infer,
