@@ -136,7 +136,7 @@ static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
         M = W->shape.d[wax];
         K = W->shape.d[1 - wax];
     }
-    if (!(alpha > 0) || K > 65000)
+    if (!(alpha > 0) || K > 32000)
         return NNCC_OK;
     if (B && nncc_shape_count(&B->shape) != M && nncc_shape_count(&B->shape) != 1)
         return NNCC_OK; /* a bias that varies along M rows of a Gemm */
@@ -173,34 +173,37 @@ static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
         wquant->scale[m] = (float)s;
     }
     if (ok && conv) {
-        /* Int8Conv's packed layout: (group, C/group*KH*KW, M/group) (nncc_runtime.h) */
-        nncc_attr *ga = nncc_attr_find(n, "group");
-        int64_t G = ga ? ga->i : 1, mg = M / G;
+        /* Int8Conv's packed weights, and the bias that folds in the zero
+         * point of the unsigned input the kernel reads (nncc_runtime.h) */
+        nncc_conv2d_i8_params cp;
+        memset(&cp, 0, sizeof cp);
         int8_t *pk = malloc((size_t)(M * K));
         if (!pk) {
             status = NNCC_ERR_NOMEM;
             ok = false;
+        } else if (nncc_conv_params(g, n, &cp.c) != NNCC_OK) {
+            status = NNCC_ERR_INPUT;
+            ok = false;
         } else {
-            for (int64_t m = 0; m < M; m++)
-                for (int64_t k = 0; k < K; k++)
-                    pk[((m / mg) * K + k) * mg + m % mg] = wq[m * K + k];
+            cp.x_zp = g->t[xq].quant->zp[0];
+            ok = nncc_conv2d_i8_pack(&cp, wq, B ? bq : NULL, pk, bq) == 0;
             memcpy(wq, pk, (size_t)(M * K));
-            free(pk);
         }
+        free(pk);
     }
     if (ok) {
         nncc_shape ws = W->shape, vs = { 1, { M } };
         if (!conv)
             ws.d[0] = M, ws.d[1] = K;
         /* adding tensors may move g->t: W and B are not used past here */
-        const char *base = W->name, *bname = B ? B->name : NULL;
+        const char *base = W->name, *bname = B ? B->name : nncc_fmt(g->ctx, "%s_bias", W->name);
         int64_t fbytes = nncc_shape_count(&W->shape) * 4 + bn * 4;
         int twq = new_const(g, nncc_fmt(g->ctx, "%s_int8", base), NNCC_DT_I8, &ws, wq);
-        int tbq = B ? new_const(g, nncc_fmt(g->ctx, "%s_int32", bname), NNCC_DT_I32, &vs, bq) : -1;
+        int tbq = B || conv ? new_const(g, nncc_fmt(g->ctx, "%s_int32", bname), NNCC_DT_I32, &vs, bq) : -1;
         int tmq = new_const(g, nncc_fmt(g->ctx, "%s_mult", base), NNCC_DT_I32, &vs, mq);
         int trq = new_const(g, nncc_fmt(g->ctx, "%s_rshift", base), NNCC_DT_I32, &vs, rq);
         int *in = nncc_alloc_array(g->ctx, 5, sizeof(int));
-        if (twq < 0 || (B && tbq < 0) || tmq < 0 || trq < 0 || !in) {
+        if (twq < 0 || ((B || conv) && tbq < 0) || tmq < 0 || trq < 0 || !in) {
             status = NNCC_ERR_NOMEM;
         } else {
             n = &g->n[ni]; /* tensors may have moved, nodes not */
@@ -212,9 +215,9 @@ static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
                         "w scales %.3g..%.3g (%lld channels), weights %lld -> %lld bytes",
                         n->name, conv ? "Conv" : "Gemm", conv ? "Conv" : "Gemm", sx, (int)g->t[xq].quant->zp[0],
                         sy, (int)g->t[yq].quant->zp[0], fmin_arr(wquant), fmax_arr(wquant), (long long)M,
-                        (long long)fbytes, (long long)(M * K + (B ? M * 4 : 0) + M * 8));
+                        (long long)fbytes, (long long)(M * K + (B || conv ? M * 4 : 0) + M * 8));
             st->wbytes_f32 += fbytes;
-            st->wbytes_i8 += M * K + (B ? M * 4 : 0) + M * 8;
+            st->wbytes_i8 += M * K + (B || conv ? M * 4 : 0) + M * 8;
             n->op = conv ? NNCC_OP_Int8Conv : NNCC_OP_Int8Gemm;
             n->in = in;
             n->n_in = 5;
