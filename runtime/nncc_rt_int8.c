@@ -23,8 +23,9 @@
  * which cannot saturate, and vpmaddwd) or 8 x 16 (portable C, also the
  * Cortex-M path) in int32; the epilogue adds the bias and requantises 16
  * (AVX-512) or 8 (AVX2) outputs at a time. Depthwise convolutions (one
- * input and one output channel per group) run row by row: the taps' input
- * rows gathered once, multiplied and added as int16 products into int32.
+ * input and one output channel per group) run a channel plane at a time:
+ * each tap's inputs over the plane gathered once, multiplied and added as
+ * int16 products into int32.
  */
 #include "nncc_runtime.h"
 
@@ -108,14 +109,48 @@ static int64_t depthwise(const nncc_conv2d_params *c)
     return c->c == c->group && c->m == c->group;
 }
 
+/* Depthwise geometry: the padded input plane is split by column phase
+ * (column j*sw + f of the padded plane is column j of phase f; R rows of
+ * WQ bytes each), so that every tap reads one contiguous run of a phase
+ * for the whole plane: output (oy, ox) sits at v = oy*sh*WQ + ox of a
+ * virtual plane of OH*sh*WQ accumulators (columns ox >= OW are computed
+ * and dropped, sh-1 of every sh rows too: a stride-2 layer does twice its
+ * work, a 3x3 stride-1 one (OW+2)/OW of it). */
+static void dw_geom(const nncc_conv2d_params *c, int64_t *R, int64_t *WQ)
+{
+    *R = c->oh * c->sh + (c->kh - 1) * c->dh + 1;
+    *WQ = c->ow + (c->kw - 1) * c->dw / c->sw + 1;
+}
+
 /* Output pixels per packed tile: a multiple of 16, the packed input at
  * most ~64 KiB (at least 48 pixels). */
-static int64_t tile_pixels(const nncc_conv2d_params *c, int64_t kq)
+/* How the GEMM path reads its input. */
+typedef struct {
+    int64_t K, k4;      /* reduction length C/group*KH*KW, and in quads of 4 (rounded up) */
+    int mode;           /* 0: taps gathered per tile; 1: 1x1 stride 1 unpadded, rows read in place;
+                           2: stride 1: padded planes, taps read in place */
+    int64_t R, wq;      /* mode 2: rows of a padded plane, and its row length (the virtual row) */
+    int64_t pv;         /* pixels computed: OH*OW, or OH*wq in mode 2 (columns >= OW dropped) */
+    int64_t tile;       /* pixels per packed tile: a multiple of 16, the packed input ~64 KiB
+                           at most (at least 48 pixels) */
+} gemm_geom;
+
+static gemm_geom gemm_geom_of(const nncc_conv2d_params *c)
 {
-    const int64_t pr = (c->oh * c->ow + 15) / 16 * 16;
-    int64_t cap = 65536 / kq / 48 * 48;
+    gemm_geom g;
+    const int64_t kk = c->kh * c->kw;
+    g.K = c->c / c->group * kk;
+    g.k4 = (g.K + 3) / 4;
+    g.mode = kk == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 && c->pl == 0 && c->oh == c->h && c->ow == c->w ? 1
+             : c->sh == 1 && c->sw == 1 ? 2 : 0;
+    g.R = g.mode == 2 ? c->oh + (c->kh - 1) * c->dh + 1 : 0;
+    g.wq = g.mode == 2 ? c->ow + (c->kw - 1) * c->dw : c->ow;
+    g.pv = c->oh * g.wq;
+    const int64_t pr = (g.pv + 15) / 16 * 16;
+    int64_t cap = 65536 / (4 * g.k4) / 48 * 48;
     cap = cap < 48 ? 48 : cap;
-    return pr < cap ? pr : cap;
+    g.tile = pr < cap ? pr : cap;
+    return g;
 }
 
 #define ALIGN64(v) (((v) + 63) / 64 * 64)
@@ -123,34 +158,69 @@ static int64_t tile_pixels(const nncc_conv2d_params *c, int64_t kq)
 int64_t nncc_conv2d_i8_scratch_size(const nncc_conv2d_i8_params *p)
 {
     const nncc_conv2d_params *c = &p->c;
-    if (depthwise(c))
-        return ALIGN64(c->ow) + 4 * c->ow;
-    const int64_t kq = (c->c / c->group * c->kh * c->kw + 3) / 4 * 4, pt = tile_pixels(c, kq);
-    return ALIGN64(kq * pt) + ALIGN64(4 * pt) + NNCC_I8_MR * kq;
+    if (depthwise(c)) {
+        int64_t R, WQ;
+        dw_geom(c, &R, &WQ);
+        return ALIGN64(c->sw * R * WQ) + ALIGN64(4 * c->oh * c->sh * WQ) + 8 * c->kh * c->kw;
+    }
+    const gemm_geom g = gemm_geom_of(c);
+    return ALIGN64(4 * g.k4 * g.tile) + ALIGN64(4 * g.tile) + ALIGN64(NNCC_I8_MR * 4 * g.k4) +
+           c->c / c->group * g.R * g.wq;
 }
 
 /* ---- input gathering ---- */
 
-/* dst[0..n) = src[0, sw, 2 sw, ...) */
+/* dst[0..n) = src[0, sw, 2 sw, ...); rows are short (7 to 112 bytes), so
+ * contiguous ones are copied in overlapping fixed-size pieces (memcpy of a
+ * constant size is a plain load and store) rather than through a call */
 static void copy_strided(const int8_t *src, int64_t n, int64_t sw, int8_t *dst)
 {
     int64_t i = 0;
     if (sw == 1) {
-        memcpy(dst, src, (size_t)n);
+        if (n >= 16) {
+            for (; i + 16 <= n; i += 16)
+                memcpy(dst + i, src + i, 16);
+            if (i < n)
+                memcpy(dst + n - 16, src + n - 16, 16);
+        } else if (n >= 8) {
+            memcpy(dst, src, 8);
+            memcpy(dst + n - 8, src + n - 8, 8);
+        } else if (n >= 4) {
+            memcpy(dst, src, 4);
+            memcpy(dst + n - 4, src + n - 4, 4);
+        } else {
+            for (; i < n; i++)
+                dst[i] = src[i];
+        }
         return;
     }
 #if defined(__SSE2__)
-    if (sw == 2) {
+    if (sw == 2 && n >= 17) {
         const __m128i lo = _mm_set1_epi16(0xFF);
         for (; i + 16 < n; i += 16) { /* reads src[2i .. 2i+31], inside: 2(n-1) >= 2i+32 */
             __m128i a = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * i)), lo);
             __m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * i + 16)), lo);
             _mm_storeu_si128((__m128i *)(dst + i), _mm_packus_epi16(a, b));
         }
+        /* the last 16: src[2(n-16)-1 .. 2n-2], the odd bytes of it */
+        const int8_t *t = src + 2 * (n - 16) - 1;
+        __m128i a = _mm_srli_epi16(_mm_loadu_si128((const __m128i *)t), 8);
+        __m128i b = _mm_srli_epi16(_mm_loadu_si128((const __m128i *)(t + 16)), 8);
+        _mm_storeu_si128((__m128i *)(dst + n - 16), _mm_packus_epi16(a, b));
+        return;
     }
 #endif
     for (; i < n; i++)
         dst[i] = src[i * sw];
+}
+
+/* r[0..n) = v; pads are mostly 0 or 1 bytes: no call for them */
+static void fill(int8_t *r, int8_t v, int64_t n)
+{
+    if (n > 2)
+        memset(r, (unsigned char)v, (size_t)n);
+    else if (n > 0)
+        r[0] = r[n - 1] = v;
 }
 
 typedef struct {
@@ -173,12 +243,12 @@ static void gather_tap(const geom *q, const int8_t *xc, int64_t ky, int64_t kx, 
     while (np > 0) {
         const int64_t run = q->ow - ox < np ? q->ow - ox : np, iy = oy * q->sh + ky * q->dh - q->pt;
         if (iy < 0 || iy >= q->h) {
-            memset(r, (unsigned char)pad, (size_t)run);
+            fill(r, pad, run);
         } else {
             const int64_t e = ox + run, l = lo < ox ? ox : lo > e ? e : lo, h = hi < l ? l : hi > e ? e : hi;
-            memset(r, (unsigned char)pad, (size_t)(l - ox));
+            fill(r, pad, l - ox);
             copy_strided(xc + iy * q->w + l * q->sw + ix0, h - l, q->sw, r + (l - ox));
-            memset(r + (h - ox), (unsigned char)pad, (size_t)(e - h));
+            fill(r + (h - ox), pad, e - h);
         }
         r += run, np -= run, ox = 0, oy++;
     }
@@ -224,26 +294,43 @@ static void interleave4(const int8_t *r0, const int8_t *r1, const int8_t *r2, co
 
 /* ---- requantisation of a row of accumulators ---- */
 
+#if defined(__AVX512F__)
+/* nncc_requant of 16 lanes with one (mult, rshift), clamped to [lo, hi] */
+static __m512i requant512(__m512i a, int32_t mult, int32_t rshift, int64_t lo, int64_t hi)
+{
+    const __m512i vm = _mm512_set1_epi32(mult), rnd = _mm512_set1_epi64((int64_t)1 << (rshift - 1));
+    const __m512i l = _mm512_set1_epi64(lo), h = _mm512_set1_epi64(hi);
+    const __m128i sh = _mm_cvtsi32_si128(rshift);
+    __m512i e = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, vm), rnd), sh);
+    __m512i o = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm), rnd), sh);
+    e = _mm512_min_epi64(_mm512_max_epi64(e, l), h);
+    o = _mm512_min_epi64(_mm512_max_epi64(o, l), h);
+    return _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32));
+}
+#endif
+
 /* y[i] = clamp(zp + requant(acc[i] + b, mult, rshift), lo, hi) for i < n */
-static void requant_row(const int32_t *acc, int64_t n, int32_t b, int32_t mult, int32_t rshift, int32_t zp,
-                        int32_t lo, int32_t hi, int8_t *y)
+static inline void requant_row(const int32_t *acc, int64_t n, int32_t b, int32_t mult, int32_t rshift, int32_t zp,
+                               int32_t lo, int32_t hi, int8_t *y)
 {
     int64_t i = 0;
 #if defined(__AVX512F__)
     {
-        const __m512i vb = _mm512_set1_epi32(b), vm = _mm512_set1_epi32(mult), vz = _mm512_set1_epi32(zp);
-        const __m512i rnd = _mm512_set1_epi64((int64_t)1 << (rshift - 1));
-        const __m512i l = _mm512_set1_epi64(lo - zp), h = _mm512_set1_epi64(hi - zp);
-        const __m128i sh = _mm_cvtsi32_si128(rshift);
+        const __m512i vb = _mm512_set1_epi32(b), vz = _mm512_set1_epi32(zp);
         for (; i + 16 <= n; i += 16) {
             const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + i), vb);
-            __m512i e = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, vm), rnd), sh);
-            __m512i o = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm), rnd), sh);
-            e = _mm512_min_epi64(_mm512_max_epi64(e, l), h);
-            o = _mm512_min_epi64(_mm512_max_epi64(o, l), h);
-            const __m512i r = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32)), vz);
+            const __m512i r = _mm512_add_epi32(requant512(a, mult, rshift, lo - zp, hi - zp), vz);
             _mm_storeu_si128((__m128i *)(y + i), _mm512_cvtepi32_epi8(r));
         }
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+        if (i < n) { /* the last 1..15 under a mask */
+            const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+            const __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), vb);
+            const __m512i r = _mm512_add_epi32(requant512(a, mult, rshift, lo - zp, hi - zp), vz);
+            _mm_mask_storeu_epi8(y + i, k, _mm512_cvtepi32_epi8(r));
+            return;
+        }
+#endif
     }
 #elif defined(__AVX2__)
     if (rshift >= 32) { /* the high 32 bits of the 64-bit product, then an arithmetic shift */
@@ -264,6 +351,17 @@ static void requant_row(const int32_t *acc, int64_t n, int32_t b, int32_t mult, 
 #endif
     for (; i < n; i++)
         y[i] = (int8_t)clamp32(zp + nncc_requant(acc[i] + b, mult, rshift), lo, hi);
+}
+
+/* requant_row over `rows` rows of n: row r reads acc + r*lda, writes
+ * y + r*ldy, with bias, multiplier and shift [r*step] (step 0: one set) */
+static void requant_rows(const int32_t *acc, int64_t lda, int64_t rows, int64_t n, const int32_t *b,
+                         const int32_t *mult, const int32_t *rshift, int64_t step, const nncc_conv2d_i8_params *p,
+                         int8_t *y, int64_t ldy)
+{
+    for (int64_t r = 0; r < rows; r++)
+        requant_row(acc + r * lda, n, b[r * step], mult[r * step], rshift[r * step], p->y_zp, p->y_min, p->y_max,
+                    y + r * ldy);
 }
 
 /* ---- micro-kernels: acc[j][p] (row stride 48) = sum_k u[p][k] w[j][k] over
@@ -393,49 +491,74 @@ static int64_t kern_i8(const uint8_t *xp, int64_t ldq, const int8_t *w, int64_t 
 
 /* ---- the convolution ---- */
 
-/* acc[0..n) += (r[i] + 128) * w */
-static void mac_row(const int8_t *r, int64_t n, int32_t w, int32_t *acc)
+/* acc[i] = sum_t (base[off[t] + i] + 128) * w[t] for i < n: all taps of a
+ * block of outputs summed in registers, int16 products (|u w| <= 255 * 128)
+ * widened into int32 */
+static void mac_taps(const int8_t *base, const int64_t *off, const int8_t *w, int64_t taps, int64_t n, int32_t *acc)
 {
     int64_t i = 0;
-#if defined(__AVX2__)
-    const __m256i w16 = _mm256_set1_epi16((short)w);
-    const __m128i s = _mm_set1_epi8((char)0x80);
-    for (; i + 16 <= n; i += 16) {
-        const __m128i u = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(r + i)), s);
-        const __m256i p = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(u), w16); /* |p| <= 255 * 128 */
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(acc + i));
-        __m256i a1 = _mm256_loadu_si256((const __m256i *)(acc + i + 8));
-        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-        a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
-        _mm256_storeu_si256((__m256i *)(acc + i), a0);
-        _mm256_storeu_si256((__m256i *)(acc + i + 8), a1);
+#if defined(__AVX512BW__)
+    {
+        const __m256i s = _mm256_set1_epi8((char)0x80);
+        for (; i + 32 <= n; i += 32) {
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+            for (int64_t t = 0; t < taps; t++) {
+                const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(base + off[t] + i)), s);
+                const __m512i p = _mm512_mullo_epi16(_mm512_cvtepu8_epi16(u), _mm512_set1_epi16(w[t]));
+                a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(p)));
+                a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(p, 1)));
+            }
+            _mm512_storeu_si512(acc + i, a0);
+            _mm512_storeu_si512(acc + i + 16, a1);
+        }
     }
 #endif
-    for (; i < n; i++)
-        acc[i] += ((r[i] ^ 0x80) & 0xFF) * w;
+#if defined(__AVX2__)
+    {
+        const __m128i s = _mm_set1_epi8((char)0x80);
+        for (; i + 16 <= n; i += 16) {
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+            for (int64_t t = 0; t < taps; t++) {
+                const __m128i u = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(base + off[t] + i)), s);
+                const __m256i p = _mm256_mullo_epi16(_mm256_cvtepu8_epi16(u), _mm256_set1_epi16(w[t]));
+                a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+                a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
+            }
+            _mm256_storeu_si256((__m256i *)(acc + i), a0);
+            _mm256_storeu_si256((__m256i *)(acc + i + 8), a1);
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        int32_t v = 0;
+        for (int64_t t = 0; t < taps; t++)
+            v += ((base[off[t] + i] ^ 0x80) & 0xFF) * w[t];
+        acc[i] = v;
+    }
 }
 
-static void conv_depthwise(const nncc_conv2d_i8_params *p, const geom *q, const int8_t *x, const int8_t *w,
-                           const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y,
-                           unsigned char *scratch)
+static void conv_depthwise(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+                           const int32_t *mult, const int32_t *rshift, int8_t *y, unsigned char *scratch)
 {
     const nncc_conv2d_params *c = &p->c;
-    int8_t *row = (int8_t *)scratch;
-    int32_t *acc = (int32_t *)(void *)(scratch + ALIGN64(c->ow));
+    int64_t R, WQ;
+    dw_geom(c, &R, &WQ);
+    const int64_t V = c->oh * c->sh * WQ;
+    const geom q = { c->h, c->w, WQ, 1, c->sw, 0, 1, c->pt, c->pl }; /* the phase planes as a gather */
+    int8_t *ph = (int8_t *)scratch;
+    int32_t *acc = (int32_t *)(void *)(scratch + ALIGN64(c->sw * R * WQ));
+    int64_t *off = (int64_t *)(void *)(scratch + ALIGN64(c->sw * R * WQ) + ALIGN64(4 * V));
+    for (int64_t ky = 0; ky < c->kh; ky++) /* where each tap's run starts in the phase planes */
+        for (int64_t kx = 0; kx < c->kw; kx++)
+            off[ky * c->kw + kx] = (kx * c->dw % c->sw * R + ky * c->dh) * WQ + kx * c->dw / c->sw;
     for (int64_t n = 0; n < c->n; n++)
         for (int64_t ch = 0; ch < c->c; ch++) {
             const int8_t *xc = x + (n * c->c + ch) * c->h * c->w, *wc = w + ch * c->kh * c->kw;
-            int8_t *yc = y + (n * c->c + ch) * c->oh * c->ow;
-            for (int64_t oy = 0; oy < c->oh; oy++) {
-                memset(acc, 0, (size_t)c->ow * sizeof *acc);
-                for (int64_t ky = 0; ky < c->kh; ky++)
-                    for (int64_t kx = 0; kx < c->kw; kx++) {
-                        gather_tap(q, xc, ky, kx, (int8_t)p->x_zp, oy * c->ow, c->ow, row);
-                        mac_row(row, c->ow, wc[ky * c->kw + kx], acc);
-                    }
-                requant_row(acc, c->ow, bias[ch], mult[ch], rshift[ch], p->y_zp, p->y_min, p->y_max,
-                            yc + oy * c->ow);
-            }
+            for (int64_t f = 0; f < c->sw; f++)
+                gather_tap(&q, xc, 0, f, (int8_t)p->x_zp, 0, R * WQ, ph + f * R * WQ);
+            mac_taps(ph, off, wc, c->kh * c->kw, V, acc);
+            requant_rows(acc, c->sh * WQ, c->oh, c->ow, bias + ch, mult + ch, rshift + ch, 0, p,
+                         y + (n * c->c + ch) * c->oh * c->ow, c->ow);
         }
 }
 
@@ -443,35 +566,41 @@ void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_
                     const int32_t *mult, const int32_t *rshift, int8_t *y, void *scratch)
 {
     const nncc_conv2d_params *c = &p->c;
-    const geom q = { c->h, c->w, c->ow, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl };
+    const geom q = { c->h, c->w, c->ow, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl }; /* mode 0 */
     unsigned char *s = scratch;
     if (depthwise(c)) {
-        conv_depthwise(p, &q, x, w, bias, mult, rshift, y, s);
+        conv_depthwise(p, x, w, bias, mult, rshift, y, s);
         return;
     }
-    const int64_t cg = c->c / c->group, mg = c->m / c->group, kk = c->kh * c->kw, K = cg * kk;
-    const int64_t k4 = (K + 3) / 4, k4f = K / 4, kt = K % 4, P = c->oh * c->ow, isz = c->h * c->w;
-    const int64_t pt = tile_pixels(c, 4 * k4);
-    const int direct = kk == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 && c->pl == 0 && c->oh == c->h &&
-                       c->ow == c->w; /* 1x1, stride 1, no padding: the input rows are the taps' rows */
+    const gemm_geom gg = gemm_geom_of(c);
+    const int64_t cg = c->c / c->group, mg = c->m / c->group, kk = c->kh * c->kw, K = gg.K, k4 = gg.k4;
+    const int64_t k4f = K / 4, kt = K % 4, P = c->oh * c->ow, isz = c->h * c->w, pt = gg.tile, wq = gg.wq;
+    const int64_t psz = gg.R * wq; /* mode 2: one padded plane */
     uint8_t *xpk = s;
     int8_t *rows = (int8_t *)(s + ALIGN64(4 * k4 * pt));
     int8_t *wbuf = (int8_t *)(s + ALIGN64(4 * k4 * pt) + ALIGN64(4 * pt));
+    int8_t *planes = wbuf + ALIGN64(NNCC_I8_MR * 4 * k4);
+    const geom qp = { c->h, c->w, wq, 1, 1, 0, 1, c->pt, c->pl }; /* mode 2: the padded planes as a gather */
     int32_t acc[NNCC_I8_MR * 48];
     for (int64_t n = 0; n < c->n; n++)
         for (int64_t g = 0; g < c->group; g++) {
             const int8_t *xg = x + (n * c->c + g * cg) * isz;
-            for (int64_t p0 = 0; p0 < P; p0 += pt) {
-                const int64_t np = P - p0 < pt ? P - p0 : pt, npad = (np + 15) / 16 * 16;
+            if (gg.mode == 2)
+                for (int64_t ci = 0; ci < cg; ci++)
+                    gather_tap(&qp, xg + ci * isz, 0, 0, (int8_t)p->x_zp, 0, psz, planes + ci * psz);
+            for (int64_t p0 = 0; p0 < gg.pv; p0 += pt) {
+                const int64_t np = gg.pv - p0 < pt ? gg.pv - p0 : pt, npad = (np + 15) / 16 * 16;
                 for (int64_t qd = 0; qd < k4; qd++) {
                     const int8_t *src[4];
                     for (int j = 0; j < 4; j++) {
                         const int64_t k = 4 * qd + j < K ? 4 * qd + j : K - 1; /* taps past K: weight 0 */
-                        if (direct) {
+                        const int64_t ci = k / kk, ky = k % kk / c->kw, kx = k % c->kw;
+                        if (gg.mode == 1) {
                             src[j] = xg + k * isz + p0;
+                        } else if (gg.mode == 2) {
+                            src[j] = planes + ci * psz + ky * c->dh * wq + kx * c->dw + p0;
                         } else {
-                            gather_tap(&q, xg + (k / kk) * isz, k % kk / c->kw, k % c->kw, (int8_t)p->x_zp, p0, np,
-                                       rows + j * pt);
+                            gather_tap(&q, xg + ci * isz, ky, kx, (int8_t)p->x_zp, p0, np, rows + j * pt);
                             src[j] = rows + j * pt;
                         }
                     }
@@ -492,12 +621,21 @@ void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_
                                 }
                         wb = wbuf;
                     }
+                    int8_t *ym = y + (n * c->m + m0) * P;
                     for (int64_t pp = 0; pp < np;) {
                         const int64_t nv = kern_i8(xpk + pp * 4, npad * 4, wb, k4, npad - pp, acc);
-                        const int64_t nvalid = np - pp < nv ? np - pp : nv;
-                        for (int64_t j = 0; j < mb; j++)
-                            requant_row(acc + j * 48, nvalid, bias[m0 + j], mult[m0 + j], rshift[m0 + j], p->y_zp,
-                                        p->y_min, p->y_max, y + (n * c->m + m0 + j) * P + p0 + pp);
+                        const int64_t v0 = p0 + pp, v1 = p0 + (np - pp < nv ? np : pp + nv);
+                        if (wq == c->ow) {
+                            requant_rows(acc, 48, mb, v1 - v0, bias + m0, mult + m0, rshift + m0, 1, p, ym + v0, P);
+                        } else { /* virtual rows of wq: keep their first OW columns */
+                            for (int64_t v = v0; v < v1;) {
+                                const int64_t oy = v / wq, ox = v % wq, len = wq - ox < v1 - v ? wq - ox : v1 - v;
+                                if (ox < c->ow)
+                                    requant_rows(acc + (v - v0), 48, mb, c->ow - ox < len ? c->ow - ox : len,
+                                                 bias + m0, mult + m0, rshift + m0, 1, p, ym + oy * c->ow + ox, P);
+                                v += len;
+                            }
+                        }
                         pp += nv;
                     }
                 }
@@ -538,20 +676,6 @@ void nncc_gemm_i8(const nncc_gemm_i8_params *p, const int8_t *a, const int8_t *w
         }
 }
 
-#if defined(__AVX512F__)
-/* nncc_requant of 16 lanes with one (mult, rshift), clamped to [lo, hi] */
-static __m512i requant512(__m512i a, int32_t mult, int32_t rshift, int64_t lo, int64_t hi)
-{
-    const __m512i vm = _mm512_set1_epi32(mult), rnd = _mm512_set1_epi64((int64_t)1 << (rshift - 1));
-    const __m512i l = _mm512_set1_epi64(lo), h = _mm512_set1_epi64(hi);
-    const __m128i sh = _mm_cvtsi32_si128(rshift);
-    __m512i e = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, vm), rnd), sh);
-    __m512i o = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm), rnd), sh);
-    e = _mm512_min_epi64(_mm512_max_epi64(e, l), h);
-    o = _mm512_min_epi64(_mm512_max_epi64(o, l), h);
-    return _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32));
-}
-#endif
 
 void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, int8_t *y)
 {
