@@ -29,7 +29,6 @@
  */
 #include "nncc_runtime.h"
 
-#include <math.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -720,6 +719,33 @@ void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y)
     enum { CH = 256 };
     int8_t row[CH];
     const geom q = { p->h, p->w, p->ow, p->sh, p->sw, p->dh, p->dw, p->pt, p->pl };
+#if defined(__SSE2__)
+    if (p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->dh == 1 && p->dw == 1 && p->pt == 0 &&
+        p->pl == 0 && 2 * p->oh <= p->h && 2 * p->ow <= p->w) { /* 2x2 stride 2 inside: pairs of rows */
+        for (int64_t nc = 0; nc < p->n * p->c; nc++)
+            for (int64_t oy = 0; oy < p->oh; oy++) {
+                const int8_t *r0 = x + (nc * p->h + 2 * oy) * p->w, *r1 = r0 + p->w;
+                int8_t *yr = y + (nc * p->oh + oy) * p->ow;
+                int64_t ox = 0;
+                for (; ox + 8 <= p->ow && 2 * ox + 16 <= p->w; ox += 8) {
+                    const __m128i a = _mm_loadu_si128((const __m128i *)(r0 + 2 * ox));
+                    const __m128i b = _mm_loadu_si128((const __m128i *)(r1 + 2 * ox));
+                    /* even and odd bytes as int16 */
+                    const __m128i m = _mm_max_epi16(
+                        _mm_max_epi16(_mm_srai_epi16(_mm_slli_epi16(a, 8), 8), _mm_srai_epi16(a, 8)),
+                        _mm_max_epi16(_mm_srai_epi16(_mm_slli_epi16(b, 8), 8), _mm_srai_epi16(b, 8)));
+                    _mm_storel_epi64((__m128i *)(yr + ox), _mm_packs_epi16(m, m));
+                }
+                for (; ox < p->ow; ox++) {
+                    int8_t v = r0[2 * ox];
+                    v = r0[2 * ox + 1] > v ? r0[2 * ox + 1] : v;
+                    v = r1[2 * ox] > v ? r1[2 * ox] : v;
+                    yr[ox] = r1[2 * ox + 1] > v ? r1[2 * ox + 1] : v;
+                }
+            }
+        return;
+    }
+#endif
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
         const int8_t *xc = x + nc * p->h * p->w;
         int8_t *yc = y + nc * p->oh * p->ow;
@@ -731,41 +757,6 @@ void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y)
                     gather_tap(&q, xc, ky, kx, -128, p0, np, row);
                     max_row(yc + p0, row, np);
                 }
-        }
-    }
-}
-void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                       const float *scale, const int32_t *zp, const float *x, void *y)
-{
-    const int32_t lo = type == NNCC_RT_U8 ? 0 : -128, hi = type == NNCC_RT_U8 ? 255 : 127;
-    for (int64_t o = 0; o < outer; o++) {
-        for (int64_t j = 0; j < len; j++) {
-            const int64_t base = (o * len + j) * inner;
-            for (int64_t i = 0; i < inner; i++) {
-                /* rintf rounds half to even, as ONNX asks; NaN saturates to zp */
-                float r = rintf(x[base + i] / scale[j]) + (float)zp[j];
-                int32_t q = r != r ? zp[j] : r < (float)lo ? lo : r > (float)hi ? hi : (int32_t)r;
-                if (type == NNCC_RT_U8)
-                    ((uint8_t *)y)[base + i] = (uint8_t)q;
-                else
-                    ((int8_t *)y)[base + i] = (int8_t)q;
-            }
-        }
-    }
-}
-
-void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                         const float *scale, const int32_t *zp, const void *x, float *y)
-{
-    for (int64_t o = 0; o < outer; o++) {
-        for (int64_t j = 0; j < len; j++) {
-            const int64_t base = (o * len + j) * inner;
-            for (int64_t i = 0; i < inner; i++) {
-                int32_t q = type == NNCC_RT_U8    ? ((const uint8_t *)x)[base + i]
-                            : type == NNCC_RT_I32 ? ((const int32_t *)x)[base + i]
-                                                  : ((const int8_t *)x)[base + i];
-                y[base + i] = (float)((int64_t)q - zp[j]) * scale[j];
-            }
         }
     }
 }

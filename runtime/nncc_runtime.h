@@ -703,13 +703,6 @@ void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, 
  * scale and zero point pass through unchanged. */
 void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y);
 
-/* QuantizeLinear: y = saturate(rint(x / scale[j]) + zp[j]) with x (outer,len,inner)
- * and j the index along len (len 1: per tensor); `type` is NNCC_RT_I8 or NNCC_RT_U8. */
-void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                       const float *scale, const int32_t *zp, const float *x, void *y);
-/* DequantizeLinear: y = (x - zp[j]) * scale[j]; `type` is NNCC_RT_I8, U8 or I32. */
-void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                         const float *scale, const int32_t *zp, const void *x, float *y);
 
 /* ------------------------------------------------------------------------ */
 /* Integer matmul and convolution (nncc_rt_intconv.c)                        */

@@ -171,10 +171,12 @@ static void test_quantize(void **state)
     float x[] = { 0.25f, 0.75f, -0.25f, 1000.0f, -1000.0f, 1.0f };
     int8_t q[6];
     float back[6];
-    nncc_quantize_f32(NNCC_RT_I8, 1, 1, 6, &s, &z, x, q);
+    const nncc_quant_params qp = { .outer = 1, .len = 6, .inner = 1, .block = 1 };
+    const int8_t zq = (int8_t)z;
+    nncc_quantize(&qp, NNCC_RT_I8, x, &s, &zq, q);
     int8_t want[] = { -3, -1, -3, 127, -128, -1 }; /* 0.5 -> 0, 1.5 -> 2, -0.5 -> -0 */
     assert_memory_equal(q, want, sizeof want);
-    nncc_dequantize_f32(NNCC_RT_I8, 1, 1, 6, &s, &z, q, back);
+    nncc_dequantize(&qp, NNCC_RT_I8, q, &s, &zq, back);
     assert_true(back[5] == 1.0f && back[3] == 65.0f);
 }
 

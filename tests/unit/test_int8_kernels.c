@@ -1,8 +1,8 @@
 /*
  * test_int8_kernels.c - the fast int8 kernels against the plain ones, bit
  * for bit: nncc_conv2d_i8 (packed weights, folded bias) against
- * nncc_conv2d_i8_ref, and int8 max pooling and Add against plain loops
- * written here, on odd shapes (channels not a multiple of the 8-channel
+ * nncc_conv2d_i8_ref, int8 max pooling, Add and the 8-bit
+ * QuantizeLinear/DequantizeLinear against plain loops written here, on odd shapes (channels not a multiple of the 8-channel
  * block, reductions not a multiple of 4, pixel counts not a multiple of the
  * vector, several pixel tiles, padding, strides, dilation, groups,
  * depthwise) and random multipliers (shifts below and above 32).
@@ -21,6 +21,7 @@
 
 #include "nncc_runtime.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,7 +135,7 @@ static void test_maxpool(void **state)
     static const int cases[][10] = {
         /* h, w, kh, kw, s, d, pt, pl, pb, pr */
         { 112, 112, 3, 3, 2, 1, 1, 1, 1, 1 }, { 17, 300, 2, 2, 2, 1, 0, 0, 0, 0 }, { 9, 13, 3, 3, 1, 2, 2, 2, 2, 2 },
-        { 5, 7, 5, 7, 1, 1, 0, 0, 0, 0 },
+        { 5, 7, 5, 7, 1, 1, 0, 0, 0, 0 }, { 32, 32, 2, 2, 2, 1, 0, 0, 0, 0 }, { 9, 37, 2, 2, 2, 1, 0, 0, 0, 0 },
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int *k = cases[t];
@@ -190,6 +191,37 @@ static void test_add(void **state)
     }
 }
 
+/* The per-tensor 8-bit QuantizeLinear/DequantizeLinear loops (AVX2 in some
+ * builds) against the formula: rint of the float quotient, plus the zero
+ * point, saturated; ties and out-of-range values included. */
+static void test_quantize(void **state)
+{
+    (void)state;
+    enum { N = 1003 };
+    static float x[N], back[N];
+    static uint8_t q[N];
+    for (int t = 0; t < 2; t++) {
+        const int32_t qt = t ? NNCC_RT_U8 : NNCC_RT_I8;
+        const float s = 0.0625f;
+        const int32_t z = t ? 131 : -7;
+        const uint8_t zu = (uint8_t)z;
+        const int8_t zs = (int8_t)z;
+        for (int i = 0; i < N; i++)
+            x[i] = i % 3 == 0 ? (float)rnd(-300, 300) * 0.03125f /* halves of a step: ties */
+                              : (float)rnd(-2000000, 2000000) * 1e-5f;
+        const nncc_quant_params p = { .outer = 1, .len = N, .inner = 1, .block = 1 };
+        nncc_quantize(&p, qt, x, &s, t ? (const void *)&zu : (const void *)&zs, q);
+        for (int i = 0; i < N; i++) {
+            double v = rint((double)(x[i] / s)) + z, lo = t ? 0 : -128, hi = t ? 255 : 127;
+            v = v < lo ? lo : v > hi ? hi : v;
+            assert_int_equal(t ? (int)q[i] : (int)(int8_t)q[i], (int)v);
+        }
+        nncc_dequantize(&p, qt, q, &s, t ? (const void *)&zu : (const void *)&zs, back);
+        for (int i = 0; i < N; i++)
+            assert_true(back[i] == (float)((t ? (int)q[i] : (int)(int8_t)q[i]) - z) * s);
+    }
+}
+
 int main(void)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -209,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_add),
+        cmocka_unit_test(test_quantize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
