@@ -23,6 +23,9 @@
  * QuantizeLinear/DequantizeLinear kernels, which is what the QDQ graph means.
  * DequantizeLinear nodes left without readers go in the next dce.
  *
+ * uint8 activations (QuantizeLinear to uint8 read only by DequantizeLinear)
+ * first become int8 with their zero points less 128 (u8_to_i8).
+ *
  * With --int8-io, a graph input read only by a QuantizeLinear becomes an
  * int8 input, and a graph output made by a DequantizeLinear of an int8
  * tensor becomes that int8 tensor (their scales are in --report).
@@ -333,10 +336,83 @@ static void int8_io(nncc_graph *g)
     }
 }
 
+/* Constant tensors a and b hold the same values (same type and count). */
+static bool same_values(const nncc_tensor *a, const nncc_tensor *b)
+{
+    return a == b || (a->data && b->data && a->dtype == b->dtype &&
+                      nncc_shape_count(&a->shape) == nncc_shape_count(&b->shape) &&
+                      !memcmp(a->data, b->data, (size_t)nncc_shape_count(&a->shape) * nncc_dtype_size(a->dtype)));
+}
+
+/* uint8 activations (ONNX Runtime's default, QUInt8): a uint8 tensor that a
+ * QuantizeLinear makes and only DequantizeLinears of the same scale and
+ * zero point read holds q_u = q_s + 128 of the int8 tensor q_s with zero
+ * point zp - 128 (the saturation bounds move with it, so the bytes are the
+ * same up to that shift): the pair becomes int8, which the int8 kernels take. */
+static nncc_status u8_to_i8(nncc_graph *g, int *count)
+{
+    for (int i = 0; i < g->n_n; i++) {
+        nncc_node *q = &g->n[i];
+        if (q->dead || q->op != NNCC_OP_QuantizeLinear || q->n_in < 3 || q->in[2] < 0)
+            continue;
+        const int y = q->out[0];
+        nncc_tensor *z = nncc_in(g, q, 2);
+        if (g->t[y].dtype != NNCC_DT_U8 || g->t[y].is_output || !z->data || z->dtype != NNCC_DT_U8)
+            continue;
+        bool ok = true;
+        int readers = 0;
+        for (int k = 0; k < g->n_n && ok; k++) {
+            nncc_node *r = &g->n[k];
+            if (r->dead)
+                continue;
+            for (int j = 0; j < r->n_in && ok; j++) {
+                if (r->in[j] != y)
+                    continue;
+                ok = r->op == NNCC_OP_DequantizeLinear && j == 0 && r->n_in > 2 && r->in[2] >= 0 &&
+                     same_values(nncc_in(g, r, 1), nncc_in(g, q, 1)) && same_values(nncc_in(g, r, 2), z);
+                readers++;
+            }
+        }
+        if (!ok || !readers)
+            continue;
+        int64_t nz = nncc_shape_count(&z->shape);
+        int8_t *v = malloc((size_t)nz);
+        if (!v)
+            return NNCC_ERR_NOMEM;
+        for (int64_t k = 0; k < nz; k++)
+            v[k] = (int8_t)(((const uint8_t *)z->data)[k] - 128);
+        nncc_shape zs = z->shape;
+        int z8 = new_const(g, nncc_fmt(g->ctx, "%s_int8", z->name), NNCC_DT_I8, &zs, v);
+        free(v);
+        if (z8 < 0)
+            return NNCC_ERR_NOMEM;
+        q = &g->n[i];
+        q->in[2] = z8;
+        nncc_status st = nncc_ops[q->op]->infer(g, q);
+        for (int k = 0; k < g->n_n && st == NNCC_OK; k++) {
+            nncc_node *r = &g->n[k];
+            if (!r->dead && r->op == NNCC_OP_DequantizeLinear && r->in[0] == y) {
+                r->in[2] = z8;
+                st = nncc_ops[r->op]->infer(g, r);
+            }
+        }
+        if (st != NNCC_OK)
+            return st;
+        ++*count;
+    }
+    return NNCC_OK;
+}
+
 nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o)
 {
     stats st;
     memset(&st, 0, sizeof st);
+    int u8 = 0;
+    nncc_status us = u8_to_i8(g, &u8);
+    if (us != NNCC_OK)
+        return us;
+    if (u8)
+        nncc_report(g, "int8", "%d uint8 QuantizeLinear/DequantizeLinear pairs run as int8 (zero points - 128)", u8);
     for (int i = 0; i < g->n_n; i++) {
         nncc_node *n = &g->n[i];
         if (n->dead)
