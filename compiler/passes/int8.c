@@ -242,6 +242,116 @@ static nncc_status lower_mm(nncc_graph *g, int ni, stats *st)
     return status;
 }
 
+/* Value i of a constant scale or zero point (one value: every i). */
+static double const_at(const nncc_tensor *t, int64_t i)
+{
+    if (!t)
+        return 0;
+    if (nncc_shape_count(&t->shape) == 1)
+        i = 0;
+    switch (t->dtype) {
+    case NNCC_DT_F32: return ((const float *)t->data)[i];
+    case NNCC_DT_I8: return ((const int8_t *)t->data)[i];
+    case NNCC_DT_U8: return ((const uint8_t *)t->data)[i];
+    default: return 0;
+    }
+}
+
+/* QLinearConv (QOperator format) of int8 x and y with constant int8
+ * weights (zero point 0), constant scales and zero points and an optional
+ * constant int32 bias: the same Int8Conv as the QDQ pattern. Its inputs
+ * x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B become x, the packed
+ * w, the folded bias, mult, rshift; x and y get their nncc_quant. (uint8
+ * x or y, and uint8 weights, stay with the reference kernel.) */
+static nncc_status lower_qlinearconv(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni];
+    nncc_tensor *x = nncc_in(g, n, 0), *y = nncc_out(g, n, 0), *W = nncc_in(g, n, 3);
+    nncc_tensor *B = n->n_in > 8 ? nncc_in(g, n, 8) : NULL;
+    for (int i = 1; i < 8; i++)
+        if (i != 3 && (!nncc_in(g, n, i) || !nncc_in(g, n, i)->data) && !(i == 2 || i == 5 || i == 7))
+            return NNCC_OK;
+    for (int i = 2; i < 8; i += 3) /* zero points, when given, constant */
+        if (nncc_in(g, n, i) && !nncc_in(g, n, i)->data)
+            return NNCC_OK;
+    if (x->dtype != NNCC_DT_I8 || y->dtype != NNCC_DT_I8 || !W->data || W->dtype != NNCC_DT_I8 ||
+        W->shape.rank != 4 || x->shape.rank != 4 || (B && !B->data) || y->is_output)
+        return NNCC_OK;
+    const int64_t M = W->shape.d[0], K = W->shape.d[1] * W->shape.d[2] * W->shape.d[3];
+    if (K > 32000)
+        return NNCC_OK;
+    for (int64_t m = 0; m < M; m++)
+        if (const_at(nncc_in(g, n, 5), m) != 0)
+            return NNCC_OK;
+    const double sx = const_at(nncc_in(g, n, 1), 0), sy = const_at(nncc_in(g, n, 6), 0);
+    nncc_quant *xq = nncc_quant_new(g->ctx, 1, -1), *yq = nncc_quant_new(g->ctx, 1, -1);
+    nncc_quant *wquant = nncc_quant_new(g->ctx, (int)M, 0);
+    int8_t *pk = malloc((size_t)(M * K));
+    int32_t *bq = malloc((size_t)M * 4), *mq = malloc((size_t)M * 4), *rq = malloc((size_t)M * 4);
+    nncc_status status = xq && yq && wquant && pk && bq && mq && rq ? NNCC_OK : NNCC_ERR_NOMEM;
+    bool ok = status == NNCC_OK && sx > 0 && sy > 0;
+    for (int64_t m = 0; ok && m < M; m++) {
+        wquant->scale[m] = (float)const_at(nncc_in(g, n, 4), m);
+        ok = wquant->scale[m] > 0 && nncc_quant_multiplier(sx * wquant->scale[m] / sy, &mq[m], &rq[m]);
+    }
+    if (ok) {
+        xq->scale[0] = (float)sx, xq->zp[0] = (int32_t)const_at(nncc_in(g, n, 2), 0);
+        yq->scale[0] = (float)sy, yq->zp[0] = (int32_t)const_at(nncc_in(g, n, 7), 0);
+        /* the packing wants Conv's inputs (x, W, B): rewire first */
+        int *in = nncc_alloc_array(g->ctx, 5, sizeof(int));
+        if (!in) {
+            status = NNCC_ERR_NOMEM;
+            goto done;
+        }
+        in[0] = n->in[0], in[1] = n->in[3], in[2] = B ? n->in[8] : -1, in[3] = in[4] = -1;
+        int *old_in = n->in, old_n = n->n_in;
+        n->in = in, n->n_in = 3;
+        nncc_conv2d_i8_params cp;
+        memset(&cp, 0, sizeof cp);
+        if (nncc_conv_params(g, n, &cp.c) != NNCC_OK) {
+            n->in = old_in, n->n_in = old_n;
+            status = NNCC_ERR_INPUT;
+            goto done;
+        }
+        cp.x_zp = xq->zp[0];
+        if (nncc_conv2d_i8_pack(&cp, W->data, B ? B->data : NULL, pk, bq) != 0) {
+            n->in = old_in, n->n_in = old_n;
+            goto done;
+        }
+        nncc_shape ws = W->shape, vs = { 1, { M } };
+        const char *base = W->name;
+        int twq = new_const(g, nncc_fmt(g->ctx, "%s_packed", base), NNCC_DT_I8, &ws, pk);
+        int tbq = new_const(g, nncc_fmt(g->ctx, "%s_bias_int32", base), NNCC_DT_I32, &vs, bq);
+        int tmq = new_const(g, nncc_fmt(g->ctx, "%s_mult", base), NNCC_DT_I32, &vs, mq);
+        int trq = new_const(g, nncc_fmt(g->ctx, "%s_rshift", base), NNCC_DT_I32, &vs, rq);
+        if (twq < 0 || tbq < 0 || tmq < 0 || trq < 0) {
+            status = NNCC_ERR_NOMEM;
+            goto done;
+        }
+        n = &g->n[ni];
+        in[1] = twq, in[2] = tbq, in[3] = tmq, in[4] = trq;
+        n->n_in = 5;
+        g->t[twq].quant = wquant;
+        if (!g->t[n->in[0]].quant)
+            g->t[n->in[0]].quant = xq;
+        g->t[n->out[0]].quant = yq;
+        n->op = NNCC_OP_Int8Conv;
+        for (int k = 0; k < n->n_attr; k++)
+            n->attr[k].used = false;
+        nncc_report(g, "int8", "node '%s' (QLinearConv -> Int8Conv): x scale %.6g zp %d, y scale %.6g zp %d, "
+                    "w scales %.3g..%.3g (%lld channels)", n->name, sx, (int)xq->zp[0], sy, (int)yq->zp[0],
+                    fmin_arr(wquant), fmax_arr(wquant), (long long)M);
+        st->convs++;
+        status = nncc_ops[n->op]->infer(g, n);
+    }
+done:
+    free(pk);
+    free(bq);
+    free(mq);
+    free(rq);
+    return status;
+}
+
 /* MaxPool/Flatten/Reshape between DequantizeLinear and QuantizeLinear with
  * the same scale and zero point: the same op on the int8 tensor. */
 static nncc_status lower_view(nncc_graph *g, int ni, stats *st)
@@ -420,6 +530,8 @@ nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o)
         nncc_status s = NNCC_OK;
         if (n->op == NNCC_OP_Conv || n->op == NNCC_OP_Gemm)
             s = lower_mm(g, i, &st);
+        else if (n->op == NNCC_OP_QLinearConv)
+            s = lower_qlinearconv(g, i, &st);
         else if (n->op == NNCC_OP_MaxPool || n->op == NNCC_OP_Flatten || n->op == NNCC_OP_Reshape)
             s = lower_view(g, i, &st);
         else if (n->op == NNCC_OP_Add)

@@ -4,11 +4,15 @@
    written as one TensorProto .pb per image (float32 raw_data for even
    images, float_data for odd ones, one as float64) calibrate to the same
    generated model.c, byte for byte, as the .npy files.
-2. A damaged .pb, one of another element type and one whose size does not
+2. --report names every layer taken to int8 with its input/output scales
+   and zero points, its weight scales and its weight bytes before and
+   after (fewer after), and the total.
+3. A damaged .pb, one of another element type and one whose size does not
    fit the model's input each fail with exit status 1 and a message naming
    the file.
 """
 import os
+import re
 import shutil
 import sys
 
@@ -56,6 +60,19 @@ def main():
     t.check(outs["npy"] is not None and outs["npy"] == outs["pb"],
             ".pb calibration gives the same model.c as .npy calibration")
     t.check(outs["pb"] is not None and "nncc_conv2d_i8(" in outs["pb"], ".pb calibration: the convs run in int8")
+
+    p = H.nncc_cmd([MODEL, "-o", os.path.join(d, "pb", "r.c"), "--quantize", "int8", "--calibration", pb, "--report"])
+    layers = re.findall(r"int8: node '[^']+' \((Conv|Gemm) -> Int8\1\): x scale [0-9.e-]+ zp -?\d+, y scale [0-9.e-]+ "
+                        r"zp -?\d+, w scales [0-9.e-]+\.\.[0-9.e-]+ \(\d+ channels\), weights (\d+) -> (\d+) bytes",
+                        p.stdout + p.stderr)
+    print("--report: %d int8 layers: %s" % (len(layers), layers))
+    convs = sum(1 for n in outs["pb"].split("\n") if n.strip().startswith("nncc_conv2d_i8(")) if outs["pb"] else 0
+    gemms = sum(1 for n in outs["pb"].split("\n") if n.strip().startswith("nncc_gemm_i8(")) if outs["pb"] else 0
+    t.check(len(layers) == convs + gemms and len(layers) > 0, "--report: one line per int8 layer (%d, %d kernels)"
+            % (len(layers), convs + gemms))
+    t.check(all(int(b) < int(a) for _, a, b in layers), "--report: fewer weight bytes after than before")
+    t.check(re.search(r"their weights \d+ -> \d+ bytes \([0-9.]+%", p.stdout + p.stderr) is not None,
+            "--report: total weight bytes before and after")
 
     x0 = np.load(os.path.join(CALIB, names[0]))
     bad = {

@@ -1,5 +1,6 @@
-"""test_int8_u8.py - uint8 activations: models quantised by ONNX Runtime's
-quantize_static with activation_type=QUInt8 (its default), compiled by nncc.
+"""test_int8_u8.py - models quantised by ONNX Runtime's quantize_static that
+are not plain int8 QDQ: uint8 activations (activation_type=QUInt8, its
+default), and the QOperator format (QLinearConv), compiled by nncc.
 
 The model is test_int8_residual.py's (two residual blocks of 3x3 Convs,
 Adds, GlobalAveragePool, Gemm; seeded random weights), quantised in QDQ
@@ -11,13 +12,19 @@ matches ONNX Runtime running the same model within one quantisation step
 of the output (ONNX Runtime requantises in float with rounding half to
 even, nncc in fixed point: single steps apart inside, at most one at the
 output on these inputs).
+
+A second model (3x3 Conv+Relu, 3x3 Conv stride 2, 1x1 Conv: QOperator
+format only has QLinear kernels for these) quantised with
+quant_format=QOperator and int8 activations is a chain of QLinearConv: each
+runs in nncc_conv2d_i8 (not the reference nncc_qlinear_conv), and the
+output matches ONNX Runtime within one output step.
 """
 import os
 import sys
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
@@ -33,6 +40,64 @@ def output_step(path):
         if n.output[0] == out and n.op_type == "DequantizeLinear":
             return float(inits[n.input[1]].reshape(-1)[0])
     return None
+
+
+def build_convs(path):
+    rng = np.random.RandomState(7)
+    inits, nodes = [], []
+
+    def conv(x, name, cin, cout, k, stride, relu):
+        w = (rng.standard_normal((cout, cin, k, k)) * np.sqrt(2.0 / (cin * k * k))).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, name + ".w"))
+        inits.append(numpy_helper.from_array((rng.standard_normal(cout) * 0.1).astype(np.float32), name + ".b"))
+        nodes.append(helper.make_node("Conv", [x, name + ".w", name + ".b"], [name], pads=[k // 2] * 4,
+                                      strides=[stride] * 2, name=name))
+        if relu:
+            nodes.append(helper.make_node("Relu", [name], [name + ".r"], name=name + ".relu"))
+            return name + ".r"
+        return name
+
+    h = conv("input", "c1", 3, 16, 3, 1, True)
+    h = conv(h, "c2", 16, 24, 3, 2, True)
+    h = conv(h, "c3", 24, 8, 1, 1, False)
+    nodes[-1].output[0] = "output"
+    g = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 11, 13])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8, 6, 7])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
+def qoperator(t, d):
+    from make_digits_qdq import Reader
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    path = os.path.join(d, "convs.onnx")
+    build_convs(path)
+    rng = np.random.RandomState(29)
+    files = []
+    for i in range(16):
+        files.append(os.path.join(d, "cc%02d.npy" % i))
+        np.save(files[-1], rng.standard_normal((1, 3, 11, 13)).astype(np.float32))
+    qop = os.path.join(d, "convs.qop.onnx")
+    quantize_static(path, qop, Reader(files), quant_format=QuantFormat.QOperator, per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    ops = [n.op_type for n in onnx.load(qop).graph.node]
+    t.check(ops.count("QLinearConv") == 3, "QOperator model: 3 QLinearConv (%s)" % ops)
+    step = output_step(qop)
+    m = H.compile_model(qop, os.path.join(d, "qop"), name="cv")
+    e = H.build(m)
+    src = open(m.c_path).read()
+    t.check(src.count("nncc_conv2d_i8(") == 3 and "nncc_qlinear_conv(" not in src,
+            "QOperator: every QLinearConv runs in nncc_conv2d_i8")
+    worst = 0.0
+    for _ in range(8):
+        x = rng.standard_normal((1, 3, 11, 13)).astype(np.float32)
+        got, want = H.run(m, e, [x])[0], H.run_ort(qop, [x])[0]
+        worst = max(worst, float(np.max(np.abs(got - want))) / step)
+    print("QOperator (QLinearConv): nncc vs ONNX Runtime, largest difference %.3g output steps" % worst)
+    t.check(worst <= 1.0 + 1e-3, "QOperator: nncc vs ONNX Runtime %.3g output steps apart (> 1)" % worst)
 
 
 def main():
@@ -69,6 +134,7 @@ def main():
         worst = max(worst, float(np.max(np.abs(got - want))) / step)
     print("uint8 QDQ: nncc vs ONNX Runtime, largest difference %.3g output steps" % worst)
     t.check(worst <= 1.0 + 1e-3, "uint8 QDQ: nncc vs ONNX Runtime %.3g output steps apart (> 1)" % worst)
+    qoperator(t, d)
     t.finish()
 
 
