@@ -20,8 +20,10 @@
  * quads of 4 consecutive taps per pixel, [K/4][pixels][4] bytes, and a
  * micro-kernel computes 8 output channels x 48/32/16 pixels (AVX-512 VNNI),
  * 8 x 8 (AVX-VNNI, or plain AVX2 with vpmaddubsw on one byte of each pair,
- * which cannot saturate, and vpmaddwd) or 8 x 16 (portable C, also the
- * Cortex-M path) in int32; the epilogue adds the bias and requantises 16
+ * which cannot saturate, and vpmaddwd), 8 x 8 (AArch64 NEON sdot, on the
+ * input turned back to signed, 128 * sum(w) added after), 8 x 4 (AArch64
+ * NEON without dot products: int16 products, vpadal) or 8 x 16 (portable
+ * C, also the Cortex-M path) in int32; the epilogue adds the bias and requantises 16
  * (AVX-512) or 8 (AVX2) outputs at a time. Depthwise convolutions (one
  * input and one output channel per group) run a channel plane at a time:
  * each tap's inputs over the plane gathered once, multiplied and added as
@@ -469,6 +471,75 @@ static int64_t kern_i8(const uint8_t *xp, int64_t ldq, const int8_t *w, int64_t 
     _mm256_storeu_si256((__m256i *)(acc + 6 * 48), c6);
     _mm256_storeu_si256((__m256i *)(acc + 7 * 48), c7);
     return 8;
+}
+#elif defined(__ARM_NEON) && defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+/* sdot (s8 x s8): the input back to signed (u ^ 0x80 = x = u - 128), and
+ * 128 * sum(w) added at the end; 8 channels x 8 pixels */
+static int64_t kern_i8(const uint8_t *xp, int64_t ldq, const int8_t *w, int64_t k4, int64_t left, int32_t *acc)
+{
+    int32x4_t c[8][2], ws0 = vdupq_n_s32(0), ws1 = vdupq_n_s32(0);
+    const uint8x16_t s = vdupq_n_u8(0x80);
+    const int8x16_t one = vdupq_n_s8(1);
+    (void)left;
+    for (int j = 0; j < 8; j++)
+        c[j][0] = c[j][1] = vdupq_n_s32(0);
+    for (int64_t q = 0; q < k4; q++, xp += ldq, w += 32) {
+        const int8x16_t x0 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(xp), s));      /* pixels 0-3 */
+        const int8x16_t x1 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(xp + 16), s)); /* pixels 4-7 */
+        const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16);                    /* channels 0-3, 4-7 */
+        ws0 = vdotq_s32(ws0, w0, one);
+        ws1 = vdotq_s32(ws1, w1, one);
+        c[0][0] = vdotq_laneq_s32(c[0][0], x0, w0, 0), c[0][1] = vdotq_laneq_s32(c[0][1], x1, w0, 0);
+        c[1][0] = vdotq_laneq_s32(c[1][0], x0, w0, 1), c[1][1] = vdotq_laneq_s32(c[1][1], x1, w0, 1);
+        c[2][0] = vdotq_laneq_s32(c[2][0], x0, w0, 2), c[2][1] = vdotq_laneq_s32(c[2][1], x1, w0, 2);
+        c[3][0] = vdotq_laneq_s32(c[3][0], x0, w0, 3), c[3][1] = vdotq_laneq_s32(c[3][1], x1, w0, 3);
+        c[4][0] = vdotq_laneq_s32(c[4][0], x0, w1, 0), c[4][1] = vdotq_laneq_s32(c[4][1], x1, w1, 0);
+        c[5][0] = vdotq_laneq_s32(c[5][0], x0, w1, 1), c[5][1] = vdotq_laneq_s32(c[5][1], x1, w1, 1);
+        c[6][0] = vdotq_laneq_s32(c[6][0], x0, w1, 2), c[6][1] = vdotq_laneq_s32(c[6][1], x1, w1, 2);
+        c[7][0] = vdotq_laneq_s32(c[7][0], x0, w1, 3), c[7][1] = vdotq_laneq_s32(c[7][1], x1, w1, 3);
+    }
+    int32_t wsum[8];
+    vst1q_s32(wsum, vshlq_n_s32(ws0, 7));
+    vst1q_s32(wsum + 4, vshlq_n_s32(ws1, 7));
+    for (int j = 0; j < 8; j++) {
+        const int32x4_t b = vdupq_n_s32(wsum[j]);
+        vst1q_s32(acc + j * 48, vaddq_s32(c[j][0], b));
+        vst1q_s32(acc + j * 48 + 4, vaddq_s32(c[j][1], b));
+    }
+    return 8;
+}
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+/* NEON without dot products: u8 and s8 widened to int16, products (<= 255 *
+ * 128, exact in int16) added pairwise into int32 (vpadal); 8 channels x 4
+ * pixels */
+static int64_t kern_i8(const uint8_t *xp, int64_t ldq, const int8_t *w, int64_t k4, int64_t left, int32_t *acc)
+{
+    int32x4_t c[8][2];
+    (void)left;
+    for (int j = 0; j < 8; j++)
+        c[j][0] = c[j][1] = vdupq_n_s32(0);
+    for (int64_t q = 0; q < k4; q++, xp += ldq, w += 32) {
+        const uint8x16_t u = vld1q_u8(xp);                                         /* pixels 0-3, 4 taps each */
+        const int16x8_t x0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(u)));   /* pixels 0-1 */
+        const int16x8_t x1 = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(u)));  /* pixels 2-3 */
+        const int16x8_t wa = vmovl_s8(vld1_s8(w)), wb = vmovl_s8(vld1_s8(w + 8));
+        const int16x8_t wc = vmovl_s8(vld1_s8(w + 16)), wd = vmovl_s8(vld1_s8(w + 24));
+        const int16x8_t wj[8] = { vcombine_s16(vget_low_s16(wa), vget_low_s16(wa)),
+                                  vcombine_s16(vget_high_s16(wa), vget_high_s16(wa)),
+                                  vcombine_s16(vget_low_s16(wb), vget_low_s16(wb)),
+                                  vcombine_s16(vget_high_s16(wb), vget_high_s16(wb)),
+                                  vcombine_s16(vget_low_s16(wc), vget_low_s16(wc)),
+                                  vcombine_s16(vget_high_s16(wc), vget_high_s16(wc)),
+                                  vcombine_s16(vget_low_s16(wd), vget_low_s16(wd)),
+                                  vcombine_s16(vget_high_s16(wd), vget_high_s16(wd)) };
+        for (int j = 0; j < 8; j++) {
+            c[j][0] = vpadalq_s16(c[j][0], vmulq_s16(x0, wj[j]));
+            c[j][1] = vpadalq_s16(c[j][1], vmulq_s16(x1, wj[j]));
+        }
+    }
+    for (int j = 0; j < 8; j++) /* lanes (pixel, taps 0-1 / 2-3): pairwise once more */
+        vst1q_s32(acc + j * 48, vpaddq_s32(c[j][0], c[j][1]));
+    return 4;
 }
 #else
 /* portable: 8 channels x 16 pixels */
