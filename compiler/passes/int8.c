@@ -352,6 +352,73 @@ done:
     return status;
 }
 
+/* QLinearMatMul (QOperator format) of an int8 (M,K) a and y with a constant
+ * int8 (K,N) b (zero point 0) and constant per-tensor scales and zero
+ * points: Int8Gemm on b transposed (no bias); a and y get their nncc_quant. */
+static nncc_status lower_qlinearmatmul(nncc_graph *g, int ni, stats *st)
+{
+    nncc_node *n = &g->n[ni];
+    nncc_tensor *a = nncc_in(g, n, 0), *y = nncc_out(g, n, 0), *b = nncc_in(g, n, 3);
+    for (int i = 1; i < 8; i++) {
+        nncc_tensor *t = nncc_in(g, n, i);
+        bool zp = i == 2 || i == 5 || i == 7;
+        if (i != 3 && ((!t && !zp) || (t && (!t->data || nncc_shape_count(&t->shape) != 1 ||
+                                             (!zp && t->dtype != NNCC_DT_F32)))))
+            return NNCC_OK;
+    }
+    if (a->dtype != NNCC_DT_I8 || y->dtype != NNCC_DT_I8 || a->shape.rank != 2 || !b->data || b->dtype != NNCC_DT_I8 ||
+        b->shape.rank != 2 || y->is_output || const_at(nncc_in(g, n, 5), 0) != 0)
+        return NNCC_OK;
+    const int64_t K = b->shape.d[0], N = b->shape.d[1];
+    const double sa = const_at(nncc_in(g, n, 1), 0), sb = const_at(nncc_in(g, n, 4), 0), sy = const_at(nncc_in(g, n, 6), 0);
+    if (K > 32000 || !(sa > 0) || !(sb > 0) || !(sy > 0))
+        return NNCC_OK;
+    int32_t mult, rshift;
+    if (!nncc_quant_multiplier(sa * sb / sy, &mult, &rshift))
+        return NNCC_OK;
+    nncc_quant *aq = nncc_quant_new(g->ctx, 1, -1), *yq = nncc_quant_new(g->ctx, 1, -1);
+    nncc_quant *wquant = nncc_quant_new(g->ctx, (int)N, 0);
+    int8_t *wt = malloc((size_t)(N * K));
+    int32_t *mq = malloc((size_t)N * 4), *rq = malloc((size_t)N * 4);
+    int *in = nncc_alloc_array(g->ctx, 5, sizeof(int));
+    nncc_status status = aq && yq && wquant && wt && mq && rq && in ? NNCC_OK : NNCC_ERR_NOMEM;
+    if (status == NNCC_OK) {
+        const int8_t *bd = b->data;
+        for (int64_t j = 0; j < N; j++) {
+            for (int64_t k = 0; k < K; k++)
+                wt[j * K + k] = bd[k * N + j];
+            mq[j] = mult, rq[j] = rshift, wquant->scale[j] = (float)sb;
+        }
+        aq->scale[0] = (float)sa, aq->zp[0] = (int32_t)const_at(nncc_in(g, n, 2), 0);
+        yq->scale[0] = (float)sy, yq->zp[0] = (int32_t)const_at(nncc_in(g, n, 7), 0);
+        nncc_shape ws = { 2, { N, K } }, vs = { 1, { N } };
+        const char *base = b->name;
+        int twq = new_const(g, nncc_fmt(g->ctx, "%s_transposed", base), NNCC_DT_I8, &ws, wt);
+        int tmq = new_const(g, nncc_fmt(g->ctx, "%s_mult", base), NNCC_DT_I32, &vs, mq);
+        int trq = new_const(g, nncc_fmt(g->ctx, "%s_rshift", base), NNCC_DT_I32, &vs, rq);
+        if (twq < 0 || tmq < 0 || trq < 0) {
+            status = NNCC_ERR_NOMEM;
+        } else {
+            n = &g->n[ni];
+            in[0] = n->in[0], in[1] = twq, in[2] = -1, in[3] = tmq, in[4] = trq;
+            n->in = in, n->n_in = 5, n->n_attr = 0;
+            g->t[twq].quant = wquant;
+            if (!g->t[in[0]].quant)
+                g->t[in[0]].quant = aq;
+            g->t[n->out[0]].quant = yq;
+            n->op = NNCC_OP_Int8Gemm;
+            nncc_report(g, "int8", "node '%s' (QLinearMatMul -> Int8Gemm): a scale %.6g zp %d, y scale %.6g zp %d, "
+                        "b scale %.3g", n->name, sa, (int)aq->zp[0], sy, (int)yq->zp[0], sb);
+            st->gemms++;
+            status = nncc_ops[n->op]->infer(g, n);
+        }
+    }
+    free(wt);
+    free(mq);
+    free(rq);
+    return status;
+}
+
 /* MaxPool/Flatten/Reshape between DequantizeLinear and QuantizeLinear with
  * the same scale and zero point: the same op on the int8 tensor. */
 static nncc_status lower_view(nncc_graph *g, int ni, stats *st)
@@ -532,6 +599,8 @@ nncc_status nncc_pass_int8(nncc_graph *g, const nncc_options *o)
             s = lower_mm(g, i, &st);
         else if (n->op == NNCC_OP_QLinearConv)
             s = lower_qlinearconv(g, i, &st);
+        else if (n->op == NNCC_OP_QLinearMatMul)
+            s = lower_qlinearmatmul(g, i, &st);
         else if (n->op == NNCC_OP_MaxPool || n->op == NNCC_OP_Flatten || n->op == NNCC_OP_Reshape)
             s = lower_view(g, i, &st);
         else if (n->op == NNCC_OP_Add)

@@ -17,7 +17,8 @@ A second model (3x3 Conv+Relu, 3x3 Conv stride 2, 1x1 Conv: QOperator
 format only has QLinear kernels for these) quantised with
 quant_format=QOperator and int8 activations is a chain of QLinearConv: each
 runs in nncc_conv2d_i8 (not the reference nncc_qlinear_conv), and the
-output matches ONNX Runtime within one output step.
+output matches ONNX Runtime within one output step. Likewise two MatMuls
+with constant weights quantised to QLinearMatMul run in nncc_gemm_i8.
 """
 import os
 import sys
@@ -100,6 +101,45 @@ def qoperator(t, d):
     t.check(worst <= 1.0 + 1e-3, "QOperator: nncc vs ONNX Runtime %.3g output steps apart (> 1)" % worst)
 
 
+def qoperator_matmul(t, d):
+    from make_digits_qdq import Reader
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    rng = np.random.RandomState(31)
+    inits = [numpy_helper.from_array((rng.standard_normal((37, 20)) * 0.2).astype(np.float32), "w1"),
+             numpy_helper.from_array((rng.standard_normal((20, 11)) * 0.3).astype(np.float32), "w2")]
+    nodes = [helper.make_node("MatMul", ["input", "w1"], ["h"], name="mm1"),
+             helper.make_node("MatMul", ["h", "w2"], ["output"], name="mm2")]
+    g = helper.make_graph(nodes, "mms", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [5, 37])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, [5, 11])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    path = os.path.join(d, "mms.onnx")
+    onnx.save(m, path)
+    files = []
+    for i in range(16):
+        files.append(os.path.join(d, "mm%02d.npy" % i))
+        np.save(files[-1], rng.standard_normal((5, 37)).astype(np.float32))
+    qop = os.path.join(d, "mms.qop.onnx")
+    quantize_static(path, qop, Reader(files), quant_format=QuantFormat.QOperator, per_channel=False,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    ops = [n.op_type for n in onnx.load(qop).graph.node]
+    t.check(ops.count("QLinearMatMul") == 2, "QOperator model: 2 QLinearMatMul (%s)" % ops)
+    step = output_step(qop)
+    mm = H.compile_model(qop, os.path.join(d, "qop_mm"), name="mm")
+    e = H.build(mm)
+    src = open(mm.c_path).read()
+    t.check(src.count("nncc_gemm_i8(") == 2 and "nncc_qlinear_matmul(" not in src,
+            "QOperator: every QLinearMatMul runs in nncc_gemm_i8")
+    worst = 0.0
+    for _ in range(8):
+        x = rng.standard_normal((5, 37)).astype(np.float32)
+        got, want = H.run(mm, e, [x])[0], H.run_ort(qop, [x])[0]
+        worst = max(worst, float(np.max(np.abs(got - want))) / step)
+    print("QOperator (QLinearMatMul): nncc vs ONNX Runtime, largest difference %.3g output steps" % worst)
+    t.check(worst <= 1.0 + 1e-3, "QOperator MatMul: nncc vs ONNX Runtime %.3g output steps apart (> 1)" % worst)
+
+
 def main():
     H.have_nncc_env()
     t = H.Tally()
@@ -135,6 +175,7 @@ def main():
     print("uint8 QDQ: nncc vs ONNX Runtime, largest difference %.3g output steps" % worst)
     t.check(worst <= 1.0 + 1e-3, "uint8 QDQ: nncc vs ONNX Runtime %.3g output steps apart (> 1)" % worst)
     qoperator(t, d)
+    qoperator_matmul(t, d)
     t.finish()
 
 
