@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/int8.py - int8 vs fp32 latency, nncc and ONNX Runtime, in one run.
 
-    python bench/int8.py [--nncc build/nncc] [--resnet18] [--runs N]
+    python bench/int8.py [--nncc build/nncc] [--models a,b] [--runs N]
     (needs numpy, onnx, onnxruntime; gcc)
 
 For each model: nncc fp32 (-O2), nncc int8 (--quantize int8, calibrated on
@@ -11,10 +11,12 @@ per-channel, same calibration inputs). Batch 1, one thread everywhere
 (ONNX Runtime: intra_op_num_threads=1), the generated C built with
 gcc -O2 -march=native. Each figure is the median of N timed runs of 20
 inferences (in-process loops; the first run is a warm-up). Models:
-feature_extractor, and with --resnet18 a ResNet-18 made by
+feature_extractor, a ResNet-18 made by
 tests/e2e/make_resnet18.py (in int8 its GlobalAveragePool stays float;
 in ONNX Runtime's QDQ version its BatchNormalizations too, as quantize_static
-leaves them unfolded).
+leaves them unfolded) and a MobileNetV2 (bench/memplan_table.py's, built with
+onnx.helper). --models picks some of feature_extractor, resnet18,
+mobilenet_v2 (default: all three).
 
 This is a timing script, not a test: numbers depend on the machine.
 """
@@ -92,18 +94,27 @@ def ort_time(path, x, runs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nncc", default=os.path.join(ROOT, "build", "nncc"))
-    ap.add_argument("--resnet18", action="store_true")
+    ap.add_argument("--models", default="feature_extractor,resnet18,mobilenet_v2")
     ap.add_argument("--runs", type=int, default=10)
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(ROOT, "samples"))
     from make_digits_qdq import Reader
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     tmp = tempfile.mkdtemp(prefix="nncc-int8-bench-")
-    models = [("feature_extractor", os.path.join(ROOT, "samples", "feature_extractor.onnx"), (1, 3, 32, 32), 10)]
-    if a.resnet18:
+    want = a.models.split(",")
+    models = []
+    if "feature_extractor" in want:
+        models.append(("feature_extractor", os.path.join(ROOT, "samples", "feature_extractor.onnx"), (1, 3, 32, 32), 10))
+    if "resnet18" in want:
         p = os.path.join(tmp, "resnet18.onnx")
         subprocess.run([sys.executable, os.path.join(ROOT, "tests", "e2e", "make_resnet18.py"), p], check=True)
         models.append(("resnet18", p, (1, 3, 224, 224), 1000))
+    if "mobilenet_v2" in want:
+        sys.path.insert(0, HERE)
+        from memplan_table import mobilenet_v2
+        p = os.path.join(tmp, "mobilenet_v2.onnx")
+        mobilenet_v2(p)
+        models.append(("mobilenet_v2", p, (1, 3, 224, 224), 1000))
     rows = []
     for name, path, shape, nout in models:
         calib = os.path.join(tmp, name + "-calib")

@@ -395,6 +395,10 @@ nncc_status nncc_unsupported(nncc_graph *g, nncc_node *n, const char *fmt, ...)
 /* frontend/                                                                 */
 /* ------------------------------------------------------------------------ */
 nncc_status nncc_load_onnx(nncc_ctx *ctx, const char *path, nncc_graph **out);
+/* frontend/onnx.c: one serialized ONNX TensorProto (a .pb file, as the ONNX
+ * test data sets store inputs) of float32 or float64 as a new malloc'd float
+ * array of *count elements; NULL after an error that names the file. */
+float *nncc_onnx_read_tensor_f32(nncc_ctx *ctx, const char *path, int64_t *count);
 /* frontend/text.c: the text format (docs/graph-format.md). nncc_parse_text
  * reads `len` bytes at `src`; `dir` is the folder file()/npy() paths are
  * relative to ("" or ending in '/'), NULL to refuse them (fuzzing, tests). */

@@ -795,13 +795,23 @@ typedef struct {
     int32_t y_min, y_max;        /* output clamp (int8 range, fused Relu/Relu6/Clip) */
 } nncc_conv2d_i8_params;
 
-/* y(N,M,OH,OW) = clamp(y_zp + requant(bias[m] + sum (x - x_zp) * w, mult[m], rshift[m]))
- * with x (N,C,H,W), bias, mult, rshift (M); padding reads as x_zp (real 0).
- * bias may be NULL. w holds the (M,C/group,KH,KW) weights packed tap-major
- * per group, (group, C/group*KH*KW, M/group): element [g][(c*KH + ky)*KW + kx][j]
- * is output channel g*M/group + j (the compiler packs it). */
-void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w,
-                    const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
+/* The reference: y(N,M,OH,OW) = clamp(y_zp + requant(bias[m] + sum (x - x_zp) * w,
+ * mult[m], rshift[m])) with x (N,C,H,W), w (M,C/group,KH,KW) as Conv has it,
+ * bias, mult, rshift (M); padding reads as x_zp (real 0). bias may be NULL. */
+void nncc_conv2d_i8_ref(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *rshift, int8_t *y);
+
+/* The fast convolution: the same y as nncc_conv2d_i8_ref from the weights
+ * and bias packed once, at compile time, by nncc_conv2d_i8_pack: wp has the
+ * plain weights' size, bp (M) is bias - (x_zp + 128) * sum(w[m]) (it returns
+ * -1 when that leaves int32). `scratch` holds nncc_conv2d_i8_scratch_size(p)
+ * bytes the kernel may overwrite (nncc plans it in the arena). */
+#define NNCC_I8_MR 8   /* output channels per packed weight block */
+int nncc_conv2d_i8_pack(const nncc_conv2d_i8_params *p, const int8_t *w, const int32_t *bias, int8_t *wp,
+                        int32_t *bp);
+int64_t nncc_conv2d_i8_scratch_size(const nncc_conv2d_i8_params *p);
+void nncc_conv2d_i8(const nncc_conv2d_i8_params *p, const int8_t *x, const int8_t *wp, const int32_t *bp,
+                    const int32_t *mult, const int32_t *rshift, int8_t *y, void *scratch);
 
 typedef struct {
     int64_t m, n, k;             /* y is (M,N), a is (M,K), w is (N,K) (one row per output) */
@@ -831,13 +841,6 @@ void nncc_add_i8(const nncc_add_i8_params *p, const int8_t *a, const int8_t *b, 
  * scale and zero point pass through unchanged. */
 void nncc_maxpool2d_i8(const nncc_pool2d_params *p, const int8_t *x, int8_t *y);
 
-/* QuantizeLinear: y = saturate(rint(x / scale[j]) + zp[j]) with x (outer,len,inner)
- * and j the index along len (len 1: per tensor); `type` is NNCC_RT_I8 or NNCC_RT_U8. */
-void nncc_quantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                       const float *scale, const int32_t *zp, const float *x, void *y);
-/* DequantizeLinear: y = (x - zp[j]) * scale[j]; `type` is NNCC_RT_I8, U8 or I32. */
-void nncc_dequantize_f32(int32_t type, int64_t outer, int64_t len, int64_t inner,
-                         const float *scale, const int32_t *zp, const void *x, float *y);
 
 /* ------------------------------------------------------------------------ */
 /* Integer matmul and convolution (nncc_rt_intconv.c)                        */

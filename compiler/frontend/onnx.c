@@ -498,3 +498,74 @@ nncc_status nncc_load_onnx(nncc_ctx *ctx, const char *path, nncc_graph **out)
         *out = L.g;
     return st;
 }
+
+/* A calibration input: one TensorProto of float32 or float64 (raw_data or
+ * float_data/double_data), its sizes checked against the file before the
+ * result is allocated. */
+float *nncc_onnx_read_tensor_f32(nncc_ctx *ctx, const char *path, int64_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nncc_error_file(ctx, "--calibration: cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > MAX_FILE_BYTES) {
+        nncc_error_file(ctx, "--calibration: %s is not a regular file of at most 4 GiB", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t len = (size_t)st.st_size;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf || fread(buf, 1, len, f) != len) {
+        nncc_error_file(ctx, "--calibration: cannot read %s", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!tp) {
+        nncc_error_file(ctx, "--calibration: %s is not an ONNX TensorProto (damaged .pb?)", path);
+        return NULL;
+    }
+    float *out = NULL;
+    const nncc_dtype dt = (nncc_dtype)tp->data_type;
+    const int64_t n = tp->n_dims <= NNCC_MAX_RANK ? checked_count(tp->dims, tp->n_dims) : -1;
+    const size_t es = dt == NNCC_DT_F32 ? 4 : 8;
+    if (dt != NNCC_DT_F32 && dt != NNCC_DT_F64) {
+        nncc_error_file(ctx, "--calibration: %s holds a tensor of %s; want float32 or float64", path,
+                        nncc_dtype_name(dt));
+    } else if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        nncc_error_file(ctx, "--calibration: %s: external data is not supported in calibration inputs", path);
+    } else if (n < 0) {
+        nncc_error_file(ctx, "--calibration: %s: a negative or absurdly large shape", path);
+    } else if (tp->has_raw_data && tp->raw_data.len != (size_t)n * es) {
+        nncc_error_file(ctx, "--calibration: %s: its shape needs %zu bytes, raw_data has %zu", path, (size_t)n * es,
+                        tp->raw_data.len);
+    } else if (!tp->has_raw_data && (dt == NNCC_DT_F32 ? tp->n_float_data : tp->n_double_data) != (size_t)n) {
+        nncc_error_file(ctx, "--calibration: %s: its shape needs %lld values, %s has %zu", path, (long long)n,
+                        dt == NNCC_DT_F32 ? "float_data" : "double_data",
+                        dt == NNCC_DT_F32 ? tp->n_float_data : tp->n_double_data);
+    } else if ((out = malloc((size_t)n * sizeof(float) + 1)) == NULL) {
+        nncc_error_file(ctx, "--calibration: %s: out of memory for %lld values", path, (long long)n);
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            if (tp->has_raw_data) { /* little-endian, as every host nncc runs on */
+                if (dt == NNCC_DT_F32) {
+                    memcpy(&out[i], tp->raw_data.data + 4 * i, 4);
+                } else {
+                    double v;
+                    memcpy(&v, tp->raw_data.data + 8 * i, 8);
+                    out[i] = (float)v;
+                }
+            } else {
+                out[i] = dt == NNCC_DT_F32 ? tp->float_data[i] : (float)tp->double_data[i];
+            }
+        }
+        *count = n;
+    }
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return out;
+}

@@ -6,7 +6,8 @@
  *   Int8Conv           nncc's own: Conv on int8 tensors with int32 bias and
  *                      per-channel requantisation (inputs: x, w, bias, mult, rshift);
  *                      w has the Conv weight's shape (M,C/group,KH,KW) but
- *                      holds it packed as nncc_conv2d_i8 reads it
+ *                      holds it packed as nncc_conv2d_i8 reads it, and the
+ *                      bias is nncc_conv2d_i8_pack's (the input zero point folded in)
  *   Int8Gemm           nncc's own: (M,K) x (N,K)^T on int8, same inputs
  *   Int8MaxPool        nncc's own: MaxPool on int8 (scale and zero point pass through)
  *   Int8Add            nncc's own: Add of two int8 tensors of one shape, each
@@ -20,6 +21,7 @@
 #include "nncc-impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 nncc_quant *nncc_quant_new(nncc_ctx *ctx, int n, int axis)
@@ -215,8 +217,18 @@ static nncc_status int8conv_eval(nncc_graph *g, nncc_node *n, const void **in, v
     nncc_conv2d_i8_params p;
     if (int8conv_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
-    nncc_conv2d_i8(&p, in[0], in[1], in[2], in[3], in[4], out[0]);
+    void *scratch = malloc((size_t)nncc_conv2d_i8_scratch_size(&p));
+    if (!scratch)
+        return NNCC_ERR_NOMEM;
+    nncc_conv2d_i8(&p, in[0], in[1], in[2], in[3], in[4], out[0], scratch);
+    free(scratch);
     return NNCC_OK;
+}
+
+static int64_t int8conv_scratch(nncc_graph *g, nncc_node *n)
+{
+    nncc_conv2d_i8_params p;
+    return int8conv_params(g, n, &p) == NNCC_OK ? nncc_conv2d_i8_scratch_size(&p) : 0;
 }
 
 static void int8conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
@@ -234,9 +246,9 @@ static void int8conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             (long long)c->ow, (long long)c->kh, (long long)c->kw, (long long)c->sh, (long long)c->sw,
             (long long)c->dh, (long long)c->dw, (long long)c->pt, (long long)c->pl, (long long)c->group,
             (long)p.x_zp, (long)p.y_zp, (long)p.y_min, (long)p.y_max);
-    fprintf(e->f, "    nncc_conv2d_i8(&%s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+    fprintf(e->f, "    nncc_conv2d_i8(&%s, %s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->in[2]), nncc_emit_ref(e, g, n->in[3]),
-            nncc_emit_ref(e, g, n->in[4]), nncc_emit_ref(e, g, n->out[0]));
+            nncc_emit_ref(e, g, n->in[4]), nncc_emit_ref(e, g, n->out[0]), nncc_emit_scratch(e, g, n));
 }
 
 static int64_t int8conv_macs(nncc_graph *g, nncc_node *n)
@@ -248,7 +260,8 @@ static int64_t int8conv_macs(nncc_graph *g, nncc_node *n)
 }
 
 const nncc_op nncc_op_Int8Conv = { .name = "Int8Conv", .infer = int8conv_infer, .eval = int8conv_eval,
-                                   .emit_c = int8conv_emit_c, .macs = int8conv_macs };
+                                   .emit_c = int8conv_emit_c, .macs = int8conv_macs,
+                                   .scratch = int8conv_scratch };
 
 static nncc_status int8gemm_params(nncc_graph *g, nncc_node *n, nncc_gemm_i8_params *p)
 {

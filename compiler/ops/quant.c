@@ -32,7 +32,10 @@ static nncc_status quant_params(nncc_graph *g, nncc_node *n, nncc_quant_params *
         (!deq && x->dtype != NNCC_DT_F32))
         return nncc_unsupported(g, n, "%s between %s and %s with a %s scale", nncc_ops[n->op]->name,
                                 nncc_dtype_name(x->dtype), nncc_dtype_name(*qt), nncc_dtype_name(sc->dtype));
-    if (zp && (zp->dtype != *qt || !nncc_shape_eq(&zp->shape, &sc->shape))) {
+    /* a scalar and a 1-element vector are the same per-tensor parameter
+     * (ONNX Runtime's quantize_static writes a [1] scale with a scalar zero point) */
+    if (zp && (zp->dtype != *qt || (!nncc_shape_eq(&zp->shape, &sc->shape) &&
+                                    !(nncc_shape_count(&zp->shape) == 1 && nncc_shape_count(&sc->shape) == 1)))) {
         nncc_error(g, n, "the zero point must have the scale's shape and the quantised type");
         return NNCC_ERR_INPUT;
     }
@@ -41,7 +44,7 @@ static nncc_status quant_params(nncc_graph *g, nncc_node *n, nncc_quant_params *
     p->outer = p->inner = p->block = 1;
     p->len = nncc_shape_count(&x->shape);
     int64_t sc_count = nncc_shape_count(&sc->shape);
-    if (sc->shape.rank == 0 || (sc_count == 1 && block == 0 && sc->shape.rank == 1 && r != 1))
+    if (sc->shape.rank == 0 || (sc_count == 1 && block == 0 && sc->shape.rank == 1))
         return NNCC_OK; /* per tensor */
     if (r == 0 || nncc_axis(g, n, &axis, r) != NNCC_OK)
         return NNCC_ERR_INPUT;

@@ -21,8 +21,10 @@
  *    quantize_static writes, and passes/int8.c lowers it to int8 kernels;
  *    what stays float is surrounded by quantize/dequantize kernels.
  *
- * Calibration files: NumPy .npy (float32 or float64, C order), one per
- * sample or several stacked along the first dim, read in name order. The
+ * Calibration files: NumPy .npy (float32 or float64, C order) or ONNX
+ * TensorProto .pb (float32 or float64, as the ONNX test data sets store
+ * inputs), one per sample or several stacked along the first dim, read in
+ * name order. The
  * model must have one float input; each sample has that input's shape at
  * batch 1. Weights are quantised in passes/int8.c (symmetric, per channel).
  *
@@ -156,7 +158,7 @@ static int run_samples(nncc_graph *g, const char *dir, calib *c, nncc_status *st
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".npy") != 0)
+        if (!(l > 4 && strcmp(e->d_name + l - 4, ".npy") == 0) && !(l > 3 && strcmp(e->d_name + l - 3, ".pb") == 0))
             continue;
         if (nn == cap) {
             cap = cap ? 2 * cap : 64;
@@ -169,7 +171,7 @@ static int run_samples(nncc_graph *g, const char *dir, calib *c, nncc_status *st
     }
     closedir(d);
     if (nn == 0) {
-        nncc_error_file(g->ctx, "--calibration: no .npy files in %s", dir);
+        nncc_error_file(g->ctx, "--calibration: no .npy or .pb files in %s", dir);
         free(names);
         *st = NNCC_ERR_INPUT;
         return -1;
@@ -179,7 +181,9 @@ static int run_samples(nncc_graph *g, const char *dir, calib *c, nncc_status *st
     int64_t per = nncc_shape_count(&in->shape), samples = 0;
     for (int i = 0; i < nn && *st == NNCC_OK; i++) {
         int64_t count = 0;
-        float *x = read_npy(g, names[i], &count);
+        const size_t nl = strlen(names[i]);
+        float *x = strcmp(names[i] + nl - 3, ".pb") == 0 ? nncc_onnx_read_tensor_f32(g->ctx, names[i], &count)
+                                                         : read_npy(g, names[i], &count);
         if (!x) {
             *st = NNCC_ERR_INPUT;
             break;
@@ -358,7 +362,7 @@ nncc_status nncc_pass_quantize(nncc_graph *g, const nncc_options *o)
     if (!o->quantize)
         return NNCC_OK;
     if (!o->calibration) {
-        nncc_error_file(g->ctx, "--quantize int8 needs --calibration DIR (a folder of .npy inputs)");
+        nncc_error_file(g->ctx, "--quantize int8 needs --calibration DIR (a folder of .npy or .pb inputs)");
         return NNCC_ERR_USAGE;
     }
     if (g->n_inputs != 1 || g->t[g->inputs[0]].dtype != NNCC_DT_F32) {

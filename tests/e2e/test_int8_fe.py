@@ -13,12 +13,15 @@ images would say no more):
 3. Cortex-M4: every generated file cross-compiles with arm-none-eabi-gcc
    (-Wall -Wextra -pedantic -Werror), and the int8 kernels
    (nncc_conv2d_i8, nncc_gemm_i8, nncc_maxpool2d_i8, where the inner loops
-   are, and every helper of nncc_rt_int8.c they call: all its functions but
-   nncc_quantize_f32/nncc_dequantize_f32) contain no floating-point instruction: with -mfloat-abi=hard their
-   disassembly has no VFP instruction (mnemonics v*), and with
-   -mfloat-abi=soft (an M4 without FPU) they call no __aeabi_* float or
-   double helper. (Only QuantizeLinear/DequantizeLinear at the float edges
-   use float.)
+   are, and every helper of nncc_rt_int8.c they call: all its functions)
+   contain no floating-point instruction: with -mfloat-abi=soft (an M4
+   without FPU) their disassembly has no VFP instruction (mnemonics v*) and
+   calls no __aeabi_* float or double helper; with -mfloat-abi=hard (an
+   M4F) no VFP arithmetic or conversion (a v* instruction on .f32/.f64: gcc
+   may still park 64-bit integers in d registers, vldr/vstr/vpush/vmov,
+   which is no float operation). (Only QuantizeLinear/DequantizeLinear at the float edges
+   use float: nncc_quantize in nncc_rt_quant.c, where the check must find
+   VFP code, or it would be blind.)
 """
 import os
 import re
@@ -32,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
 KERNELS = ["nncc_conv2d_i8", "nncc_gemm_i8", "nncc_maxpool2d_i8"]
-FLOAT_EDGE = {"nncc_quantize_f32", "nncc_dequantize_f32"}
+VFP_SOFT = r"\t(v[a-z0-9.]+)\s"                 # any VFP instruction
+VFP_HARD = r"\tv[a-z]+(\.[a-z0-9]+)*\.f(32|64)\s"  # VFP arithmetic or conversion on floats
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c"]
 
 
@@ -115,24 +119,27 @@ def main():
         funcs = functions(dis)
         for k in KERNELS:
             t.check(k in funcs, "%s: %s not in the object" % (abi, k))
-        # every function of the int8 runtime but the float edge kernels,
-        # helpers the compiler did not inline included
+        # every function of the int8 runtime, helpers the compiler did not
+        # inline included
         for k in sorted(funcs):
-            if k in FLOAT_EDGE:
-                continue
             body = funcs[k]
-            vfp = [ln for ln in body if re.search(r"\t(v[a-z0-9.]+)\s", ln)]
+            vfp = [ln for ln in body if re.search(VFP_SOFT if abi == "soft" else VFP_HARD, ln)]
             helpers = sorted(set(re.findall(r"(__aeabi_[fdil]\w*|__aeabi_[a-z0-9]*f\w*)", "\n".join(body))))
             helpers = [h for h in helpers if h.startswith(("__aeabi_f", "__aeabi_d", "__aeabi_i2f", "__aeabi_l2f",
                                                             "__aeabi_ui2f", "__aeabi_i2d", "__aeabi_l2d"))]
             t.check(not vfp, "%s-float: %s has VFP instructions: %s" % (abi, k, vfp[:3]))
             t.check(not helpers, "%s-float: %s calls float helpers %s" % (abi, k, helpers))
         if abi == "hard":  # the check can see VFP code: the float edge kernel has some
-            t.check(any(re.search(r"\t(v[a-z0-9.]+)\s", ln) for ln in funcs.get("nncc_quantize_f32", [])),
-                    "hard-float: no VFP instruction found in nncc_quantize_f32 (is the check blind?)")
-        others = sorted(k for k in funcs if k not in FLOAT_EDGE)
-        print("Cortex-M4 (%s float): %s: %d instructions, no VFP instruction, no float helper call"
-              % (abi, ", ".join(others), sum(len(funcs[k]) for k in others)))
+            qobj = os.path.join(d, "rt_quant_hard.o")
+            subprocess.run([cc] + M4 + extra + ["-o", qobj, os.path.join(d, "nncc_rt_quant.c")], check=True)
+            qdis = functions(subprocess.run(["arm-none-eabi-objdump", "-dr", qobj], stdout=subprocess.PIPE,
+                                            universal_newlines=True, check=True).stdout)
+            t.check(any(re.search(VFP_HARD, ln) for ln in qdis.get("nncc_quantize", [])),
+                    "hard-float: no VFP instruction found in nncc_quantize (is the check blind?)")
+        others = sorted(funcs)
+        print("Cortex-M4 (%s float): %s: %d instructions, no %s, no float helper call"
+              % (abi, ", ".join(others), sum(len(funcs[k]) for k in others),
+                 "VFP instruction" if abi == "soft" else "VFP float arithmetic or conversion"))
     t.finish()
 
 

@@ -3,8 +3,9 @@
  *
  * The fixed-point multiplier (nncc_quant_multiplier, in the compiler) and
  * nncc_requant (in the runtime) against a double reference over many random
- * scales and accumulators; the int8 conv and gemm kernels against a plain
- * double implementation of the same formula.
+ * scales and accumulators; the int8 reference conv and the gemm kernel
+ * against a plain double implementation of the same formula (the fast conv
+ * is checked against the reference in test_int8_kernels.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,7 +99,7 @@ static int32_t clampi(double v, int32_t lo, int32_t hi)
     return v < lo ? lo : v > hi ? hi : (int32_t)v;
 }
 
-/* Int8 conv (stride 2, pad 1, groups 2) and gemm against double references. */
+/* Int8 reference conv (stride 2, pad 1, groups 2) and gemm against double references. */
 static void test_kernels(void **state)
 {
     (void)state;
@@ -123,14 +124,7 @@ static void test_kernels(void **state)
         assert_true(nncc_quant_multiplier(real[m], &mult[m], &rsh[m]));
         real[m] = mult[m] * ldexp(1.0, -rsh[m]); /* the multiplier the kernel has */
     }
-    static int8_t wp[sizeof w]; /* the packed layout nncc_conv2d_i8 reads */
-    {
-        const int K = (C / G) * KH * KW, mgr = M / G;
-        for (int m = 0; m < M; m++)
-            for (int k = 0; k < K; k++)
-                wp[((m / mgr) * K + k) * mgr + m % mgr] = w[m * K + k];
-    }
-    nncc_conv2d_i8(&p, x, wp, bias, mult, rsh, y);
+    nncc_conv2d_i8_ref(&p, x, w, bias, mult, rsh, y);
     const int cg = C / G, mg = M / G;
     for (int n = 0; n < N; n++)
         for (int m = 0; m < M; m++)
@@ -177,10 +171,12 @@ static void test_quantize(void **state)
     float x[] = { 0.25f, 0.75f, -0.25f, 1000.0f, -1000.0f, 1.0f };
     int8_t q[6];
     float back[6];
-    nncc_quantize_f32(NNCC_RT_I8, 1, 1, 6, &s, &z, x, q);
+    const nncc_quant_params qp = { .outer = 1, .len = 6, .inner = 1, .block = 1 };
+    const int8_t zq = (int8_t)z;
+    nncc_quantize(&qp, NNCC_RT_I8, x, &s, &zq, q);
     int8_t want[] = { -3, -1, -3, 127, -128, -1 }; /* 0.5 -> 0, 1.5 -> 2, -0.5 -> -0 */
     assert_memory_equal(q, want, sizeof want);
-    nncc_dequantize_f32(NNCC_RT_I8, 1, 1, 6, &s, &z, q, back);
+    nncc_dequantize(&qp, NNCC_RT_I8, q, &s, &zq, back);
     assert_true(back[5] == 1.0f && back[3] == 65.0f);
 }
 
