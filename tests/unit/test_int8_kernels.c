@@ -12,18 +12,14 @@
  * -mavx2 -mavxvnni (AVX-VNNI) and -mavx512vnni (AVX-512 VNNI); each exits
  * 77 (skipped) on a CPU without its instructions. Where an AArch64 cross
  * compiler and qemu-aarch64 are found, also for AArch64 NEON with and
- * without dot products (cmocka_lite.h stands in for CMocka there). Canary bytes after the
+ * without dot products (tests/unit/cmocka_min/cmocka.h stands in for CMocka there). Canary bytes after the
  * output and the scratch catch writes past them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#if defined(NNCC_NO_CMOCKA)
-#include "cmocka_lite.h"
-#else
 #include <cmocka.h>
-#endif
 
 #include "nncc_runtime.h"
 

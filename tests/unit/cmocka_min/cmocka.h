@@ -1,7 +1,8 @@
 /*
  * cmocka.h (minimal) - the part of CMocka's API that the kernel tests
- * (tests/unit/test_kernels*.c) use, in plain C99, for targets that have no
- * CMocka: the AArch64 cross build run under qemu (tests/e2e/test_neon.py).
+ * (tests/unit/test_kernels*.c, test_int8_kernels.c) use, in plain C99, for
+ * targets that have no CMocka: the AArch64 cross builds run under qemu
+ * (tests/e2e/test_neon.py, unit_int8_kernels_aarch64_* in CMakeLists.txt).
  * Not CMocka: a failed check prints its message and the test's name and
  * ends the test group; no mocking, no setup/teardown, no signal handling.
  * Only put this directory on the include path where the real header is
