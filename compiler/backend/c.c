@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     nncc_emit e;
@@ -386,13 +387,27 @@ static void fill(FILE *f, const nncc_embedded_file *t, const subst *s, int ns)
     }
 }
 
+/* Creates the directories leading to `path` that do not exist yet (mkdir -p
+ * of its parent); a failure shows when the file is opened. */
+static void make_parents(nncc_ctx *ctx, const char *path)
+{
+    char *dir = nncc_strdup(ctx, path);
+    for (char *p = dir ? strchr(dir + 1, '/') : NULL; p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        mkdir(dir, 0777); /* EEXIST is fine */
+        *p = '/';
+    }
+}
+
 static nncc_status write_file(nncc_ctx *ctx, const char *path, const char *data, size_t len)
 {
+    make_parents(ctx, path);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
         nncc_error_file(ctx, "cannot write %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
         return NNCC_ERR_IO;
     }
     return NNCC_OK;

@@ -137,6 +137,11 @@ def main():
     cases.append(("--shape of the wrong rank", [sample, "--shape", "input=1x3x32", "-o", out_c], 2,
                   ["feature_extractor.onnx", "input"]))
 
+    # -o below a regular file: the directory cannot be made
+    a_file = os.path.join(d, "a_file")
+    open(a_file, "w").close()
+    cases.append(("-o below a file", [sample, "-o", os.path.join(a_file, "m.c")], 1, ["cannot write", "a_file"]))
+
     for label, args, want, needles in cases:
         try:
             p = run_nncc(args)
@@ -166,6 +171,11 @@ def main():
                     "%s: the supported Relu is reported too: %s" % (label, err))
     t.check(not os.path.exists(out_c) and not os.path.exists(out_c[:-2] + ".h"),
             "a failed compile left %s behind" % out_c)
+    # -o into directories that do not exist yet: nncc makes them
+    nested = os.path.join(d, "new", "dirs", "model.c")
+    p = run_nncc([sample, "-o", nested])
+    t.check(p.returncode == 0 and os.path.exists(nested) and os.path.exists(nested[:-2] + ".h"),
+            "-o into new directories: exit %d, %s" % (p.returncode, p.stderr.strip()[:300]))
     t.finish()
 
 
