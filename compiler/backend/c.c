@@ -413,6 +413,30 @@ static nncc_status write_file(nncc_ctx *ctx, const char *path, const char *data,
     return NNCC_OK;
 }
 
+/* PREFIX_NAME_SIZE, the header's element count macro of parameter `name`,
+ * made unique among the n macros before it (and PREFIX_ARENA_SIZE) by a
+ * number when upper case merges two names. */
+static const char *size_macro(cgen *c, const char *up, const char *name, const char **macros, int n)
+{
+    nncc_ctx *ctx = c->g->ctx;
+    char *u = nncc_strdup(ctx, name);
+    const char *arena = nncc_fmt(ctx, "%s_ARENA_SIZE", up);
+    if (!u || !arena)
+        return "NNCC_NO_MEMORY"; /* ctx->oom is set: the compile fails */
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    const char *m = nncc_fmt(ctx, "%s_%s_SIZE", up, u);
+    for (int k = 2; m; k++) {
+        bool taken = strcmp(m, arena) == 0;
+        for (int i = 0; i < n && !taken; i++)
+            taken = strcmp(macros[i], m) == 0;
+        if (!taken)
+            break;
+        m = nncc_fmt(ctx, "%s_%s_%d_SIZE", up, u, k);
+    }
+    return macros[n] = m ? m : "NNCC_NO_MEMORY";
+}
+
 static const char *basename_of(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -456,13 +480,21 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     c.e.f = c.body;
     c.e.pf = c.params;
 
+    char up[256];
+    size_t k = 0;
+    for (; prefix[k] && k < sizeof up - 1; k++)
+        up[k] = (char)toupper((unsigned char)prefix[k]);
+    up[k] = 0;
+
     /* interface names first, so they keep the model's names where possible;
      * `one` is the per-sample pointer list, `plist` adds the batch count */
     char *plist = NULL, *one = NULL, *alist = NULL, *doc = NULL;
     size_t pl = 0, ol = 0, al = 0, dl = 0;
+    const char **macros = nncc_alloc_array(ctx, (size_t)(g->n_inputs + g->n_outputs), sizeof *macros);
+    int n_macros = 0;
     FILE *pf = open_memstream(&plist, &pl), *of = open_memstream(&one, &ol);
     FILE *af = open_memstream(&alist, &al), *df = open_memstream(&doc, &dl);
-    if (!pf || !of || !af || !df)
+    if (!pf || !of || !af || !df || !macros)
         return NNCC_ERR_NOMEM;
     if (g->batch_symbolic) {
         fprintf(pf, "size_t batch");
@@ -483,6 +515,8 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
             fprintf(af, ", %s", c.tname[ti]);
             fprintf(df, "/* %s %s: %s[%s] ('%s') */\n", pass ? "output" : "input ", c.tname[ti],
                     nncc_dtype_name(t->dtype), shape_doc(g, t), cs(g, t->name));
+            fprintf(df, "#define %s %lldu /* elements%s */\n", size_macro(&c, up, c.tname[ti], macros, n_macros++),
+                    (long long)nncc_shape_count(&t->shape), g->batch_symbolic ? " per sample" : "");
         }
     }
     if (ftell(pf) == 0)
@@ -616,11 +650,6 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     fclose(lf);
 
     /* fill the templates */
-    char up[256];
-    size_t k = 0;
-    for (; prefix[k] && k < sizeof up - 1; k++)
-        up[k] = (char)toupper((unsigned char)prefix[k]);
-    up[k] = 0;
     const char *cname = basename_of(out_c);
     size_t stem = strlen(out_c) - (strrchr(cname, '.') ? strlen(strrchr(cname, '.')) : 0);
     char *hpath = nncc_fmt(ctx, "%.*s.h", (int)stem, out_c);
