@@ -62,6 +62,11 @@ typedef struct {
     const float *add;    /* residual, Y's layout, at the tile's first element, or NULL */
     int clamp;           /* 1: v = max(v, lo) (Relu); 3: also v = min(v, hi) (Clip) */
     float lo, hi;
+    /* implicit GEMM over a padded grid (nncc_conv2d_implicit_f32): when gw > 0
+     * the tile's columns are grid positions q0.. of rows gw wide, of which the
+     * first gow of each row are output pixels; c and add then point at the
+     * output channel's pixel 0 */
+    int64_t gw, gow, q0;
 } tile;
 
 static int64_t min64(int64_t a, int64_t b)
@@ -96,7 +101,73 @@ static void store_tile(const float *acc, int lda, const tile *t)
     }
 }
 
+/* store_tile for any tile: on a grid (t->gw > 0), one store_tile per run of
+ * the tile's columns that are output pixels of one row. */
+static void finish(const float *acc, int lda, const tile *t)
+{
+    if (!t->gw) {
+        store_tile(acc, lda, t);
+        return;
+    }
+    tile s = *t;
+    for (int j = 0; j < t->nr;) {
+        const int64_t q = t->q0 + j, oy = q / t->gw, ox = q % t->gw;
+        if (ox >= t->gow) { /* the grid's padding columns: not outputs */
+            j += (int)(t->gw - ox);
+            continue;
+        }
+        const int seg = (int)min64(t->gow - ox, t->nr - j);
+        s.c = t->c + oy * t->gow + ox;
+        s.add = t->add ? t->add + oy * t->gow + ox : 0;
+        s.nr = seg;
+        store_tile(acc + j, lda, &s);
+        j += seg;
+    }
+}
+
 #if defined(NNCC_SGEMM_AVX2)
+/* Epilogue and store of a 6x16 tile held in acc[2*i], acc[2*i+1] (row i). */
+static void finish8(const __m256 *acc, const tile *t)
+{
+    if (t->mr == MR && t->nr == NR && !t->gw) {
+        const __m256 lo = _mm256_set1_ps(t->lo), hi = _mm256_set1_ps(t->hi);
+        for (int i = 0; i < MR; i++) {
+            float *c = t->c + i * t->ldc;
+            __m256 v0 = acc[2 * i], v1 = acc[2 * i + 1];
+            if (t->load) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
+            }
+            if (t->bias) {
+                const __m256 bv = _mm256_broadcast_ss(t->bias + i);
+                v0 = _mm256_add_ps(v0, bv);
+                v1 = _mm256_add_ps(v1, bv);
+            }
+            if (t->add) {
+                const float *d = t->add + i * t->ldc;
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d + 8));
+            }
+            /* max/min return the second operand when one is NaN: Relu
+             * gives 0 for NaN and Clip keeps it, as the reference */
+            if (t->clamp == 1) {
+                v0 = _mm256_max_ps(v0, lo);
+                v1 = _mm256_max_ps(v1, lo);
+            } else if (t->clamp == 3) {
+                v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
+                v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
+            }
+            _mm256_storeu_ps(c, v0);
+            _mm256_storeu_ps(c + 8, v1);
+        }
+        return;
+    }
+    float tmp[MR * NR];
+    for (int i = 0; i < 2 * MR; i++)
+        _mm256_storeu_ps(tmp + 8 * i, acc[i]);
+    finish(tmp, NR, t);
+}
+
 /* c(6x16) (+)= a(kc x 6, packed) b(kc x 16, packed), then the epilogue. */
 static void micro_kernel(int64_t kc, const float *a, const float *b, const tile *t)
 {
@@ -130,55 +201,55 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
         a += MR;
         b += NR;
     }
-    if (t->mr == MR && t->nr == NR) {
-        __m256 acc[2 * MR];
-        acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
-        acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
-        const __m256 lo = _mm256_set1_ps(t->lo), hi = _mm256_set1_ps(t->hi);
-        for (int i = 0; i < MR; i++) {
-            float *c = t->c + i * t->ldc;
-            __m256 v0 = acc[2 * i], v1 = acc[2 * i + 1];
-            if (t->load) {
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
-            }
-            if (t->bias) {
-                const __m256 bv = _mm256_broadcast_ss(t->bias + i);
-                v0 = _mm256_add_ps(v0, bv);
-                v1 = _mm256_add_ps(v1, bv);
-            }
-            if (t->add) {
-                const float *d = t->add + i * t->ldc;
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d + 8));
-            }
-            /* max/min return the second operand when one is NaN: Relu
-             * gives 0 for NaN and Clip keeps it, as the reference */
-            if (t->clamp == 1) {
-                v0 = _mm256_max_ps(v0, lo);
-                v1 = _mm256_max_ps(v1, lo);
-            } else if (t->clamp == 3) {
-                v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
-                v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
-            }
-            _mm256_storeu_ps(c, v0);
-            _mm256_storeu_ps(c + 8, v1);
-        }
-        return;
-    }
-    float acc[MR * NR];
-    _mm256_storeu_ps(acc + 0 * NR, c00), _mm256_storeu_ps(acc + 0 * NR + 8, c01);
-    _mm256_storeu_ps(acc + 1 * NR, c10), _mm256_storeu_ps(acc + 1 * NR + 8, c11);
-    _mm256_storeu_ps(acc + 2 * NR, c20), _mm256_storeu_ps(acc + 2 * NR + 8, c21);
-    _mm256_storeu_ps(acc + 3 * NR, c30), _mm256_storeu_ps(acc + 3 * NR + 8, c31);
-    _mm256_storeu_ps(acc + 4 * NR, c40), _mm256_storeu_ps(acc + 4 * NR + 8, c41);
-    _mm256_storeu_ps(acc + 5 * NR, c50), _mm256_storeu_ps(acc + 5 * NR + 8, c51);
-    store_tile(acc, NR, t);
+    __m256 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish8(acc, t);
 }
 #if defined(__AVX512F__)
 /* With AVX-512 (16 lanes), two adjacent B panels at once: a 6x32 tile in 12
  * zmm registers, c(6x32) (+)= a(kc x 6) [b0 b1](kc x 32). */
 #define NNCC_SGEMM_WIDE 1
+/* Epilogue and store of a 6x32 tile held in acc[2*i], acc[2*i+1] (row i). */
+static void finish16(const __m512 *acc, const tile *t)
+{
+    if (t->mr == MR && t->nr == 2 * NR && !t->gw) {
+        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+        for (int i = 0; i < MR; i++) {
+            float *c = t->c + i * t->ldc;
+            __m512 v0 = acc[2 * i], v1 = acc[2 * i + 1];
+            if (t->load) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+            }
+            if (t->bias) {
+                const __m512 bv = _mm512_set1_ps(t->bias[i]);
+                v0 = _mm512_add_ps(v0, bv);
+                v1 = _mm512_add_ps(v1, bv);
+            }
+            if (t->add) {
+                const float *d = t->add + i * t->ldc;
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(d));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(d + 16));
+            }
+            if (t->clamp == 1) {
+                v0 = _mm512_max_ps(v0, lo);
+                v1 = _mm512_max_ps(v1, lo);
+            } else if (t->clamp == 3) {
+                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
+                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
+            }
+            _mm512_storeu_ps(c, v0);
+            _mm512_storeu_ps(c + 16, v1);
+        }
+        return;
+    }
+    float tmp[MR * 2 * NR];
+    for (int i = 0; i < 2 * MR; i++)
+        _mm512_storeu_ps(tmp + 16 * i, acc[i]);
+    finish(tmp, 2 * NR, t);
+}
+
 static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const float *b1, const tile *t)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
@@ -215,41 +286,7 @@ static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const
     __m512 acc[2 * MR];
     acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
     acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
-    if (t->mr == MR && t->nr == 2 * NR) {
-        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
-        for (int i = 0; i < MR; i++) {
-            float *c = t->c + i * t->ldc;
-            __m512 v0 = acc[2 * i], v1 = acc[2 * i + 1];
-            if (t->load) {
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
-            }
-            if (t->bias) {
-                const __m512 bv = _mm512_set1_ps(t->bias[i]);
-                v0 = _mm512_add_ps(v0, bv);
-                v1 = _mm512_add_ps(v1, bv);
-            }
-            if (t->add) {
-                const float *d = t->add + i * t->ldc;
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(d));
-                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(d + 16));
-            }
-            if (t->clamp == 1) {
-                v0 = _mm512_max_ps(v0, lo);
-                v1 = _mm512_max_ps(v1, lo);
-            } else if (t->clamp == 3) {
-                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
-                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
-            }
-            _mm512_storeu_ps(c, v0);
-            _mm512_storeu_ps(c + 16, v1);
-        }
-        return;
-    }
-    float tmp[MR * 2 * NR];
-    for (int i = 0; i < 2 * MR; i++)
-        _mm512_storeu_ps(tmp + 16 * i, acc[i]);
-    store_tile(tmp, 2 * NR, t);
+    finish16(acc, t);
 }
 #endif
 #elif defined(NNCC_SGEMM_NEON)
@@ -277,7 +314,7 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < 4; j++)
             vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
-    store_tile(acc, NR, t);
+    finish(acc, NR, t);
 }
 #else
 /* Portable: the accumulator tile is a local array; the j loops have a
@@ -296,7 +333,136 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
         a += MR;
         b += NR;
     }
-    store_tile(acc, NR, t);
+    finish(acc, NR, t);
+}
+#endif
+
+/* ---- implicit GEMM for stride-1 convolutions (nncc_conv2d_implicit_f32) ----
+ * Micro-kernels that read row k of B at b + off[k] instead of a packed panel:
+ * c(6 x TW) = a(K x 6, packed) B(K x TW), B's row k being TW consecutive
+ * floats of the (padded) input. TW = 32 with AVX-512, else 16. */
+#if defined(NNCC_SGEMM_WIDE)
+#define TW (2 * NR)
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m512 v0 = _mm512_loadu_ps(bk), v1 = _mm512_loadu_ps(bk + 16);
+        __m512 av;
+        av = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(av, v0, c00);
+        c01 = _mm512_fmadd_ps(av, v1, c01);
+        av = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(av, v0, c10);
+        c11 = _mm512_fmadd_ps(av, v1, c11);
+        av = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(av, v0, c20);
+        c21 = _mm512_fmadd_ps(av, v1, c21);
+        av = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(av, v0, c30);
+        c31 = _mm512_fmadd_ps(av, v1, c31);
+        av = _mm512_set1_ps(a[4]);
+        c40 = _mm512_fmadd_ps(av, v0, c40);
+        c41 = _mm512_fmadd_ps(av, v1, c41);
+        av = _mm512_set1_ps(a[5]);
+        c50 = _mm512_fmadd_ps(av, v0, c50);
+        c51 = _mm512_fmadd_ps(av, v1, c51);
+        a += MR;
+    }
+    __m512 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish16(acc, t);
+}
+#elif defined(NNCC_SGEMM_AVX2)
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+        __m256 av;
+        av = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(av, b0, c00);
+        c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(av, b0, c10);
+        c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(av, b0, c20);
+        c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(av, b0, c30);
+        c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(av, b0, c40);
+        c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(av, b0, c50);
+        c51 = _mm256_fmadd_ps(av, b1, c51);
+        a += MR;
+    }
+    __m256 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish8(acc, t);
+}
+#elif defined(NNCC_SGEMM_NEON)
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    float32x4_t c[MR][4];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++)
+            c[i][j] = vdupq_n_f32(0.0f);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4);
+        const float32x4_t b2 = vld1q_f32(bk + 8), b3 = vld1q_f32(bk + 12);
+        for (int i = 0; i < MR; i++) {
+            const float32x4_t av = vdupq_n_f32(a[i]);
+            c[i][0] = vfmaq_f32(c[i][0], av, b0);
+            c[i][1] = vfmaq_f32(c[i][1], av, b1);
+            c[i][2] = vfmaq_f32(c[i][2], av, b2);
+            c[i][3] = vfmaq_f32(c[i][3], av, b3);
+        }
+        a += MR;
+    }
+    float acc[MR * NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++)
+            vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
+    finish(acc, NR, t);
+}
+#else
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    float acc[MR * NR];
+    for (int i = 0; i < MR * NR; i++)
+        acc[i] = 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        for (int i = 0; i < MR; i++) {
+            const float av = a[i];
+            for (int j = 0; j < NR; j++)
+                acc[i * NR + j] += av * bk[j];
+        }
+        a += MR;
+    }
+    finish(acc, NR, t);
 }
 #endif
 
@@ -452,6 +618,7 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             t.clamp = last ? clamp : 0;
                             t.lo = lo;
                             t.hi = hi;
+                            t.gw = t.gow = t.q0 = 0;
 #if defined(NNCC_SGEMM_WIDE)
                             if (wide) {
                                 micro_kernel_wide(kc, a, bp + jp * kc * NR, bp + (jp + 1) * kc * NR, &t);
@@ -460,6 +627,133 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             }
 #endif
                             micro_kernel(kc, a, bp + jp * kc * NR, &t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+
+/* ---- implicit GEMM for stride-1 convolutions ----
+ * With stride 1, the input pixel of output (oy, ox) under tap (ky, kx) is
+ * (oy + ky*dh, ox + kx*dw) of the padded input. Lay the padded input of a
+ * group out as planes of HP = OH + (KH-1)*dh rows of WP = OW + (KW-1)*dw
+ * columns, and number the output "grid" positions q = oy*WP + ox (ox < WP):
+ * then row k = (c, ky, kx) of the im2col matrix, at grid position q, is
+ * padded[off[k] + q] with off[k] = c*HP*WP + ky*dh*WP + kx*dw. Every row of B
+ * is a contiguous run of the padded input, which the micro-kernel reads in
+ * place: no im2col, no packing, one copy of the input (none for a 1x1
+ * convolution without padding, where the input is the grid). Grid columns
+ * ox >= OW are computed and dropped (a waste of (KW-1)*dw/WP).
+ * The scratch (floats): off[K] (int32), then either the padded input plus TW
+ * zeros (read past the last grid position), or, without the copy, toff[K]
+ * and the last, partial tile of B copied out (K x TW, zero-filled) so that no
+ * read goes past the input. */
+#define TW_MAX (2 * NR) /* the widest tile on any target: sizes planned by nncc hold for all */
+
+static int implicit_direct(const nncc_conv2d_params *p)
+{
+    return p->kh == 1 && p->kw == 1 && p->oh == p->h && p->ow == p->w;
+}
+
+int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p)
+{
+    const int64_t cg = p->c / p->group, K = cg * p->kh * p->kw;
+    const int64_t hp = p->oh + (p->kh - 1) * p->dh, wpd = p->ow + (p->kw - 1) * p->dw;
+    if (implicit_direct(p))
+        return 2 * K + K * TW_MAX;
+    return K + cg * hp * wpd + TW_MAX;
+}
+
+void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch)
+{
+    const int64_t cg = p->c / p->group, mg = p->m / p->group;
+    const int64_t K = cg * p->kh * p->kw, npix = p->oh * p->ow, hw = p->h * p->w;
+    const int64_t panels = (mg + MR - 1) / MR;
+    const int direct = implicit_direct(p);
+    const int64_t hp = direct ? p->h : p->oh + (p->kh - 1) * p->dh;
+    const int64_t wg = direct ? p->w : p->ow + (p->kw - 1) * p->dw;   /* grid width */
+    const int64_t plane = hp * wg, Q = (p->oh - 1) * wg + p->ow;        /* grid positions used */
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    int32_t *const off = (int32_t *)(void *)scratch, *const toff = off + K;
+    float *const pad = scratch + K, *const tail = scratch + 2 * K;
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t c = k / (p->kh * p->kw), r = k % (p->kh * p->kw);
+        off[k] = (int32_t)(c * plane + (r / p->kw) * p->dh * wg + (r % p->kw) * p->dw);
+    }
+    const int64_t ntiles = (Q + TW - 1) / TW, tq = (Q / TW) * TW; /* a partial tile starts at tq < Q */
+    if (direct)
+        for (int64_t k = 0; k < K; k++)
+            toff[k] = (int32_t)(k * TW);
+    const int64_t tb = 256 / TW;                 /* tiles per block: 256 grid positions */
+    const int64_t nblocks = (ntiles + tb - 1) / tb;
+    for (int64_t n = 0; n < p->n; n++) {
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->c + g * cg) * hw;
+            const float *ag = wp + g * panels * MR * K;
+            const int64_t yoff = (n * p->m + g * mg) * npix;
+            const float *src = xg;
+            if (!direct) {
+                /* the padded input: row r, column s hold x(r - pt, s - pl) or 0 */
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t r = 0; r < hp; r++) {
+                        float *d = pad + c * plane + r * wg;
+                        const int64_t iy = r - p->pt;
+                        for (int64_t s = 0; s < wg; s++) {
+                            const int64_t ix = s - p->pl;
+                            d[s] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? xg[c * hw + iy * p->w + ix] : 0.0f;
+                        }
+                    }
+                for (int64_t s = 0; s < TW_MAX; s++)
+                    pad[cg * plane + s] = 0.0f;
+                src = pad;
+            } else if (tq < Q) {
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t j = 0; j < TW; j++)
+                        tail[k * TW + j] = tq + j < Q ? xg[k * hw + tq + j] : 0.0f;
+            }
+#ifdef _OPENMP
+            const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t jb = 0; jb < nblocks; jb++) {
+                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
+                for (int64_t pi = 0; pi < panels; pi++) {
+                    const float *a = ag + pi * MR * K;
+                    const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
+                    for (int64_t ti = t0; ti < t1; ti++) {
+                        const int64_t q0 = ti * TW;
+                        tile t;
+                        t.ldc = npix;
+                        t.mr = (int)min64(MR, mg - m0);
+                        t.nr = (int)min64(TW, Q - q0);
+                        t.load = 0;
+                        t.bias = b ? b + g * mg + m0 : 0;
+                        t.clamp = clamp;
+                        t.lo = lo;
+                        t.hi = hi;
+                        if (direct) {
+                            t.c = y + cbase + q0;
+                            t.add = add ? add + cbase + q0 : 0;
+                            t.gw = t.gow = t.q0 = 0;
+                            if (q0 + TW > Q)
+                                micro_kernel_off(K, a, tail, toff, &t);
+                            else
+                                micro_kernel_off(K, a, src + q0, off, &t);
+                        } else {
+                            t.c = y + cbase;
+                            t.add = add ? add + cbase : 0;
+                            t.gw = wg;
+                            t.gow = p->ow;
+                            t.q0 = q0;
+                            micro_kernel_off(K, a, src + q0, off, &t);
                         }
                     }
                 }
