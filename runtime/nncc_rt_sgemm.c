@@ -244,6 +244,49 @@ static void finish16(const __m512 *acc, const tile *t)
         }
         return;
     }
+    if (t->gw && !t->load) {
+        /* a grid tile: its output pixels, in order, are consecutive in Y
+         * (the grid's padding columns are exactly the gaps), so per half of
+         * 16 columns: compress the pixels' lanes together, store them with
+         * one masked store (and read the residual the same way) */
+        __mmask16 keep[2];
+        int64_t first[2];
+        int cnt[2];
+        int64_t q = t->q0, ox = t->q0 % t->gw;
+        for (int h = 0; h < 2; h++) {
+            unsigned m = 0;
+            first[h] = -1;
+            for (int l = 0; l < 16; l++, q++, ox++) {
+                if (ox == t->gw)
+                    ox = 0;
+                if (ox < t->gow && 16 * h + l < t->nr) {
+                    if (first[h] < 0)
+                        first[h] = (q / t->gw) * t->gow + ox;
+                    m |= 1u << l;
+                }
+            }
+            keep[h] = (__mmask16)m;
+            cnt[h] = __builtin_popcount(m);
+        }
+        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+        for (int i = 0; i < t->mr; i++)
+            for (int h = 0; h < 2; h++) {
+                if (!cnt[h])
+                    continue;
+                const __mmask16 st = (__mmask16)((1u << cnt[h]) - 1);
+                __m512 v = _mm512_maskz_compress_ps(keep[h], acc[2 * i + h]);
+                if (t->bias)
+                    v = _mm512_add_ps(v, _mm512_set1_ps(t->bias[i]));
+                if (t->add)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(st, t->add + i * t->ldc + first[h]));
+                if (t->clamp == 1)
+                    v = _mm512_max_ps(v, lo);
+                else if (t->clamp == 3)
+                    v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+                _mm512_mask_storeu_ps(t->c + i * t->ldc + first[h], st, v);
+            }
+        return;
+    }
     float tmp[MR * 2 * NR];
     for (int i = 0; i < 2 * MR; i++)
         _mm512_storeu_ps(tmp + 16 * i, acc[i]);

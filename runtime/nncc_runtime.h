@@ -137,9 +137,11 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 
 /* Depthwise convolution (group == C, M a multiple of C), the same result as
  * nncc_conv2d_f32 with the plain weight, vectorised along output rows
- * (nncc_rt_window.c). */
+ * (nncc_rt_window.c); `scratch` holds nncc_conv2d_depthwise_scratch_size(p)
+ * floats (one padded input plane). */
+int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
-                               const float *add, float *y);
+                               const float *add, float *y, float *scratch);
 
 /* y(N,M,OH,OW) = act(conv_transpose(x(N,C,H,W), w(C,M/group,KH,KW)) + b(M)), with
  * the same parameters as Conv read the other way: c = input channels,

@@ -316,6 +316,8 @@ static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
         return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_IMPLICIT:
         return nncc_conv2d_implicit_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_DEPTHWISE:
+        return nncc_conv2d_depthwise_scratch_size(&p) * (int64_t)sizeof(float);
     default:
         return 0;
     }
@@ -347,9 +349,12 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
         fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s, %s);\n", fn, name, x, wn, b, add, y, nncc_emit_scratch(e, g, n));
         return;
     }
-    fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s);\n",
-            algo == CONV_DEPTHWISE ? "nncc_conv2d_depthwise_f32" : "nncc_conv2d_f32", name, x,
-            nncc_emit_ref(e, g, n->in[1]), b, add, y);
+    if (algo == CONV_DEPTHWISE) {
+        fprintf(e->f, "    nncc_conv2d_depthwise_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, x,
+                nncc_emit_ref(e, g, n->in[1]), b, add, y, nncc_emit_scratch(e, g, n));
+        return;
+    }
+    fprintf(e->f, "    nncc_conv2d_f32(&%s, %s, %s, %s, %s, %s);\n", name, x, nncc_emit_ref(e, g, n->in[1]), b, add, y);
 }
 
 static int64_t conv_macs(nncc_graph *g, nncc_node *n)

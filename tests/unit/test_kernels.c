@@ -129,12 +129,14 @@ static void run_conv(const conv_case *k)
         free(got2), free(scratch2);
     }
     if (e <= TOL && p.group == p.c) {
-        float *got2 = rand_buf(ny);
-        nncc_conv2d_depthwise_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, got2);
+        const int64_t nd = nncc_conv2d_depthwise_scratch_size(&p);
+        float *got2 = rand_buf(ny), *scratch2 = rand_buf(nd);
+        nncc_conv2d_depthwise_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
         check_canary(got2, ny, "depthwise output");
+        check_canary(scratch2, nd, "depthwise scratch");
         e = rel_err(got2, ref, ny);
         kernel = "depthwise";
-        free(got2);
+        free(got2), free(scratch2);
     }
     if (!(e <= TOL))
         fail_msg("%s: conv n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld d%lld,%lld pads %lld,%lld,%lld,%lld "
