@@ -30,6 +30,7 @@
 #include "nncc_runtime.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -180,11 +181,110 @@ static void dw_geometry(const nncc_conv2d_params *p, int64_t *hp, int64_t *wp)
     *wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
 }
 
+#if defined(NNCC_WIN_AVX2)
+/* 8 outputs from the padded plane at xo (the block's first input column):
+ * bias + sum over taps; the taps of each kernel row go to their own
+ * accumulator (short dependency chains). Inlined with constant shapes. */
+static inline __m256 dw_block(const float *xo, const float *wm, float bias, int64_t wp, const int64_t kh,
+                              const int64_t kw, const int64_t dh, const int64_t dw, const int64_t sw)
+{
+    __m256 acc = _mm256_set1_ps(bias), acc1 = _mm256_setzero_ps();
+    for (int64_t ky = 0; ky < kh; ky++) {
+        const float *xr = xo + ky * dh * wp;
+        __m256 r = _mm256_setzero_ps();
+        for (int64_t kx = 0; kx < kw; kx++)
+            r = _mm256_fmadd_ps(_mm256_set1_ps(wm[ky * kw + kx]), load_strided(xr + kx * dw, sw), r);
+        if (ky & 1)
+            acc1 = _mm256_add_ps(acc1, r);
+        else
+            acc = _mm256_add_ps(acc, r);
+    }
+    return _mm256_add_ps(acc, acc1);
+}
+
+/* dw_block for 3x3 without dilation, written out (stride a constant 1 or 2
+ * where inlined) */
+static inline __m256 dw_block3(const float *xo, const float *wm, float bias, int64_t wp, const int64_t sw)
+{
+    const float *r0 = xo, *r1 = xo + wp, *r2 = xo + 2 * wp;
+    __m256 a0 = _mm256_set1_ps(bias), a1, a2;
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[0]), load_strided(r0, sw), a0);
+    a1 = _mm256_mul_ps(_mm256_set1_ps(wm[3]), load_strided(r1, sw));
+    a2 = _mm256_mul_ps(_mm256_set1_ps(wm[6]), load_strided(r2, sw));
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[1]), load_strided(r0 + 1, sw), a0);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(wm[4]), load_strided(r1 + 1, sw), a1);
+    a2 = _mm256_fmadd_ps(_mm256_set1_ps(wm[7]), load_strided(r2 + 1, sw), a2);
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[2]), load_strided(r0 + 2, sw), a0);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(wm[5]), load_strided(r1 + 2, sw), a1);
+    a2 = _mm256_fmadd_ps(_mm256_set1_ps(wm[8]), load_strided(r2 + 2, sw), a2);
+    return _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+}
+#endif
+
+#if defined(NNCC_WIN_AVX2) && defined(__AVX512F__)
+#define NNCC_DW3_AVX512 1
+/* 3x3 without dilation, stride 1 or 2, with AVX-512: one channel's padded
+ * plane `pad` (rows wp wide) -> ym (OH, OW), 16 outputs per vector, the 9
+ * taps held in registers; with stride 1 two output rows at once share their
+ * input rows (4 rows loaded for 2 rows out). Row ends are masked. */
+static void dw3x3_plane16(const nncc_conv2d_params *p, const float *pad, int64_t wp, const float *wm, float bias,
+                          const float *am, float *ym, int clamp, float lo, float hi)
+{
+    __m512 wv[9];
+    for (int i = 0; i < 9; i++)
+        wv[i] = _mm512_set1_ps(wm[i]);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t sw = p->sw, sh = p->sh, ow = p->ow;
+    for (int64_t oy = 0; oy < p->oh;) {
+        const int two = sh == 1 && sw == 1 && oy + 1 < p->oh;
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            const int cnt = ow - ox < 16 ? (int)(ow - ox) : 16;
+            const __mmask16 keep = (__mmask16)(cnt == 16 ? 0xffffu : (1u << cnt) - 1);
+            const float *r = pad + oy * sh * wp + ox * sw;
+            __m512 a0 = bv, a1 = bv;
+            if (sw == 1) {
+                for (int i = 0; i < 3 + two; i++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const __m512 v = _mm512_loadu_ps(r + i * wp + kx);
+                        if (i < 3)
+                            a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
+                        if (two && i > 0)
+                            a1 = _mm512_fmadd_ps(wv[(i - 1) * 3 + kx], v, a1);
+                    }
+            } else {
+                for (int i = 0; i < 3; i++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const float *xs = r + i * wp + kx; /* x[0], x[2], ..., x[30] */
+                        const __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(xs), even,
+                                                                _mm512_maskz_loadu_ps(0x7fff, xs + 16));
+                        a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
+                    }
+            }
+            for (int j = 0; j < 1 + two; j++) {
+                __m512 v = j ? a1 : a0;
+                const int64_t o = (oy + j) * ow + ox;
+                if (am)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, am + o));
+                /* max/min return the second operand for a NaN: Relu gives 0,
+                 * Clip keeps it, as the reference */
+                if (clamp == 1)
+                    v = _mm512_max_ps(v, lov);
+                else if (clamp == 3)
+                    v = _mm512_min_ps(hiv, _mm512_max_ps(lov, v));
+                _mm512_mask_storeu_ps(ym + o, keep, v);
+            }
+        }
+        oy += 1 + two;
+    }
+}
+#endif
+
 int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
 {
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
-    return hp * wp + 8 * p->sw + 16; /* slack: the last block's reads past the end */
+    return hp * wp + 16 * p->sw + 32; /* slack: the last block's reads past the end */
 }
 
 void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
@@ -212,13 +312,15 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
                             d[s] = 0.0f;
                         continue;
                     }
-                    const float *xr = xc + iy * p->w;
-                    int64_t s = 0;
-                    for (; s < wp && s < p->pl; s++)
+                    const int64_t a = p->pl < wp ? p->pl : wp, e = p->pl + p->w < wp ? p->pl + p->w : wp;
+                    for (int64_t s = 0; s < a; s++)
                         d[s] = 0.0f;
-                    for (; s < wp && s - p->pl < p->w; s++)
-                        d[s] = xr[s - p->pl];
-                    for (; s < wp; s++)
+                    if (e - a >= 64)
+                        memcpy(d + a, xc + iy * p->w, (size_t)(e - a) * sizeof(float));
+                    else /* short rows: not worth a call */
+                        for (int64_t s = a; s < e; s++)
+                            d[s] = xc[iy * p->w + s - p->pl];
+                    for (int64_t s = e; s < wp; s++)
                         d[s] = 0.0f;
                 }
             }
@@ -226,35 +328,45 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
             const float bias = b ? b[m] : 0.0f;
             float *ym = y + (n * p->m + m) * osz;
             const float *am = add ? add + (n * p->m + m) * osz : 0;
+#if defined(NNCC_DW3_AVX512)
+            if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && (p->sw == 1 || p->sw == 2)) {
+                dw3x3_plane16(p, pad, wp, wm, bias, am, ym, clamp, lo, hi);
+                continue;
+            }
+#endif
             for (int64_t oy = 0; oy < p->oh; oy++) {
                 const float *pr = pad + oy * p->sh * wp;
                 float *yr = ym + oy * p->ow;
                 const float *ar = am ? am + oy * p->ow : 0;
                 for (int64_t ox = 0; ox < p->ow; ox += 8) {
                     const int cnt = p->ow - ox < 8 ? (int)(p->ow - ox) : 8;
-                    float out[8];
 #if defined(NNCC_WIN_AVX2)
-                    __m256 acc = _mm256_set1_ps(bias);
-                    for (int64_t ky = 0; ky < p->kh; ky++) {
-                        const float *xr = pr + ky * p->dh * wp + ox * p->sw;
-                        for (int64_t kx = 0; kx < p->kw; kx++)
-                            acc = _mm256_fmadd_ps(_mm256_set1_ps(wm[ky * p->kw + kx]),
-                                                  load_strided(xr + kx * p->dw, p->sw), acc);
-                    }
-                    if (cnt == 8) {
-                        if (ar)
-                            acc = _mm256_add_ps(acc, _mm256_loadu_ps(ar + ox));
-                        /* max/min return the second operand for a NaN: Relu
-                         * gives 0, Clip keeps it, as the reference */
-                        if (clamp == 1)
-                            acc = _mm256_max_ps(acc, _mm256_set1_ps(lo));
-                        else if (clamp == 3)
-                            acc = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), acc));
+                    const float *xo = pr + ox * p->sw;
+                    __m256 acc;
+                    /* 3x3 with stride 1 or 2 (nearly all depthwise layers): constant loops */
+                    if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && p->sw == 1)
+                        acc = dw_block3(xo, wm, bias, wp, 1);
+                    else if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && p->sw == 2)
+                        acc = dw_block3(xo, wm, bias, wp, 2);
+                    else
+                        acc = dw_block(xo, wm, bias, wp, p->kh, p->kw, p->dh, p->dw, p->sw);
+                    /* the last block of a row: cnt < 8 lanes, masked */
+                    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt),
+                                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                    if (ar)
+                        acc = _mm256_add_ps(acc, cnt == 8 ? _mm256_loadu_ps(ar + ox) : _mm256_maskload_ps(ar + ox, keep));
+                    /* max/min return the second operand for a NaN: Relu
+                     * gives 0, Clip keeps it, as the reference */
+                    if (clamp == 1)
+                        acc = _mm256_max_ps(acc, _mm256_set1_ps(lo));
+                    else if (clamp == 3)
+                        acc = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), acc));
+                    if (cnt == 8)
                         _mm256_storeu_ps(yr + ox, acc);
-                        continue;
-                    }
-                    _mm256_storeu_ps(out, acc);
+                    else
+                        _mm256_maskstore_ps(yr + ox, keep, acc);
 #else
+                    float out[8];
                     for (int l = 0; l < 8; l++)
                         out[l] = bias;
                     for (int64_t ky = 0; ky < p->kh; ky++) {
@@ -266,7 +378,6 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
                                 out[l] += wv * xs[l * p->sw];
                         }
                     }
-#endif
                     for (int l = 0; l < cnt; l++) {
                         float v = out[l];
                         if (ar)
@@ -279,6 +390,7 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
                         }
                         yr[ox + l] = v;
                     }
+#endif
                 }
             }
         }
