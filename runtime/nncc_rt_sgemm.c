@@ -423,6 +423,41 @@ static void micro_kernel_off(int64_t kc, const float *a, const float *b, const i
     acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
     finish16(acc, t);
 }
+/* Two A panels (12 output channels) at once: 24 zmm accumulators, each B
+ * row loaded once for 24 FMAs instead of 12. t0 and t1 are the tiles of the
+ * two panels (same columns). */
+#define NNCC_SGEMM_OFF2 1
+static void micro_kernel_off2(int64_t kc, const float *a0, const float *a1, const float *b, const int32_t *off,
+                              const tile *t0, const tile *t1)
+{
+#define NNCC_Z2(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps()
+    NNCC_Z2(0); NNCC_Z2(1); NNCC_Z2(2); NNCC_Z2(3); NNCC_Z2(4); NNCC_Z2(5);
+    NNCC_Z2(6); NNCC_Z2(7); NNCC_Z2(8); NNCC_Z2(9); NNCC_Z2(a); NNCC_Z2(b);
+#undef NNCC_Z2
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m512 v0 = _mm512_loadu_ps(bk), v1 = _mm512_loadu_ps(bk + 16);
+        __m512 av;
+#define NNCC_F2(i, src)                             \
+    av = _mm512_set1_ps(src);                       \
+    c##i##0 = _mm512_fmadd_ps(av, v0, c##i##0);     \
+    c##i##1 = _mm512_fmadd_ps(av, v1, c##i##1)
+        NNCC_F2(0, a0[0]); NNCC_F2(1, a0[1]); NNCC_F2(2, a0[2]);
+        NNCC_F2(3, a0[3]); NNCC_F2(4, a0[4]); NNCC_F2(5, a0[5]);
+        NNCC_F2(6, a1[0]); NNCC_F2(7, a1[1]); NNCC_F2(8, a1[2]);
+        NNCC_F2(9, a1[3]); NNCC_F2(a, a1[4]); NNCC_F2(b, a1[5]);
+#undef NNCC_F2
+        a0 += MR;
+        a1 += MR;
+    }
+    __m512 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish16(acc, t0);
+    acc[0] = c60, acc[1] = c61, acc[2] = c70, acc[3] = c71, acc[4] = c80, acc[5] = c81;
+    acc[6] = c90, acc[7] = c91, acc[8] = ca0, acc[9] = ca1, acc[10] = cb0, acc[11] = cb1;
+    finish16(acc, t1);
+}
 #elif defined(NNCC_SGEMM_AVX2)
 #define TW NR
 static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
@@ -771,6 +806,42 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                 for (int64_t pi = 0; pi < panels; pi++) {
                     const float *a = ag + pi * MR * K;
                     const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
+#if defined(NNCC_SGEMM_OFF2)
+                    /* two panels at once where two remain (not the tail tile of a
+                     * direct 1x1, which reads another B) */
+                    if (pi + 1 < panels) {
+                        for (int64_t ti = t0; ti < t1; ti++) {
+                            const int64_t q0 = ti * TW;
+                            if (direct && q0 + TW > Q) {
+                                for (int h = 0; h < 2; h++) {
+                                    tile t;
+                                    const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
+                                    t.ldc = npix, t.mr = (int)min64(MR, mg - mh), t.nr = (int)min64(TW, Q - q0);
+                                    t.load = 0, t.bias = b ? b + g * mg + mh : 0, t.clamp = clamp, t.lo = lo, t.hi = hi;
+                                    t.c = y + ch + q0, t.add = add ? add + ch + q0 : 0, t.gw = t.gow = t.q0 = 0;
+                                    micro_kernel_off(K, a + h * MR * K, tail, toff, &t);
+                                }
+                                continue;
+                            }
+                            tile tt[2];
+                            for (int h = 0; h < 2; h++) {
+                                tile *t = &tt[h];
+                                const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
+                                t->ldc = npix, t->mr = (int)min64(MR, mg - mh), t->nr = (int)min64(TW, Q - q0);
+                                t->load = 0, t->bias = b ? b + g * mg + mh : 0, t->clamp = clamp, t->lo = lo, t->hi = hi;
+                                if (direct) {
+                                    t->c = y + ch + q0, t->add = add ? add + ch + q0 : 0, t->gw = t->gow = t->q0 = 0;
+                                } else {
+                                    t->c = y + ch, t->add = add ? add + ch : 0;
+                                    t->gw = wg, t->gow = p->ow, t->q0 = q0;
+                                }
+                            }
+                            micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
+                        }
+                        pi++;
+                        continue;
+                    }
+#endif
                     for (int64_t ti = t0; ti < t1; ti++) {
                         const int64_t q0 = ti * TW;
                         tile t;
