@@ -47,8 +47,9 @@ static const char *usage =
     "                     auto (default: by shape), implicit (stride 1: packed\n"
     "                     GEMM reading the padded input in place), im2col\n"
     "                     (packed GEMM over im2col blocks), depthwise (group ==\n"
-    "                     C), direct (the reference). --report names each\n"
-    "                     Conv's choice\n"
+    "                     C), winograd (3x3 stride 1: F(2x2,3x3), never picked\n"
+    "                     by auto), direct (the reference). --report names\n"
+    "                     each Conv's choice\n"
     "  --quantize int8    post-training quantisation: Conv/Gemm (with fused Relu/\n"
     "                     Relu6) run as int8 kernels (weights int8 per output\n"
     "                     channel, activations int8 per tensor, bias int32,\n"
@@ -198,7 +199,7 @@ int main(int argc, char **argv)
             const char *v = argv[++i], *eq = strrchr(v, '=');
             if (!nncc_conv_algo_name_ok(eq ? eq + 1 : v) || eq == v) {
                 fprintf(stderr, "nncc: --conv-algo wants [NODE=]ALGO with ALGO one of auto, implicit, im2col, "
-                                "depthwise, direct; got '%s'\n", v);
+                                "depthwise, winograd, direct; got '%s'\n", v);
                 return 2;
             }
             if (o.n_conv_algo >= 16) {

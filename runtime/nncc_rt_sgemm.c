@@ -877,3 +877,265 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     if (ak != NNCC_ACT_NONE && !clamp)
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
 }
+
+/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions ----
+ * Each 2x2 block of outputs of a channel comes from a 4x4 tile of the
+ * padded input (tiles overlap by 2): Y = A^T [sum_c U_c (.) V_c] A with
+ * V = B^T d B the transformed input tile and U = G g G^T the transformed
+ * 3x3 filter (computed by nncc at compile time, in double, then rounded):
+ *     G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+ * The sum over c at each of the 16 positions xi of the tile is a matrix
+ * product M_xi(M, T) = U_xi(M, C) V_xi(C, T) over the T tiles, run by the
+ * implicit-GEMM micro-kernels (row c of V_xi at V_xi + c*TP): 16 GEMMs with
+ * 4/9 of the direct convolution's multiply-adds, plus the two transforms.
+ * Scratch (floats): V[16][C][TP], M[16][M][TP] (TP = T rounded up to a whole
+ * tile of columns), off[C] (int32), one zero-padded input plane.
+ * The weights: per xi, U_xi packed as nncc_conv2d_pack_f32 packs a 1x1 weight. */
+static void wino_geometry(const nncc_conv2d_params *p, int64_t *th, int64_t *tw, int64_t *tp, int64_t *hp,
+                          int64_t *wpd)
+{
+    *th = (p->oh + 1) / 2, *tw = (p->ow + 1) / 2;
+    *tp = (*th * *tw + TW_MAX - 1) / TW_MAX * TW_MAX;
+    *hp = 2 * *th + 2, *wpd = 2 * *tw + 2;
+}
+
+int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
+{
+    return 16 * ((p->m + MR - 1) / MR) * MR * p->c;
+}
+
+void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+{
+    static const double G[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+    const int64_t panels = (p->m + MR - 1) / MR;
+    for (int xi = 0; xi < 16; xi++) {
+        const int r = xi / 4, s = xi % 4;
+        float *d = wp + xi * panels * MR * p->c;
+        for (int64_t pi = 0; pi < panels; pi++)
+            for (int64_t c = 0; c < p->c; c++)
+                for (int64_t i = 0; i < MR; i++) {
+                    const int64_t m = pi * MR + i;
+                    double u = 0.0;
+                    if (m < p->m) {
+                        const float *g = w + (m * p->c + c) * 9;
+                        for (int a = 0; a < 3; a++)
+                            for (int b = 0; b < 3; b++)
+                                u += G[r][a] * (double)g[a * 3 + b] * G[s][b];
+                    }
+                    *d++ = (float)u;
+                }
+    }
+}
+
+int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
+{
+    int64_t th, tw, tp, hp, wpd;
+    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
+    return 16 * p->c * tp + 16 * p->m * tp + p->c + hp * wpd + 32;
+}
+
+#if defined(NNCC_SGEMM_AVX2)
+/* x[0], x[2], ..., x[14] (reads x[0..15]) */
+static __m256 load_even8(const float *x)
+{
+    const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+/* V = B^T d B for the tile at pl (rows wpd apart) into v[xi * vs] */
+static void wino_in1(const float *pl, int64_t wpd, float *v, int64_t vs)
+{
+    float t[4][4];
+    for (int j = 0; j < 4; j++) {
+        const float d0 = pl[j], d1 = pl[wpd + j], d2 = pl[2 * wpd + j], d3 = pl[3 * wpd + j];
+        t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;
+    }
+    for (int i = 0; i < 4; i++) {
+        v[(i * 4 + 0) * vs] = t[i][0] - t[i][2];
+        v[(i * 4 + 1) * vs] = t[i][1] + t[i][2];
+        v[(i * 4 + 2) * vs] = t[i][2] - t[i][1];
+        v[(i * 4 + 3) * vs] = t[i][1] - t[i][3];
+    }
+}
+
+void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch)
+{
+    int64_t th, tw, tp, hp, wpd;
+    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
+    const int64_t C = p->c, M = p->m, T = th * tw, hw = p->h * p->w, npix = p->oh * p->ow;
+    const int64_t panels = (M + MR - 1) / MR;
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    float *const V = scratch, *const Mb = V + 16 * C * tp;
+    int32_t *const off = (int32_t *)(void *)(Mb + 16 * M * tp);
+    float *const P = Mb + 16 * M * tp + C;
+    for (int64_t c = 0; c < C; c++)
+        off[c] = (int32_t)(c * tp);
+    for (int64_t s = hp * wpd; s < hp * wpd + 32; s++)
+        P[s] = 0.0f;
+    for (int64_t n = 0; n < p->n; n++) {
+        /* 1. input transform, channel by channel through a zero-padded plane */
+        for (int64_t c = 0; c < C; c++) {
+            const float *xc = x + (n * C + c) * hw;
+            for (int64_t r = 0; r < hp; r++) {
+                const int64_t iy = r - p->pt;
+                for (int64_t s = 0; s < wpd; s++) {
+                    const int64_t ix = s - p->pl;
+                    P[r * wpd + s] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? xc[iy * p->w + ix] : 0.0f;
+                }
+            }
+            float *vc = V + c * tp;
+            for (int64_t ty = 0; ty < th; ty++) {
+                int64_t tx = 0;
+#if defined(NNCC_SGEMM_AVX2)
+                for (; tx + 8 <= tw; tx += 8) { /* 8 tiles of a row at once */
+                    const float *pl = P + 2 * ty * wpd + 2 * tx;
+                    __m256 t[4][4];
+                    for (int j = 0; j < 4; j++) {
+                        const __m256 d0 = load_even8(pl + j), d1 = load_even8(pl + wpd + j);
+                        const __m256 d2 = load_even8(pl + 2 * wpd + j), d3 = load_even8(pl + 3 * wpd + j);
+                        t[0][j] = _mm256_sub_ps(d0, d2), t[1][j] = _mm256_add_ps(d1, d2);
+                        t[2][j] = _mm256_sub_ps(d2, d1), t[3][j] = _mm256_sub_ps(d1, d3);
+                    }
+                    float *v = vc + ty * tw + tx;
+                    for (int i = 0; i < 4; i++) {
+                        _mm256_storeu_ps(v + (i * 4 + 0) * C * tp, _mm256_sub_ps(t[i][0], t[i][2]));
+                        _mm256_storeu_ps(v + (i * 4 + 1) * C * tp, _mm256_add_ps(t[i][1], t[i][2]));
+                        _mm256_storeu_ps(v + (i * 4 + 2) * C * tp, _mm256_sub_ps(t[i][2], t[i][1]));
+                        _mm256_storeu_ps(v + (i * 4 + 3) * C * tp, _mm256_sub_ps(t[i][1], t[i][3]));
+                    }
+                }
+#endif
+                for (; tx < tw; tx++)
+                    wino_in1(P + 2 * ty * wpd + 2 * tx, wpd, vc + ty * tw + tx, C * tp);
+            }
+            for (int64_t t = T; t < tp; t++) /* columns past the last tile: zeros */
+                for (int xi = 0; xi < 16; xi++)
+                    vc[xi * C * tp + t] = 0.0f;
+        }
+        /* 2. M_xi = U_xi V_xi, 16 products */
+        const int64_t ntiles = tp / TW, tb = 256 / TW, nblocks = (ntiles + tb - 1) / tb;
+        for (int xi = 0; xi < 16; xi++) {
+            const float *ax = wp + xi * panels * MR * C, *vx = V + xi * C * tp;
+            float *mx = Mb + xi * M * tp;
+#ifdef _OPENMP
+            const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t jb = 0; jb < nblocks; jb++) {
+                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
+                for (int64_t pi = 0; pi < panels; pi++) {
+                    tile tt[2];
+                    const int two = 0
+#if defined(NNCC_SGEMM_OFF2)
+                                    + (pi + 1 < panels)
+#endif
+                        ;
+                    for (int64_t ti = t0; ti < t1; ti++) {
+                        const int64_t q0 = ti * TW;
+                        for (int h = 0; h <= two; h++) {
+                            tile *t = &tt[h];
+                            const int64_t m0 = (pi + h) * MR;
+                            t->c = mx + m0 * tp + q0, t->ldc = tp;
+                            t->mr = (int)min64(MR, M - m0), t->nr = TW;
+                            t->load = 0, t->bias = 0, t->add = 0, t->clamp = 0, t->lo = t->hi = 0.0f;
+                            t->gw = t->gow = t->q0 = 0;
+                        }
+#if defined(NNCC_SGEMM_OFF2)
+                        if (two) {
+                            micro_kernel_off2(C, ax + pi * MR * C, ax + (pi + 1) * MR * C, vx + q0, off, &tt[0], &tt[1]);
+                            continue;
+                        }
+#endif
+                        micro_kernel_off(C, ax + pi * MR * C, vx + q0, off, &tt[0]);
+                    }
+                    pi += two;
+                }
+            }
+        }
+        /* 3. output transform Y = A^T M A, bias, residual, Relu/Clip */
+        for (int64_t m = 0; m < M; m++) {
+            const float *mm = Mb + m * tp;
+            const float bias = b ? b[m] : 0.0f;
+            float *ym = y + (n * M + m) * npix;
+            const float *am = add ? add + (n * M + m) * npix : 0;
+            for (int64_t ty = 0; ty < th; ty++) {
+                const int64_t oy = 2 * ty;
+                int64_t tx = 0;
+#if defined(NNCC_SGEMM_AVX2)
+                /* 8 tiles = 16 output columns of two rows, all inside the output */
+                for (; oy + 1 < p->oh && 2 * tx + 16 <= p->ow; tx += 8) {
+                    const float *q = mm + ty * tw + tx;
+                    __m256 s0[4], s1[4];
+                    for (int j = 0; j < 4; j++) {
+                        const __m256 m0 = _mm256_loadu_ps(q + (0 + j) * M * tp), m1 = _mm256_loadu_ps(q + (4 + j) * M * tp);
+                        const __m256 m2 = _mm256_loadu_ps(q + (8 + j) * M * tp), m3 = _mm256_loadu_ps(q + (12 + j) * M * tp);
+                        s0[j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+                        s1[j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+                    }
+                    const __m256 bv = _mm256_set1_ps(bias);
+                    __m256 r[2][2];
+                    r[0][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bv);
+                    r[0][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bv);
+                    r[1][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bv);
+                    r[1][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bv);
+                    for (int i = 0; i < 2; i++) {
+                        float *yr = ym + (oy + i) * p->ow + 2 * tx;
+                        __m256 e = r[i][0], o = r[i][1];
+                        if (am) {
+                            const float *ar = am + (oy + i) * p->ow + 2 * tx;
+                            e = _mm256_add_ps(e, load_even8(ar));
+                            o = _mm256_add_ps(o, _mm256_setr_ps(ar[1], ar[3], ar[5], ar[7], ar[9], ar[11], ar[13], ar[15]));
+                        }
+                        /* max/min return the second operand for a NaN: Relu
+                         * gives 0, Clip keeps it, as the reference */
+                        if (clamp == 1) {
+                            e = _mm256_max_ps(e, _mm256_set1_ps(lo));
+                            o = _mm256_max_ps(o, _mm256_set1_ps(lo));
+                        } else if (clamp == 3) {
+                            e = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), e));
+                            o = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), o));
+                        }
+                        const __m256 l = _mm256_unpacklo_ps(e, o), h = _mm256_unpackhi_ps(e, o);
+                        _mm256_storeu_ps(yr, _mm256_permute2f128_ps(l, h, 0x20));
+                        _mm256_storeu_ps(yr + 8, _mm256_permute2f128_ps(l, h, 0x31));
+                    }
+                }
+#endif
+                for (; tx < tw; tx++) {
+                    const float *q = mm + ty * tw + tx;
+                    float s0[4], s1[4];
+                    for (int j = 0; j < 4; j++) {
+                        const float m0 = q[(0 + j) * M * tp], m1 = q[(4 + j) * M * tp];
+                        const float m2 = q[(8 + j) * M * tp], m3 = q[(12 + j) * M * tp];
+                        s0[j] = m0 + m1 + m2;
+                        s1[j] = m1 - m2 - m3;
+                    }
+                    const float r[2][2] = { { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3] },
+                                            { s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] } };
+                    for (int i = 0; i < 2 && oy + i < p->oh; i++)
+                        for (int j = 0; j < 2 && 2 * tx + j < p->ow; j++) {
+                            const int64_t o = (oy + i) * p->ow + 2 * tx + j;
+                            float v = r[i][j] + bias;
+                            if (am)
+                                v += am[o];
+                            if (clamp == 1)
+                                v = v > lo ? v : lo;
+                            if (clamp == 3) {
+                                v = v < lo ? lo : v;
+                                v = v > hi ? hi : v;
+                            }
+                            ym[o] = v;
+                        }
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}

@@ -135,6 +135,17 @@ int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch);
 
+/* 3x3 stride-1 convolution without dilation or groups by Winograd
+ * F(2x2, 3x3) (nncc_rt_sgemm.c): the same result as nncc_conv2d_f32 within
+ * float rounding. The weight is transformed and packed by nncc at compile
+ * time (nncc_conv2d_winograd_pack_f32, nncc_conv2d_winograd_packed_size
+ * floats); `scratch` holds nncc_conv2d_winograd_scratch_size(p) floats. */
+int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp);
+int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch);
+
 /* Depthwise convolution (group == C, M a multiple of C), the same result as
  * nncc_conv2d_f32 with the plain weight, vectorised along output rows
  * (nncc_rt_window.c); `scratch` holds nncc_conv2d_depthwise_scratch_size(p)

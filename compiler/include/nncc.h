@@ -66,7 +66,7 @@ typedef struct nncc_options {
 typedef struct nncc_ctx nncc_ctx;
 
 /* Whether `name` is an algorithm --conv-algo takes (auto, implicit, im2col,
- * depthwise, direct). */
+ * depthwise, winograd, direct). */
 int nncc_conv_algo_name_ok(const char *name);
 
 /* Fills `o` with the defaults (-O2, 16-byte alignment, 1 s of plan search). */

@@ -10,7 +10,7 @@ a 3x3 stride-2 conv (im2col), MaxPool 3x3/2 pad 1, MaxPool 2x2/2,
 AveragePool 3x3/1 pad 1 with and without count_include_pad.
 
 Compiled at -O2 with the automatic choice, then with each global
---conv-algo (which falls back where an algorithm does not fit), at -O0, and
+--conv-algo (winograd: F(2x2,3x3) on the 3x3 stride-1 convs) (which falls back where an algorithm does not fit), at -O0, and
 built with the default flags and with -march=native (the AVX2/AVX-512
 kernels where the CPU has them); each must match ORT within TOL. --report
 must name each Conv's algorithm; a per-node request that does not fit, or
@@ -85,7 +85,7 @@ def main():
     ref = H.run_ort(path, [x])
 
     variants = [("auto", "-O2", []), ("O0", "-O0", [])]
-    variants += [(a, "-O2", ["--conv-algo", a]) for a in ("direct", "im2col", "depthwise")]
+    variants += [(a, "-O2", ["--conv-algo", a]) for a in ("direct", "im2col", "depthwise", "winograd")]
     for name, opt, extra in variants:
         for flags in ([], ["-O2", "-march=native"]):
             tag = "%s %s" % (name, " ".join(flags) or "default flags")
@@ -112,6 +112,10 @@ def main():
     p = H.nncc_cmd([path, "--conv-algo", "c3s2=implicit"])
     t.check(p.returncode == 1 and "c3s2" in p.stderr and "stride 1" in p.stderr,
             "an unfit per-node request fails naming the node: %d %s" % (p.returncode, p.stderr))
+    rep = H.nncc_cmd([path, "--report", "--conv-algo", "winograd"], check=True).stderr
+    t.check(any(l.startswith("conv: 'c3r' ") and l.endswith(": winograd") for l in rep.splitlines()) and
+            any(l.startswith("conv: 'c3s2' ") and l.endswith(": im2col") for l in rep.splitlines()),
+            "a global --conv-algo winograd applies where it fits, the rest falls back:\n" + rep)
     p = H.nncc_cmd([path, "--conv-algo", "nosuch=im2col"])
     t.check(p.returncode == 1 and "nosuch" in p.stderr, "a request naming no Conv fails: %s" % p.stderr)
     p = H.nncc_cmd([path, "--conv-algo", "c3=fast"])

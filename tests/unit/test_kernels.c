@@ -9,6 +9,7 @@
  *
  *   nncc_conv2d_gemm_f32 (packed GEMM)  vs  nncc_conv2d_f32 (direct)
  *   nncc_conv2d_implicit_f32 (stride 1) vs  nncc_conv2d_f32
+ *   nncc_conv2d_winograd_f32 (3x3/1)    vs  nncc_conv2d_f32
  *   nncc_conv2d_depthwise_f32 (group C) vs  nncc_conv2d_f32
  *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
  *   nncc_gemm_f32 (blocked)             vs  nncc_gemm_ref_f32 (plain loops)
@@ -128,6 +129,18 @@ static void run_conv(const conv_case *k)
         kernel = "implicit GEMM";
         free(got2), free(scratch2);
     }
+    if (e <= TOL && p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.group == 1) {
+        const int64_t nwp = nncc_conv2d_winograd_packed_size(&p), nws = nncc_conv2d_winograd_scratch_size(&p);
+        float *got2 = rand_buf(ny), *wp2 = rand_buf(nwp), *scratch2 = rand_buf(nws);
+        nncc_conv2d_winograd_pack_f32(&p, w, wp2);
+        check_canary(wp2, nwp, "Winograd weight");
+        nncc_conv2d_winograd_f32(&p, x, wp2, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
+        check_canary(got2, ny, "Winograd output");
+        check_canary(scratch2, nws, "Winograd scratch");
+        e = rel_err(got2, ref, ny);
+        kernel = "Winograd";
+        free(got2), free(wp2), free(scratch2);
+    }
     if (e <= TOL && p.group == p.c) {
         const int64_t nd = nncc_conv2d_depthwise_scratch_size(&p);
         float *got2 = rand_buf(ny), *scratch2 = rand_buf(nd);
@@ -175,6 +188,9 @@ static void test_conv_fixed(void **state)
         { 1, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },     /* 7x7 grid of width 9 */
         { 1, 3, 33, 35, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, NNCC_ACT_RELU, 0, 0 },     /* dilated, padded */
         { 1, 5, 8, 8, 9, 1, 1, 1, 1, 1, 1, 1, 0, 2, 1, 1, NNCC_ACT_NONE, 1, 1 },       /* 1x1 with pads */
+        { 1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 }, /* resnet layer2, K = 1152 */
+        { 2, 33, 37, 35, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },   /* odd output sizes */
+        { 1, 7, 40, 33, 13, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1, NNCC_ACT_SIGMOID, 1, 0 }, /* asymmetric pads */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_conv(&cases[i]);
