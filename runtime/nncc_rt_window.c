@@ -32,6 +32,10 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define NNCC_WIN_AVX2 1
@@ -280,11 +284,17 @@ static void dw3x3_plane16(const nncc_conv2d_params *p, const float *pad, int64_t
 }
 #endif
 
-int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
+/* floats of one padded plane, with slack for the last block's reads past the end */
+static int64_t dw_plane_size(const nncc_conv2d_params *p)
 {
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
-    return hp * wp + 16 * p->sw + 32; /* slack: the last block's reads past the end */
+    return hp * wp + 16 * p->sw + 32;
+}
+
+int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
+{
+    return dw_plane_size(p) * (p->threads > 1 ? p->threads : 1); /* a plane per thread */
 }
 
 void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
@@ -296,34 +306,45 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
     const int64_t mult = p->m / p->c, osz = p->oh * p->ow, ntap = p->kh * p->kw;
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
-    float *const pad = scratch;
-    for (int64_t s = hp * wp; s < nncc_conv2d_depthwise_scratch_size(p); s++)
-        pad[s] = 0.0f;
-    for (int64_t n = 0; n < p->n; n++)
-        for (int64_t m = 0; m < p->m; m++) {
-            if (m % mult == 0) {
-                /* the padded plane: row r, column s hold x(r - pt, s - pl) or 0 */
-                const float *xc = x + (n * p->c + m / mult) * p->h * p->w;
-                for (int64_t r = 0; r < hp; r++) {
-                    float *d = pad + r * wp;
-                    const int64_t iy = r - p->pt;
-                    if (iy < 0 || iy >= p->h) {
-                        for (int64_t s = 0; s < wp; s++)
-                            d[s] = 0.0f;
-                        continue;
-                    }
-                    const int64_t a = p->pl < wp ? p->pl : wp, e = p->pl + p->w < wp ? p->pl + p->w : wp;
-                    for (int64_t s = 0; s < a; s++)
-                        d[s] = 0.0f;
-                    if (e - a >= 64)
-                        memcpy(d + a, xc + iy * p->w, (size_t)(e - a) * sizeof(float));
-                    else /* short rows: not worth a call */
-                        for (int64_t s = a; s < e; s++)
-                            d[s] = xc[iy * p->w + s - p->pl];
-                    for (int64_t s = e; s < wp; s++)
-                        d[s] = 0.0f;
-                }
+    const int64_t ps = dw_plane_size(p);
+    /* input channels (with their `mult` outputs) are independent: with
+     * OpenMP (and p->threads > 1) threads share them, each with its plane */
+#ifdef _OPENMP
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+#ifdef _OPENMP
+        float *const pad = scratch + (int64_t)omp_get_thread_num() * ps;
+#else
+        float *const pad = scratch;
+#endif
+        const int64_t n = nc / p->c, c = nc % p->c;
+        for (int64_t s = hp * wp; s < ps; s++)
+            pad[s] = 0.0f;
+        /* the padded plane: row r, column s hold x(r - pt, s - pl) or 0 */
+        const float *xc = x + nc * p->h * p->w;
+        for (int64_t r = 0; r < hp; r++) {
+            float *d = pad + r * wp;
+            const int64_t iy = r - p->pt;
+            if (iy < 0 || iy >= p->h) {
+                for (int64_t s = 0; s < wp; s++)
+                    d[s] = 0.0f;
+                continue;
             }
+            const int64_t a = p->pl < wp ? p->pl : wp, e = p->pl + p->w < wp ? p->pl + p->w : wp;
+            for (int64_t s = 0; s < a; s++)
+                d[s] = 0.0f;
+            if (e - a >= 64)
+                memcpy(d + a, xc + iy * p->w, (size_t)(e - a) * sizeof(float));
+            else /* short rows: not worth a call */
+                for (int64_t s = a; s < e; s++)
+                    d[s] = xc[iy * p->w + s - p->pl];
+            for (int64_t s = e; s < wp; s++)
+                d[s] = 0.0f;
+        }
+        for (int64_t j = 0; j < mult; j++) {
+            const int64_t m = c * mult + j;
             const float *wm = w + m * ntap;
             const float bias = b ? b[m] : 0.0f;
             float *ym = y + (n * p->m + m) * osz;
@@ -394,6 +415,7 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
                 }
             }
         }
+    }
     if (ak != NNCC_ACT_NONE && !clamp)
         nncc_act_f32(&p->act, p->n * p->m * osz, y);
 }
