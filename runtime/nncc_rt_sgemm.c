@@ -36,6 +36,8 @@
  */
 #include "nncc_runtime.h"
 
+#include <string.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -249,25 +251,22 @@ static void finish16(const __m512 *acc, const tile *t)
          * (the grid's padding columns are exactly the gaps), so per half of
          * 16 columns: compress the pixels' lanes together, store them with
          * one masked store (and read the residual the same way) */
-        __mmask16 keep[2];
-        int64_t first[2];
-        int cnt[2];
-        int64_t q = t->q0, ox = t->q0 % t->gw;
-        for (int h = 0; h < 2; h++) {
-            unsigned m = 0;
-            first[h] = -1;
-            for (int l = 0; l < 16; l++, q++, ox++) {
-                if (ox == t->gw)
-                    ox = 0;
-                if (ox < t->gow && 16 * h + l < t->nr) {
-                    if (first[h] < 0)
-                        first[h] = (q / t->gw) * t->gow + ox;
-                    m |= 1u << l;
-                }
+        uint32_t m = 0; /* bit j: column j is an output pixel; a run of them per grid row */
+        for (int64_t j = 0, ox = t->q0 % t->gw; j < t->nr;) {
+            if (ox < t->gow) {
+                const int64_t seg = min64(t->gow - ox, t->nr - j);
+                m |= (seg >= 32 ? 0xffffffffu : (1u << seg) - 1) << j;
+                j += seg, ox += seg;
+            } else {
+                j += t->gw - ox, ox = 0;
             }
-            keep[h] = (__mmask16)m;
-            cnt[h] = __builtin_popcount(m);
         }
+        const int64_t qf = t->q0 + (m ? __builtin_ctz(m) : 0); /* the first pixel's grid position */
+        const __mmask16 keep[2] = { (__mmask16)(m & 0xffffu), (__mmask16)(m >> 16) };
+        const int cnt[2] = { __builtin_popcount(m & 0xffffu), __builtin_popcount(m >> 16) };
+        int64_t first[2];
+        first[0] = (qf / t->gw) * t->gow + qf % t->gw;
+        first[1] = first[0] + cnt[0];
         const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
         for (int i = 0; i < t->mr; i++)
             for (int h = 0; h < 2; h++) {
@@ -784,10 +783,15 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                     for (int64_t r = 0; r < hp; r++) {
                         float *d = pad + c * plane + r * wg;
                         const int64_t iy = r - p->pt;
-                        for (int64_t s = 0; s < wg; s++) {
-                            const int64_t ix = s - p->pl;
-                            d[s] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? xg[c * hw + iy * p->w + ix] : 0.0f;
-                        }
+                        /* columns [a, e) come from the input row, the rest are 0 */
+                        const int64_t a = iy >= 0 && iy < p->h ? min64(p->pl, wg) : wg;
+                        const int64_t e = iy >= 0 && iy < p->h ? min64(p->pl + p->w, wg) : wg;
+                        for (int64_t s = 0; s < a; s++)
+                            d[s] = 0.0f;
+                        if (e > a)
+                            memcpy(d + a, xg + c * hw + iy * p->w, (size_t)(e - a) * sizeof(float));
+                        for (int64_t s = e > a ? e : a; s < wg; s++)
+                            d[s] = 0.0f;
                     }
                 for (int64_t s = 0; s < TW_MAX; s++)
                     pad[cg * plane + s] = 0.0f;

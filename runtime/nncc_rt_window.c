@@ -134,6 +134,26 @@ static inline int window_plane(const plane *q, const int mode)
         int64_t ox = oxa;
 #if defined(NNCC_WIN_AVX2)
         __m256 nanv = _mm256_setzero_ps();
+        /* 2 wide, stride 2 (the common 2x2/2 pool): each row's 16 inputs load
+         * once, even and odd lanes combine in place, one permute at the end */
+        for (; q->kw == 2 && q->sw == 2 && ox + 8 <= oxb; ox += 8) {
+            __m256 acc = mode == WIN_MAX ? _mm256_set1_ps(-INFINITY) : _mm256_setzero_ps();
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *xr = xb + iy * q->w + ox * 2;
+                const __m256 a = _mm256_loadu_ps(xr), b = _mm256_loadu_ps(xr + 8);
+                const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+                const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+                if (mode == WIN_MAX) {
+                    acc = _mm256_max_ps(e, _mm256_max_ps(o, acc));
+                    nanv = _mm256_or_ps(nanv, _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+                } else
+                    acc = _mm256_add_ps(acc, _mm256_add_ps(e, o));
+            }
+            acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+            if (mode == WIN_AVG)
+                acc = div > 0.0f ? _mm256_div_ps(acc, _mm256_set1_ps(div)) : _mm256_setzero_ps();
+            _mm256_storeu_ps(yr + ox, acc);
+        }
         for (; ox + 8 <= oxb; ox += 8) {
             __m256 acc = mode == WIN_MAX ? _mm256_set1_ps(-INFINITY) : _mm256_setzero_ps();
             for (int64_t iy = ya; iy < yb; iy++) {
