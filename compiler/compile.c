@@ -240,6 +240,8 @@ nncc_status nncc_compile_file(nncc_ctx *ctx, const char *model, const char *out_
         st = nncc_run_pipeline(g, &ctx->opt);
     if (st == NNCC_OK && g->batch_symbolic)
         st = check_batch(g, model);
+    if (st == NNCC_OK)
+        st = nncc_conv_check_algos(g);
     if (st == NNCC_OK && ctx->opt.report)
         report_totals(g);
     if (st == NNCC_OK && ctx->opt.print_graph) {

@@ -57,6 +57,15 @@ static const char *usage =
     "                     two, default 16)\n"
     "  --canary           test builds: guard bytes around every tensor, checked\n"
     "                     after each node (a run returns 1000+node on overwrite)\n"
+    "  --conv-algo [NODE=]ALGO\n"
+    "                     the kernel of Conv NODE (without NODE=: of every Conv\n"
+    "                     it fits; repeatable, the last given wins), from -O1:\n"
+    "                     auto (default: by shape), implicit (stride 1: packed\n"
+    "                     GEMM reading the padded input in place), im2col\n"
+    "                     (packed GEMM over im2col blocks), depthwise (group ==\n"
+    "                     C), winograd (3x3 stride 1: F(2x2,3x3), never picked\n"
+    "                     by auto), direct (the reference). --report names\n"
+    "                     each Conv's choice\n"
     "  --quantize int8    post-training quantisation: Conv/Gemm (with fused Relu/\n"
     "                     Relu6) run as int8 kernels (weights int8 per output\n"
     "                     channel, activations int8 per tensor, bias int32,\n"
@@ -200,6 +209,22 @@ int main(int argc, char **argv)
             } else {
                 o.keep_float[o.n_keep_float++] = v;
             }
+        } else if (!strcmp(a, "--conv-algo")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nncc: --conv-algo needs a value\n");
+                return 2;
+            }
+            const char *v = argv[++i], *eq = strrchr(v, '=');
+            if (!nncc_conv_algo_name_ok(eq ? eq + 1 : v) || eq == v) {
+                fprintf(stderr, "nncc: --conv-algo wants [NODE=]ALGO with ALGO one of auto, implicit, im2col, "
+                                "depthwise, winograd, direct; got '%s'\n", v);
+                return 2;
+            }
+            if (o.n_conv_algo >= 16) {
+                fprintf(stderr, "nncc: at most 16 --conv-algo options\n");
+                return 2;
+            }
+            o.conv_algo[o.n_conv_algo++] = v;
         } else if (!strcmp(a, "--int8-io")) {
             o.int8_io = 1;
         } else if (!strcmp(a, "--memory-map")) {

@@ -318,6 +318,9 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p);
 /* ops/conv.c, ops/pool.c: the runtime parameters of a Conv / MaxPool node
  * (for the int8 ops, which take the same attributes). */
 nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p);
+/* --conv-algo (nncc_conv_algo_name_ok in nncc.h): after the passes, errors for requests that name no Conv node or do not fit their
+ * node, and with --report one line per Conv naming the algorithm it gets. */
+nncc_status nncc_conv_check_algos(nncc_graph *g);
 nncc_status nncc_pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p);
 
 /* ops/data.c: Transpose's permutation (its perm, or the dims reversed),

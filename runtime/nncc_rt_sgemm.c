@@ -36,6 +36,8 @@
  */
 #include "nncc_runtime.h"
 
+#include <string.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -62,6 +64,11 @@ typedef struct {
     const float *add;    /* residual, Y's layout, at the tile's first element, or NULL */
     int clamp;           /* 1: v = max(v, lo) (Relu); 3: also v = min(v, hi) (Clip) */
     float lo, hi;
+    /* implicit GEMM over a padded grid (nncc_conv2d_implicit_f32): when gw > 0
+     * the tile's columns are grid positions q0.. of rows gw wide, of which the
+     * first gow of each row are output pixels; c and add then point at the
+     * output channel's pixel 0 */
+    int64_t gw, gow, q0;
 } tile;
 
 static int64_t min64(int64_t a, int64_t b)
@@ -96,7 +103,73 @@ static void store_tile(const float *acc, int lda, const tile *t)
     }
 }
 
+/* store_tile for any tile: on a grid (t->gw > 0), one store_tile per run of
+ * the tile's columns that are output pixels of one row. */
+static void finish(const float *acc, int lda, const tile *t)
+{
+    if (!t->gw) {
+        store_tile(acc, lda, t);
+        return;
+    }
+    tile s = *t;
+    for (int j = 0; j < t->nr;) {
+        const int64_t q = t->q0 + j, oy = q / t->gw, ox = q % t->gw;
+        if (ox >= t->gow) { /* the grid's padding columns: not outputs */
+            j += (int)(t->gw - ox);
+            continue;
+        }
+        const int seg = (int)min64(t->gow - ox, t->nr - j);
+        s.c = t->c + oy * t->gow + ox;
+        s.add = t->add ? t->add + oy * t->gow + ox : 0;
+        s.nr = seg;
+        store_tile(acc + j, lda, &s);
+        j += seg;
+    }
+}
+
 #if defined(NNCC_SGEMM_AVX2)
+/* Epilogue and store of a 6x16 tile held in acc[2*i], acc[2*i+1] (row i). */
+static void finish8(const __m256 *acc, const tile *t)
+{
+    if (t->mr == MR && t->nr == NR && !t->gw) {
+        const __m256 lo = _mm256_set1_ps(t->lo), hi = _mm256_set1_ps(t->hi);
+        for (int i = 0; i < MR; i++) {
+            float *c = t->c + i * t->ldc;
+            __m256 v0 = acc[2 * i], v1 = acc[2 * i + 1];
+            if (t->load) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
+            }
+            if (t->bias) {
+                const __m256 bv = _mm256_broadcast_ss(t->bias + i);
+                v0 = _mm256_add_ps(v0, bv);
+                v1 = _mm256_add_ps(v1, bv);
+            }
+            if (t->add) {
+                const float *d = t->add + i * t->ldc;
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d + 8));
+            }
+            /* max/min return the second operand when one is NaN: Relu
+             * gives 0 for NaN and Clip keeps it, as the reference */
+            if (t->clamp == 1) {
+                v0 = _mm256_max_ps(v0, lo);
+                v1 = _mm256_max_ps(v1, lo);
+            } else if (t->clamp == 3) {
+                v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
+                v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
+            }
+            _mm256_storeu_ps(c, v0);
+            _mm256_storeu_ps(c + 8, v1);
+        }
+        return;
+    }
+    float tmp[MR * NR];
+    for (int i = 0; i < 2 * MR; i++)
+        _mm256_storeu_ps(tmp + 8 * i, acc[i]);
+    finish(tmp, NR, t);
+}
+
 /* c(6x16) (+)= a(kc x 6, packed) b(kc x 16, packed), then the epilogue. */
 static void micro_kernel(int64_t kc, const float *a, const float *b, const tile *t)
 {
@@ -130,55 +203,95 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
         a += MR;
         b += NR;
     }
-    if (t->mr == MR && t->nr == NR) {
-        __m256 acc[2 * MR];
-        acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
-        acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
-        const __m256 lo = _mm256_set1_ps(t->lo), hi = _mm256_set1_ps(t->hi);
-        for (int i = 0; i < MR; i++) {
-            float *c = t->c + i * t->ldc;
-            __m256 v0 = acc[2 * i], v1 = acc[2 * i + 1];
-            if (t->load) {
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
-            }
-            if (t->bias) {
-                const __m256 bv = _mm256_broadcast_ss(t->bias + i);
-                v0 = _mm256_add_ps(v0, bv);
-                v1 = _mm256_add_ps(v1, bv);
-            }
-            if (t->add) {
-                const float *d = t->add + i * t->ldc;
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d + 8));
-            }
-            /* max/min return the second operand when one is NaN: Relu
-             * gives 0 for NaN and Clip keeps it, as the reference */
-            if (t->clamp == 1) {
-                v0 = _mm256_max_ps(v0, lo);
-                v1 = _mm256_max_ps(v1, lo);
-            } else if (t->clamp == 3) {
-                v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
-                v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
-            }
-            _mm256_storeu_ps(c, v0);
-            _mm256_storeu_ps(c + 8, v1);
-        }
-        return;
-    }
-    float acc[MR * NR];
-    _mm256_storeu_ps(acc + 0 * NR, c00), _mm256_storeu_ps(acc + 0 * NR + 8, c01);
-    _mm256_storeu_ps(acc + 1 * NR, c10), _mm256_storeu_ps(acc + 1 * NR + 8, c11);
-    _mm256_storeu_ps(acc + 2 * NR, c20), _mm256_storeu_ps(acc + 2 * NR + 8, c21);
-    _mm256_storeu_ps(acc + 3 * NR, c30), _mm256_storeu_ps(acc + 3 * NR + 8, c31);
-    _mm256_storeu_ps(acc + 4 * NR, c40), _mm256_storeu_ps(acc + 4 * NR + 8, c41);
-    _mm256_storeu_ps(acc + 5 * NR, c50), _mm256_storeu_ps(acc + 5 * NR + 8, c51);
-    store_tile(acc, NR, t);
+    __m256 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish8(acc, t);
 }
 #if defined(__AVX512F__)
 /* With AVX-512 (16 lanes), two adjacent B panels at once: a 6x32 tile in 12
  * zmm registers, c(6x32) (+)= a(kc x 6) [b0 b1](kc x 32). */
 #define NNCC_SGEMM_WIDE 1
+/* Epilogue and store of a 6x32 tile held in acc[2*i], acc[2*i+1] (row i). */
+static void finish16(const __m512 *acc, const tile *t)
+{
+    if (t->mr == MR && t->nr == 2 * NR && !t->gw) {
+        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+        for (int i = 0; i < MR; i++) {
+            float *c = t->c + i * t->ldc;
+            __m512 v0 = acc[2 * i], v1 = acc[2 * i + 1];
+            if (t->load) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+            }
+            if (t->bias) {
+                const __m512 bv = _mm512_set1_ps(t->bias[i]);
+                v0 = _mm512_add_ps(v0, bv);
+                v1 = _mm512_add_ps(v1, bv);
+            }
+            if (t->add) {
+                const float *d = t->add + i * t->ldc;
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(d));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(d + 16));
+            }
+            if (t->clamp == 1) {
+                v0 = _mm512_max_ps(v0, lo);
+                v1 = _mm512_max_ps(v1, lo);
+            } else if (t->clamp == 3) {
+                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
+                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
+            }
+            _mm512_storeu_ps(c, v0);
+            _mm512_storeu_ps(c + 16, v1);
+        }
+        return;
+    }
+    if (t->gw && !t->load) {
+        /* a grid tile: its output pixels, in order, are consecutive in Y
+         * (the grid's padding columns are exactly the gaps), so per half of
+         * 16 columns: compress the pixels' lanes together, store them with
+         * one masked store (and read the residual the same way) */
+        uint32_t m = 0; /* bit j: column j is an output pixel; a run of them per grid row */
+        for (int64_t j = 0, ox = t->q0 % t->gw; j < t->nr;) {
+            if (ox < t->gow) {
+                const int64_t seg = min64(t->gow - ox, t->nr - j);
+                m |= (seg >= 32 ? 0xffffffffu : (1u << seg) - 1) << j;
+                j += seg, ox += seg;
+            } else {
+                j += t->gw - ox, ox = 0;
+            }
+        }
+        const int64_t qf = t->q0 + (m ? __builtin_ctz(m) : 0); /* the first pixel's grid position */
+        const __mmask16 keep[2] = { (__mmask16)(m & 0xffffu), (__mmask16)(m >> 16) };
+        const int cnt[2] = { __builtin_popcount(m & 0xffffu), __builtin_popcount(m >> 16) };
+        int64_t first[2];
+        first[0] = (qf / t->gw) * t->gow + qf % t->gw;
+        first[1] = first[0] + cnt[0];
+        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+        for (int i = 0; i < t->mr; i++)
+            for (int h = 0; h < 2; h++) {
+                if (!cnt[h])
+                    continue;
+                const __mmask16 st = (__mmask16)((1u << cnt[h]) - 1);
+                __m512 v = _mm512_maskz_compress_ps(keep[h], acc[2 * i + h]);
+                if (t->bias)
+                    v = _mm512_add_ps(v, _mm512_set1_ps(t->bias[i]));
+                if (t->add)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(st, t->add + i * t->ldc + first[h]));
+                if (t->clamp == 1)
+                    v = _mm512_max_ps(v, lo);
+                else if (t->clamp == 3)
+                    v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+                _mm512_mask_storeu_ps(t->c + i * t->ldc + first[h], st, v);
+            }
+        return;
+    }
+    float tmp[MR * 2 * NR];
+    for (int i = 0; i < 2 * MR; i++)
+        _mm512_storeu_ps(tmp + 16 * i, acc[i]);
+    finish(tmp, 2 * NR, t);
+}
+
 static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const float *b1, const tile *t)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
@@ -215,41 +328,7 @@ static void micro_kernel_wide(int64_t kc, const float *a, const float *b0, const
     __m512 acc[2 * MR];
     acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
     acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
-    if (t->mr == MR && t->nr == 2 * NR) {
-        const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
-        for (int i = 0; i < MR; i++) {
-            float *c = t->c + i * t->ldc;
-            __m512 v0 = acc[2 * i], v1 = acc[2 * i + 1];
-            if (t->load) {
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
-            }
-            if (t->bias) {
-                const __m512 bv = _mm512_set1_ps(t->bias[i]);
-                v0 = _mm512_add_ps(v0, bv);
-                v1 = _mm512_add_ps(v1, bv);
-            }
-            if (t->add) {
-                const float *d = t->add + i * t->ldc;
-                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(d));
-                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(d + 16));
-            }
-            if (t->clamp == 1) {
-                v0 = _mm512_max_ps(v0, lo);
-                v1 = _mm512_max_ps(v1, lo);
-            } else if (t->clamp == 3) {
-                v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
-                v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
-            }
-            _mm512_storeu_ps(c, v0);
-            _mm512_storeu_ps(c + 16, v1);
-        }
-        return;
-    }
-    float tmp[MR * 2 * NR];
-    for (int i = 0; i < 2 * MR; i++)
-        _mm512_storeu_ps(tmp + 16 * i, acc[i]);
-    store_tile(tmp, 2 * NR, t);
+    finish16(acc, t);
 }
 #endif
 #elif defined(NNCC_SGEMM_NEON)
@@ -291,7 +370,7 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
     vst1q_f32(acc + (i) * NR + 12, c##i##3);
     NNCC_NEON_STORE(0) NNCC_NEON_STORE(1) NNCC_NEON_STORE(2) NNCC_NEON_STORE(3) NNCC_NEON_STORE(4) NNCC_NEON_STORE(5)
 #undef NNCC_NEON_STORE
-    store_tile(acc, NR, t);
+    finish(acc, NR, t);
 }
 #else
 /* Portable: the accumulator tile is a local array; the j loops have a
@@ -310,7 +389,171 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
         a += MR;
         b += NR;
     }
-    store_tile(acc, NR, t);
+    finish(acc, NR, t);
+}
+#endif
+
+/* ---- implicit GEMM for stride-1 convolutions (nncc_conv2d_implicit_f32) ----
+ * Micro-kernels that read row k of B at b + off[k] instead of a packed panel:
+ * c(6 x TW) = a(K x 6, packed) B(K x TW), B's row k being TW consecutive
+ * floats of the (padded) input. TW = 32 with AVX-512, else 16. */
+#if defined(NNCC_SGEMM_WIDE)
+#define TW (2 * NR)
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m512 v0 = _mm512_loadu_ps(bk), v1 = _mm512_loadu_ps(bk + 16);
+        __m512 av;
+        av = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(av, v0, c00);
+        c01 = _mm512_fmadd_ps(av, v1, c01);
+        av = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(av, v0, c10);
+        c11 = _mm512_fmadd_ps(av, v1, c11);
+        av = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(av, v0, c20);
+        c21 = _mm512_fmadd_ps(av, v1, c21);
+        av = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(av, v0, c30);
+        c31 = _mm512_fmadd_ps(av, v1, c31);
+        av = _mm512_set1_ps(a[4]);
+        c40 = _mm512_fmadd_ps(av, v0, c40);
+        c41 = _mm512_fmadd_ps(av, v1, c41);
+        av = _mm512_set1_ps(a[5]);
+        c50 = _mm512_fmadd_ps(av, v0, c50);
+        c51 = _mm512_fmadd_ps(av, v1, c51);
+        a += MR;
+    }
+    __m512 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish16(acc, t);
+}
+/* Two A panels (12 output channels) at once: 24 zmm accumulators, each B
+ * row loaded once for 24 FMAs instead of 12. t0 and t1 are the tiles of the
+ * two panels (same columns). */
+#define NNCC_SGEMM_OFF2 1
+static void micro_kernel_off2(int64_t kc, const float *a0, const float *a1, const float *b, const int32_t *off,
+                              const tile *t0, const tile *t1)
+{
+#define NNCC_Z2(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps()
+    NNCC_Z2(0); NNCC_Z2(1); NNCC_Z2(2); NNCC_Z2(3); NNCC_Z2(4); NNCC_Z2(5);
+    NNCC_Z2(6); NNCC_Z2(7); NNCC_Z2(8); NNCC_Z2(9); NNCC_Z2(a); NNCC_Z2(b);
+#undef NNCC_Z2
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m512 v0 = _mm512_loadu_ps(bk), v1 = _mm512_loadu_ps(bk + 16);
+        __m512 av;
+#define NNCC_F2(i, src)                             \
+    av = _mm512_set1_ps(src);                       \
+    c##i##0 = _mm512_fmadd_ps(av, v0, c##i##0);     \
+    c##i##1 = _mm512_fmadd_ps(av, v1, c##i##1)
+        NNCC_F2(0, a0[0]); NNCC_F2(1, a0[1]); NNCC_F2(2, a0[2]);
+        NNCC_F2(3, a0[3]); NNCC_F2(4, a0[4]); NNCC_F2(5, a0[5]);
+        NNCC_F2(6, a1[0]); NNCC_F2(7, a1[1]); NNCC_F2(8, a1[2]);
+        NNCC_F2(9, a1[3]); NNCC_F2(a, a1[4]); NNCC_F2(b, a1[5]);
+#undef NNCC_F2
+        a0 += MR;
+        a1 += MR;
+    }
+    __m512 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish16(acc, t0);
+    acc[0] = c60, acc[1] = c61, acc[2] = c70, acc[3] = c71, acc[4] = c80, acc[5] = c81;
+    acc[6] = c90, acc[7] = c91, acc[8] = ca0, acc[9] = ca1, acc[10] = cb0, acc[11] = cb1;
+    finish16(acc, t1);
+}
+#elif defined(NNCC_SGEMM_AVX2)
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+        __m256 av;
+        av = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(av, b0, c00);
+        c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(av, b0, c10);
+        c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(av, b0, c20);
+        c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(av, b0, c30);
+        c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(av, b0, c40);
+        c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(av, b0, c50);
+        c51 = _mm256_fmadd_ps(av, b1, c51);
+        a += MR;
+    }
+    __m256 acc[2 * MR];
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+    finish8(acc, t);
+}
+#elif defined(NNCC_SGEMM_NEON)
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    float32x4_t c[MR][4];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++)
+            c[i][j] = vdupq_n_f32(0.0f);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        const float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4);
+        const float32x4_t b2 = vld1q_f32(bk + 8), b3 = vld1q_f32(bk + 12);
+        for (int i = 0; i < MR; i++) {
+            const float32x4_t av = vdupq_n_f32(a[i]);
+            c[i][0] = vfmaq_f32(c[i][0], av, b0);
+            c[i][1] = vfmaq_f32(c[i][1], av, b1);
+            c[i][2] = vfmaq_f32(c[i][2], av, b2);
+            c[i][3] = vfmaq_f32(c[i][3], av, b3);
+        }
+        a += MR;
+    }
+    float acc[MR * NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4; j++)
+            vst1q_f32(acc + i * NR + 4 * j, c[i][j]);
+    finish(acc, NR, t);
+}
+#else
+#define TW NR
+static void micro_kernel_off(int64_t kc, const float *a, const float *b, const int32_t *off, const tile *t)
+{
+    float acc[MR * NR];
+    for (int i = 0; i < MR * NR; i++)
+        acc[i] = 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + off[k];
+        for (int i = 0; i < MR; i++) {
+            const float av = a[i];
+            for (int j = 0; j < NR; j++)
+                acc[i * NR + j] += av * bk[j];
+        }
+        a += MR;
+    }
+    finish(acc, NR, t);
 }
 #endif
 
@@ -466,6 +709,7 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             t.clamp = last ? clamp : 0;
                             t.lo = lo;
                             t.hi = hi;
+                            t.gw = t.gow = t.q0 = 0;
 #if defined(NNCC_SGEMM_WIDE)
                             if (wide) {
                                 micro_kernel_wide(kc, a, bp + jp * kc * NR, bp + (jp + 1) * kc * NR, &t);
@@ -476,6 +720,436 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             micro_kernel(kc, a, bp + jp * kc * NR, &t);
                         }
                     }
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+
+/* ---- implicit GEMM for stride-1 convolutions ----
+ * With stride 1, the input pixel of output (oy, ox) under tap (ky, kx) is
+ * (oy + ky*dh, ox + kx*dw) of the padded input. Lay the padded input of a
+ * group out as planes of HP = OH + (KH-1)*dh rows of WP = OW + (KW-1)*dw
+ * columns, and number the output "grid" positions q = oy*WP + ox (ox < WP):
+ * then row k = (c, ky, kx) of the im2col matrix, at grid position q, is
+ * padded[off[k] + q] with off[k] = c*HP*WP + ky*dh*WP + kx*dw. Every row of B
+ * is a contiguous run of the padded input, which the micro-kernel reads in
+ * place: no im2col, no packing, one copy of the input (none for a 1x1
+ * convolution without padding, where the input is the grid). Grid columns
+ * ox >= OW are computed and dropped (a waste of (KW-1)*dw/WP).
+ * The scratch (floats): off[K] (int32), then either the padded input plus TW
+ * zeros (read past the last grid position), or, without the copy, toff[K]
+ * and the last, partial tile of B copied out (K x TW, zero-filled) so that no
+ * read goes past the input. */
+#define TW_MAX (2 * NR) /* the widest tile on any target: sizes planned by nncc hold for all */
+
+static int implicit_direct(const nncc_conv2d_params *p)
+{
+    return p->kh == 1 && p->kw == 1 && p->oh == p->h && p->ow == p->w;
+}
+
+int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p)
+{
+    const int64_t cg = p->c / p->group, K = cg * p->kh * p->kw;
+    const int64_t hp = p->oh + (p->kh - 1) * p->dh, wpd = p->ow + (p->kw - 1) * p->dw;
+    if (implicit_direct(p))
+        return 2 * K + K * TW_MAX;
+    return K + cg * hp * wpd + TW_MAX;
+}
+
+void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch)
+{
+    const int64_t cg = p->c / p->group, mg = p->m / p->group;
+    const int64_t K = cg * p->kh * p->kw, npix = p->oh * p->ow, hw = p->h * p->w;
+    const int64_t panels = (mg + MR - 1) / MR;
+    const int direct = implicit_direct(p);
+    const int64_t hp = direct ? p->h : p->oh + (p->kh - 1) * p->dh;
+    const int64_t wg = direct ? p->w : p->ow + (p->kw - 1) * p->dw;   /* grid width */
+    const int64_t plane = hp * wg, Q = (p->oh - 1) * wg + p->ow;        /* grid positions used */
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    int32_t *const off = (int32_t *)(void *)scratch, *const toff = off + K;
+    float *const pad = scratch + K, *const tail = scratch + 2 * K;
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t c = k / (p->kh * p->kw), r = k % (p->kh * p->kw);
+        off[k] = (int32_t)(c * plane + (r / p->kw) * p->dh * wg + (r % p->kw) * p->dw);
+    }
+    const int64_t ntiles = (Q + TW - 1) / TW, tq = (Q / TW) * TW; /* a partial tile starts at tq < Q */
+    if (direct)
+        for (int64_t k = 0; k < K; k++)
+            toff[k] = (int32_t)(k * TW);
+    const int64_t tb = 256 / TW;                 /* tiles per block: 256 grid positions */
+    const int64_t nblocks = (ntiles + tb - 1) / tb;
+    for (int64_t n = 0; n < p->n; n++) {
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->c + g * cg) * hw;
+            const float *ag = wp + g * panels * MR * K;
+            const int64_t yoff = (n * p->m + g * mg) * npix;
+            const float *src = xg;
+            if (!direct) {
+                /* the padded input: row r, column s hold x(r - pt, s - pl) or 0 */
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t r = 0; r < hp; r++) {
+                        float *d = pad + c * plane + r * wg;
+                        const int64_t iy = r - p->pt;
+                        /* columns [a, e) come from the input row, the rest are 0 */
+                        const int64_t a = iy >= 0 && iy < p->h ? min64(p->pl, wg) : wg;
+                        const int64_t e = iy >= 0 && iy < p->h ? min64(p->pl + p->w, wg) : wg;
+                        for (int64_t s = 0; s < a; s++)
+                            d[s] = 0.0f;
+                        if (e > a)
+                            memcpy(d + a, xg + c * hw + iy * p->w, (size_t)(e - a) * sizeof(float));
+                        for (int64_t s = e > a ? e : a; s < wg; s++)
+                            d[s] = 0.0f;
+                    }
+                for (int64_t s = 0; s < TW_MAX; s++)
+                    pad[cg * plane + s] = 0.0f;
+                src = pad;
+            } else if (tq < Q) {
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t j = 0; j < TW; j++)
+                        tail[k * TW + j] = tq + j < Q ? xg[k * hw + tq + j] : 0.0f;
+            }
+#ifdef _OPENMP
+            const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t jb = 0; jb < nblocks; jb++) {
+                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
+                for (int64_t pi = 0; pi < panels; pi++) {
+                    const float *a = ag + pi * MR * K;
+                    const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
+#if defined(NNCC_SGEMM_OFF2)
+                    /* two panels at once where two remain (not the tail tile of a
+                     * direct 1x1, which reads another B) */
+                    if (pi + 1 < panels) {
+                        for (int64_t ti = t0; ti < t1; ti++) {
+                            const int64_t q0 = ti * TW;
+                            if (direct && q0 + TW > Q) {
+                                for (int h = 0; h < 2; h++) {
+                                    tile t;
+                                    const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
+                                    t.ldc = npix, t.mr = (int)min64(MR, mg - mh), t.nr = (int)min64(TW, Q - q0);
+                                    t.load = 0, t.bias = b ? b + g * mg + mh : 0, t.clamp = clamp, t.lo = lo, t.hi = hi;
+                                    t.c = y + ch + q0, t.add = add ? add + ch + q0 : 0, t.gw = t.gow = t.q0 = 0;
+                                    micro_kernel_off(K, a + h * MR * K, tail, toff, &t);
+                                }
+                                continue;
+                            }
+                            tile tt[2];
+                            for (int h = 0; h < 2; h++) {
+                                tile *t = &tt[h];
+                                const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
+                                t->ldc = npix, t->mr = (int)min64(MR, mg - mh), t->nr = (int)min64(TW, Q - q0);
+                                t->load = 0, t->bias = b ? b + g * mg + mh : 0, t->clamp = clamp, t->lo = lo, t->hi = hi;
+                                if (direct) {
+                                    t->c = y + ch + q0, t->add = add ? add + ch + q0 : 0, t->gw = t->gow = t->q0 = 0;
+                                } else {
+                                    t->c = y + ch, t->add = add ? add + ch : 0;
+                                    t->gw = wg, t->gow = p->ow, t->q0 = q0;
+                                }
+                            }
+                            micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
+                        }
+                        pi++;
+                        continue;
+                    }
+#endif
+                    for (int64_t ti = t0; ti < t1; ti++) {
+                        const int64_t q0 = ti * TW;
+                        tile t;
+                        t.ldc = npix;
+                        t.mr = (int)min64(MR, mg - m0);
+                        t.nr = (int)min64(TW, Q - q0);
+                        t.load = 0;
+                        t.bias = b ? b + g * mg + m0 : 0;
+                        t.clamp = clamp;
+                        t.lo = lo;
+                        t.hi = hi;
+                        if (direct) {
+                            t.c = y + cbase + q0;
+                            t.add = add ? add + cbase + q0 : 0;
+                            t.gw = t.gow = t.q0 = 0;
+                            if (q0 + TW > Q)
+                                micro_kernel_off(K, a, tail, toff, &t);
+                            else
+                                micro_kernel_off(K, a, src + q0, off, &t);
+                        } else {
+                            t.c = y + cbase;
+                            t.add = add ? add + cbase : 0;
+                            t.gw = wg;
+                            t.gow = p->ow;
+                            t.q0 = q0;
+                            micro_kernel_off(K, a, src + q0, off, &t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+
+/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions ----
+ * Each 2x2 block of outputs of a channel comes from a 4x4 tile of the
+ * padded input (tiles overlap by 2): Y = A^T [sum_c U_c (.) V_c] A with
+ * V = B^T d B the transformed input tile and U = G g G^T the transformed
+ * 3x3 filter (computed by nncc at compile time, in double, then rounded):
+ *     G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+ * The sum over c at each of the 16 positions xi of the tile is a matrix
+ * product M_xi(M, T) = U_xi(M, C) V_xi(C, T) over the T tiles, run by the
+ * implicit-GEMM micro-kernels (row c of V_xi at V_xi + c*TP): 16 GEMMs with
+ * 4/9 of the direct convolution's multiply-adds, plus the two transforms.
+ * Scratch (floats): V[16][C][TP], M[16][M][TP] (TP = T rounded up to a whole
+ * tile of columns), off[C] (int32), one zero-padded input plane.
+ * The weights: per xi, U_xi packed as nncc_conv2d_pack_f32 packs a 1x1 weight. */
+static void wino_geometry(const nncc_conv2d_params *p, int64_t *th, int64_t *tw, int64_t *tp, int64_t *hp,
+                          int64_t *wpd)
+{
+    *th = (p->oh + 1) / 2, *tw = (p->ow + 1) / 2;
+    *tp = (*th * *tw + TW_MAX - 1) / TW_MAX * TW_MAX;
+    *hp = 2 * *th + 2, *wpd = 2 * *tw + 2;
+}
+
+int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
+{
+    return 16 * ((p->m + MR - 1) / MR) * MR * p->c;
+}
+
+void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+{
+    static const double G[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+    const int64_t panels = (p->m + MR - 1) / MR;
+    for (int xi = 0; xi < 16; xi++) {
+        const int r = xi / 4, s = xi % 4;
+        float *d = wp + xi * panels * MR * p->c;
+        for (int64_t pi = 0; pi < panels; pi++)
+            for (int64_t c = 0; c < p->c; c++)
+                for (int64_t i = 0; i < MR; i++) {
+                    const int64_t m = pi * MR + i;
+                    double u = 0.0;
+                    if (m < p->m) {
+                        const float *g = w + (m * p->c + c) * 9;
+                        for (int a = 0; a < 3; a++)
+                            for (int b = 0; b < 3; b++)
+                                u += G[r][a] * (double)g[a * 3 + b] * G[s][b];
+                    }
+                    *d++ = (float)u;
+                }
+    }
+}
+
+int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
+{
+    int64_t th, tw, tp, hp, wpd;
+    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
+    return 16 * p->c * tp + 16 * p->m * tp + p->c + hp * wpd + 32;
+}
+
+#if defined(NNCC_SGEMM_AVX2)
+/* x[0], x[2], ..., x[14] (reads x[0..15]) */
+static __m256 load_even8(const float *x)
+{
+    const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+/* V = B^T d B for the tile at pl (rows wpd apart) into v[xi * vs] */
+static void wino_in1(const float *pl, int64_t wpd, float *v, int64_t vs)
+{
+    float t[4][4];
+    for (int j = 0; j < 4; j++) {
+        const float d0 = pl[j], d1 = pl[wpd + j], d2 = pl[2 * wpd + j], d3 = pl[3 * wpd + j];
+        t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;
+    }
+    for (int i = 0; i < 4; i++) {
+        v[(i * 4 + 0) * vs] = t[i][0] - t[i][2];
+        v[(i * 4 + 1) * vs] = t[i][1] + t[i][2];
+        v[(i * 4 + 2) * vs] = t[i][2] - t[i][1];
+        v[(i * 4 + 3) * vs] = t[i][1] - t[i][3];
+    }
+}
+
+void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch)
+{
+    int64_t th, tw, tp, hp, wpd;
+    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
+    const int64_t C = p->c, M = p->m, T = th * tw, hw = p->h * p->w, npix = p->oh * p->ow;
+    const int64_t panels = (M + MR - 1) / MR;
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    float *const V = scratch, *const Mb = V + 16 * C * tp;
+    int32_t *const off = (int32_t *)(void *)(Mb + 16 * M * tp);
+    float *const P = Mb + 16 * M * tp + C;
+    for (int64_t c = 0; c < C; c++)
+        off[c] = (int32_t)(c * tp);
+    for (int64_t s = hp * wpd; s < hp * wpd + 32; s++)
+        P[s] = 0.0f;
+    for (int64_t n = 0; n < p->n; n++) {
+        /* 1. input transform, channel by channel through a zero-padded plane */
+        for (int64_t c = 0; c < C; c++) {
+            const float *xc = x + (n * C + c) * hw;
+            for (int64_t r = 0; r < hp; r++) {
+                const int64_t iy = r - p->pt;
+                for (int64_t s = 0; s < wpd; s++) {
+                    const int64_t ix = s - p->pl;
+                    P[r * wpd + s] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? xc[iy * p->w + ix] : 0.0f;
+                }
+            }
+            float *vc = V + c * tp;
+            for (int64_t ty = 0; ty < th; ty++) {
+                int64_t tx = 0;
+#if defined(NNCC_SGEMM_AVX2)
+                for (; tx + 8 <= tw; tx += 8) { /* 8 tiles of a row at once */
+                    const float *pl = P + 2 * ty * wpd + 2 * tx;
+                    __m256 t[4][4];
+                    for (int j = 0; j < 4; j++) {
+                        const __m256 d0 = load_even8(pl + j), d1 = load_even8(pl + wpd + j);
+                        const __m256 d2 = load_even8(pl + 2 * wpd + j), d3 = load_even8(pl + 3 * wpd + j);
+                        t[0][j] = _mm256_sub_ps(d0, d2), t[1][j] = _mm256_add_ps(d1, d2);
+                        t[2][j] = _mm256_sub_ps(d2, d1), t[3][j] = _mm256_sub_ps(d1, d3);
+                    }
+                    float *v = vc + ty * tw + tx;
+                    for (int i = 0; i < 4; i++) {
+                        _mm256_storeu_ps(v + (i * 4 + 0) * C * tp, _mm256_sub_ps(t[i][0], t[i][2]));
+                        _mm256_storeu_ps(v + (i * 4 + 1) * C * tp, _mm256_add_ps(t[i][1], t[i][2]));
+                        _mm256_storeu_ps(v + (i * 4 + 2) * C * tp, _mm256_sub_ps(t[i][2], t[i][1]));
+                        _mm256_storeu_ps(v + (i * 4 + 3) * C * tp, _mm256_sub_ps(t[i][1], t[i][3]));
+                    }
+                }
+#endif
+                for (; tx < tw; tx++)
+                    wino_in1(P + 2 * ty * wpd + 2 * tx, wpd, vc + ty * tw + tx, C * tp);
+            }
+            for (int64_t t = T; t < tp; t++) /* columns past the last tile: zeros */
+                for (int xi = 0; xi < 16; xi++)
+                    vc[xi * C * tp + t] = 0.0f;
+        }
+        /* 2. M_xi = U_xi V_xi, 16 products */
+        const int64_t ntiles = tp / TW, tb = 256 / TW, nblocks = (ntiles + tb - 1) / tb;
+        for (int xi = 0; xi < 16; xi++) {
+            const float *ax = wp + xi * panels * MR * C, *vx = V + xi * C * tp;
+            float *mx = Mb + xi * M * tp;
+#ifdef _OPENMP
+            const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t jb = 0; jb < nblocks; jb++) {
+                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
+                for (int64_t pi = 0; pi < panels; pi++) {
+                    tile tt[2];
+                    const int two = 0
+#if defined(NNCC_SGEMM_OFF2)
+                                    + (pi + 1 < panels)
+#endif
+                        ;
+                    for (int64_t ti = t0; ti < t1; ti++) {
+                        const int64_t q0 = ti * TW;
+                        for (int h = 0; h <= two; h++) {
+                            tile *t = &tt[h];
+                            const int64_t m0 = (pi + h) * MR;
+                            t->c = mx + m0 * tp + q0, t->ldc = tp;
+                            t->mr = (int)min64(MR, M - m0), t->nr = TW;
+                            t->load = 0, t->bias = 0, t->add = 0, t->clamp = 0, t->lo = t->hi = 0.0f;
+                            t->gw = t->gow = t->q0 = 0;
+                        }
+#if defined(NNCC_SGEMM_OFF2)
+                        if (two) {
+                            micro_kernel_off2(C, ax + pi * MR * C, ax + (pi + 1) * MR * C, vx + q0, off, &tt[0], &tt[1]);
+                            continue;
+                        }
+#endif
+                        micro_kernel_off(C, ax + pi * MR * C, vx + q0, off, &tt[0]);
+                    }
+                    pi += two;
+                }
+            }
+        }
+        /* 3. output transform Y = A^T M A, bias, residual, Relu/Clip */
+        for (int64_t m = 0; m < M; m++) {
+            const float *mm = Mb + m * tp;
+            const float bias = b ? b[m] : 0.0f;
+            float *ym = y + (n * M + m) * npix;
+            const float *am = add ? add + (n * M + m) * npix : 0;
+            for (int64_t ty = 0; ty < th; ty++) {
+                const int64_t oy = 2 * ty;
+                int64_t tx = 0;
+#if defined(NNCC_SGEMM_AVX2)
+                /* 8 tiles = 16 output columns of two rows, all inside the output */
+                for (; oy + 1 < p->oh && 2 * tx + 16 <= p->ow; tx += 8) {
+                    const float *q = mm + ty * tw + tx;
+                    __m256 s0[4], s1[4];
+                    for (int j = 0; j < 4; j++) {
+                        const __m256 m0 = _mm256_loadu_ps(q + (0 + j) * M * tp), m1 = _mm256_loadu_ps(q + (4 + j) * M * tp);
+                        const __m256 m2 = _mm256_loadu_ps(q + (8 + j) * M * tp), m3 = _mm256_loadu_ps(q + (12 + j) * M * tp);
+                        s0[j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+                        s1[j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+                    }
+                    const __m256 bv = _mm256_set1_ps(bias);
+                    __m256 r[2][2];
+                    r[0][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bv);
+                    r[0][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bv);
+                    r[1][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bv);
+                    r[1][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bv);
+                    for (int i = 0; i < 2; i++) {
+                        float *yr = ym + (oy + i) * p->ow + 2 * tx;
+                        __m256 e = r[i][0], o = r[i][1];
+                        if (am) {
+                            const float *ar = am + (oy + i) * p->ow + 2 * tx;
+                            e = _mm256_add_ps(e, load_even8(ar));
+                            o = _mm256_add_ps(o, _mm256_setr_ps(ar[1], ar[3], ar[5], ar[7], ar[9], ar[11], ar[13], ar[15]));
+                        }
+                        /* max/min return the second operand for a NaN: Relu
+                         * gives 0, Clip keeps it, as the reference */
+                        if (clamp == 1) {
+                            e = _mm256_max_ps(e, _mm256_set1_ps(lo));
+                            o = _mm256_max_ps(o, _mm256_set1_ps(lo));
+                        } else if (clamp == 3) {
+                            e = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), e));
+                            o = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), o));
+                        }
+                        const __m256 l = _mm256_unpacklo_ps(e, o), h = _mm256_unpackhi_ps(e, o);
+                        _mm256_storeu_ps(yr, _mm256_permute2f128_ps(l, h, 0x20));
+                        _mm256_storeu_ps(yr + 8, _mm256_permute2f128_ps(l, h, 0x31));
+                    }
+                }
+#endif
+                for (; tx < tw; tx++) {
+                    const float *q = mm + ty * tw + tx;
+                    float s0[4], s1[4];
+                    for (int j = 0; j < 4; j++) {
+                        const float m0 = q[(0 + j) * M * tp], m1 = q[(4 + j) * M * tp];
+                        const float m2 = q[(8 + j) * M * tp], m3 = q[(12 + j) * M * tp];
+                        s0[j] = m0 + m1 + m2;
+                        s1[j] = m1 - m2 - m3;
+                    }
+                    const float r[2][2] = { { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3] },
+                                            { s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] } };
+                    for (int i = 0; i < 2 && oy + i < p->oh; i++)
+                        for (int j = 0; j < 2 && 2 * tx + j < p->ow; j++) {
+                            const int64_t o = (oy + i) * p->ow + 2 * tx + j;
+                            float v = r[i][j] + bias;
+                            if (am)
+                                v += am[o];
+                            if (clamp == 1)
+                                v = v > lo ? v : lo;
+                            if (clamp == 3) {
+                                v = v < lo ? lo : v;
+                                v = v > hi ? hi : v;
+                            }
+                            ym[o] = v;
+                        }
                 }
             }
         }

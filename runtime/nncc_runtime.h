@@ -127,6 +127,34 @@ int64_t nncc_conv2d_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const float *wp,
                           const float *b, const float *add, float *y, float *scratch);
 
+/* Stride-1 convolution as an implicit GEMM (nncc_rt_sgemm.c): the same
+ * result and packed weight as nncc_conv2d_gemm_f32, with the micro-kernel
+ * reading the (zero-padded) input in place instead of an im2col copy.
+ * Needs sh == sw == 1 and the padded input's size below 2^31 elements;
+ * `scratch` holds nncc_conv2d_implicit_scratch_size(p) floats. */
+int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch);
+
+/* 3x3 stride-1 convolution without dilation or groups by Winograd
+ * F(2x2, 3x3) (nncc_rt_sgemm.c): the same result as nncc_conv2d_f32 within
+ * float rounding. The weight is transformed and packed by nncc at compile
+ * time (nncc_conv2d_winograd_pack_f32, nncc_conv2d_winograd_packed_size
+ * floats); `scratch` holds nncc_conv2d_winograd_scratch_size(p) floats. */
+int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp);
+int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch);
+
+/* Depthwise convolution (group == C, M a multiple of C), the same result as
+ * nncc_conv2d_f32 with the plain weight, vectorised along output rows
+ * (nncc_rt_window.c); `scratch` holds nncc_conv2d_depthwise_scratch_size(p)
+ * floats (one padded input plane). */
+int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
+                               const float *add, float *y, float *scratch);
+
 /* y(N,M,OH,OW) = act(conv_transpose(x(N,C,H,W), w(C,M/group,KH,KW)) + b(M)), with
  * the same parameters as Conv read the other way: c = input channels,
  * m = output channels, pt/pl = padding removed at top/left (nncc_rt_convt.c). */
@@ -162,6 +190,12 @@ typedef struct {
 /* y(N,C,OD,OH,OW) = pool(x(N,C,D,H,W)); D = OD = 1 for 2-D */
 /* MAX: idx, when not NULL, receives the flat (row-major) input index of each maximum. */
 void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int64_t *idx);
+
+/* The same as nncc_pool2d_f32 without indices, vectorised (nncc_rt_window.c)
+ * for 2-D MAX and AVG without dilation (nncc_pool2d_fast_ok); other pools
+ * go to nncc_pool2d_f32. */
+int nncc_pool2d_fast_ok(const nncc_pool2d_params *p);
+void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y);
 
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);

@@ -52,6 +52,8 @@ typedef struct nncc_options {
     int canary;                     /* test builds: guard bytes around every tensor, checked after
                                        each node (--canary) */
     int threads;                    /* --threads: OpenMP threads of the generated code (0, 1: one) */
+    const char *conv_algo[16];      /* --conv-algo [NODE=]ALGO, in the order given (ops/conv.c) */
+    int n_conv_algo;
     /* int8 quantisation (passes/quantize.c, passes/int8.c) */
     int quantize;                   /* 1: quantise to int8 (--quantize int8) */
     const char *calibration;        /* folder of calibration inputs, .npy (--calibration) */
@@ -62,6 +64,10 @@ typedef struct nncc_options {
 } nncc_options;
 
 typedef struct nncc_ctx nncc_ctx;
+
+/* Whether `name` is an algorithm --conv-algo takes (auto, implicit, im2col,
+ * depthwise, winograd, direct). */
+int nncc_conv_algo_name_ok(const char *name);
 
 /* Fills `o` with the defaults (-O2, 16-byte alignment, 1 s of plan search). */
 void nncc_options_init(nncc_options *o);

@@ -175,23 +175,169 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
     return name;
 }
 
-/* Which kernel a Conv gets: the packed GEMM (nncc_conv2d_gemm_f32) from -O1
- * on, when the weight is a constant nncc can pack, and the convolution is not
- * depthwise (one input and one output channel per group: a 1-row GEMM would
- * waste the micro-kernel, the reference direct kernel suits it better);
- * otherwise the reference direct convolution. */
-static bool conv_use_gemm(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
+/* ---- which kernel a Conv gets ----
+ * At -O0 always the reference direct convolution (nncc_conv2d_f32). From -O1
+ * on, picked by shape unless --conv-algo says otherwise:
+ *   depthwise  one input channel per group (group == C): nncc_conv2d_depthwise_f32,
+ *              vectorised along output rows (a 1-row GEMM would waste the
+ *              micro-kernel);
+ *   implicit   stride 1 (1x1 and 3x3 alike), constant weight: the packed
+ *              micro-kernel reading the zero-padded input in place
+ *              (nncc_conv2d_implicit_f32; a 1x1 without padding reads the
+ *              input itself);
+ *   im2col     other strides, constant weight: im2col packed block by block
+ *              into the micro-kernel's panels (nncc_conv2d_gemm_f32);
+ *   direct     the reference, for what is left (a weight computed at run time);
+ *   winograd   only when asked for (3x3, stride 1, no dilation or groups,
+ *              constant weight): F(2x2, 3x3) (nncc_conv2d_winograd_f32) with
+ *              the weight transformed at compile time. Not chosen by shape:
+ *              its transforms run over whole feature maps, and on the AVX-512
+ *              machine it measured slower than the implicit GEMM (e.g. 3x3
+ *              64->64 at 56x56: 1406 us against 1138 us).
+ * Each is checked against the reference in tests/unit/test_kernels.c. */
+enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_N_ALGOS };
+static const char *const conv_algo_names[CONV_N_ALGOS] = {
+    [CONV_DIRECT] = "direct", [CONV_IM2COL] = "im2col", [CONV_IMPLICIT] = "implicit", [CONV_DEPTHWISE] = "depthwise",
+    [CONV_WINOGRAD] = "winograd"
+};
+
+int nncc_conv_algo_name_ok(const char *name)
 {
-    nncc_tensor *w = nncc_in(g, n, 1);
-    return g->ctx->opt.opt_level >= 1 && w->data && !(p->c == p->group && p->m == p->group);
+    if (!strcmp(name, "auto"))
+        return 1;
+    for (int i = 0; i < CONV_N_ALGOS; i++)
+        if (!strcmp(name, conv_algo_names[i]))
+            return 1;
+    return 0;
+}
+
+/* Whether --conv-algo entry `a` (NODE=ALGO) names node `name`. */
+static bool conv_entry_names(const char *a, const char *name)
+{
+    const char *eq = strrchr(a, '=');
+    return eq && (size_t)(eq - a) == strlen(name) && !strncmp(a, name, (size_t)(eq - a));
+}
+
+/* The --conv-algo request for this node: its own NODE=ALGO (when `own`),
+ * else also a plain ALGO; the last one given wins. NULL when none. */
+static const char *conv_requested(nncc_graph *g, const nncc_node *n, bool own)
+{
+    const nncc_options *o = &g->ctx->opt;
+    const char *global = NULL, *mine = NULL;
+    for (int i = 0; i < o->n_conv_algo; i++) {
+        const char *a = o->conv_algo[i];
+        if (!strchr(a, '='))
+            global = a;
+        else if (conv_entry_names(a, n->name))
+            mine = strrchr(a, '=') + 1;
+    }
+    return mine ? mine : own ? NULL : global;
+}
+
+/* Why `algo` cannot run this convolution, or NULL when it can. */
+static const char *conv_algo_unfit(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p, int algo)
+{
+    const bool wconst = nncc_in(g, n, 1)->data != NULL;
+    const int64_t cg = p->c / p->group, hp = p->oh + (p->kh - 1) * p->dh, wp = p->ow + (p->kw - 1) * p->dw;
+    switch (algo) {
+    case CONV_IM2COL:
+        return wconst ? NULL : "the weight is not a constant nncc can pack";
+    case CONV_IMPLICIT:
+        if (!wconst)
+            return "the weight is not a constant nncc can pack";
+        if (p->sh != 1 || p->sw != 1)
+            return "it needs stride 1";
+        if (cg * (hp > p->h ? hp : p->h) * (wp > p->w ? wp : p->w) >= ((int64_t)1 << 30))
+            return "the input is too large for its 32-bit offsets";
+        return NULL;
+    case CONV_DEPTHWISE:
+        return p->group == p->c ? NULL : "it needs one input channel per group (group == C)";
+    case CONV_WINOGRAD:
+        if (!wconst)
+            return "the weight is not a constant nncc can transform";
+        if (p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->dh != 1 || p->dw != 1 || p->group != 1)
+            return "it needs a 3x3 kernel, stride 1, no dilation and one group";
+        if (nncc_conv2d_winograd_scratch_size(p) >= ((int64_t)1 << 30))
+            return "the feature map is too large for its 32-bit offsets";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
+{
+    if (g->ctx->opt.opt_level < 1)
+        return CONV_DIRECT;
+    const char *req = conv_requested(g, n, false);
+    for (int i = 0; req && i < CONV_N_ALGOS; i++)
+        if (!strcmp(req, conv_algo_names[i]) && !conv_algo_unfit(g, n, p, i))
+            return i; /* an unfit request is reported by nncc_conv_check_algos */
+    if (p->group == p->c)
+        return CONV_DEPTHWISE;
+    if (!conv_algo_unfit(g, n, p, CONV_IMPLICIT))
+        return CONV_IMPLICIT;
+    if (!conv_algo_unfit(g, n, p, CONV_IM2COL))
+        return CONV_IM2COL;
+    return CONV_DIRECT;
+}
+
+nncc_status nncc_conv_check_algos(nncc_graph *g)
+{
+    const nncc_options *o = &g->ctx->opt;
+    nncc_status st = NNCC_OK;
+    for (int i = 0; i < o->n_conv_algo; i++) {
+        const char *a = o->conv_algo[i], *eq = strrchr(a, '=');
+        bool found = !eq;
+        for (int k = 0; k < g->n_n && !found; k++)
+            found = !g->n[k].dead && g->n[k].op == NNCC_OP_Conv && conv_entry_names(a, g->n[k].name);
+        if (!found) {
+            nncc_error(g, NULL, "--conv-algo %s: the graph has no Conv node named '%.*s'", a, (int)(eq - a), a);
+            st = NNCC_ERR_INPUT;
+        }
+    }
+    for (int k = 0; k < g->n_n; k++) {
+        nncc_node *n = &g->n[k];
+        nncc_conv2d_params p;
+        if (n->dead || n->op != NNCC_OP_Conv || conv_params(g, n, &p) != NNCC_OK)
+            continue;
+        /* a node's own request must fit; a global one falls back where it does not */
+        const char *req = conv_requested(g, n, true);
+        if (req && strcmp(req, "auto") && o->opt_level >= 1) {
+            int a = 0;
+            while (a < CONV_N_ALGOS && strcmp(req, conv_algo_names[a]))
+                a++;
+            const char *why = a < CONV_N_ALGOS ? conv_algo_unfit(g, n, &p, a) : "unknown algorithm";
+            if (why) {
+                nncc_error(g, n, "--conv-algo %s does not fit this convolution: %s", req, why);
+                st = NNCC_ERR_INPUT;
+            }
+        }
+        if (o->report)
+            nncc_report(g, "conv", "'%s' %lldx%lld stride %lld,%lld, %lld -> %lld channels, group %lld: %s", n->name,
+                        (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.c,
+                        (long long)p.m, (long long)p.group, conv_algo_names[conv_algo(g, n, &p)]);
+    }
+    return st;
 }
 
 static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
 {
     nncc_conv2d_params p;
-    if (conv_params(g, n, &p) != NNCC_OK || !conv_use_gemm(g, n, &p))
+    if (conv_params(g, n, &p) != NNCC_OK)
         return 0;
-    return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
+    switch (conv_algo(g, n, &p)) {
+    case CONV_IM2COL:
+        return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_IMPLICIT:
+        return nncc_conv2d_implicit_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_DEPTHWISE:
+        return nncc_conv2d_depthwise_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_WINOGRAD:
+        return nncc_conv2d_winograd_scratch_size(&p) * (int64_t)sizeof(float);
+    default:
+        return 0;
+    }
 }
 
 static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
@@ -200,7 +346,27 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (conv_params(g, n, &p) != NNCC_OK)
         return;
     const char *name = nncc_emit_conv2d_params(e, &p);
-    if (conv_use_gemm(g, n, &p)) {
+    const int algo = conv_algo(g, n, &p);
+    const char *x = nncc_emit_ref(e, g, n->in[0]), *b = nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1);
+    const char *add = nncc_emit_ref(e, g, n->fused_add), *y = nncc_emit_ref(e, g, n->out[0]);
+    if (algo == CONV_WINOGRAD) {
+        /* U = G g G^T for each of the 16 tile positions, packed, at compile time */
+        nncc_tensor *w = nncc_in(g, n, 1);
+        int64_t np = nncc_conv2d_winograd_packed_size(&p);
+        float *wp = nncc_alloc_array(g->ctx, (size_t)np + 1, sizeof(float));
+        if (!wp)
+            return;
+        nncc_conv2d_winograd_pack_f32(&p, w->data, wp);
+        const char *wn = nncc_emit_weights_f32(
+            e, "wwinograd",
+            nncc_fmt(g->ctx, "'%s' %s transformed for nncc_conv2d_winograd_f32 (16 x panels of %d output channels)",
+                     w->name, nncc_shape_str(g->ctx, &w->shape), NNCC_GEMM_MR),
+            wp, np);
+        fprintf(e->f, "    nncc_conv2d_winograd_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, x, wn, b, add, y,
+                nncc_emit_scratch(e, g, n));
+        return;
+    }
+    if (algo == CONV_IM2COL || algo == CONV_IMPLICIT) {
         /* the weight packed into the micro-kernel's layout, at compile time */
         nncc_tensor *w = nncc_in(g, n, 1);
         int64_t np = nncc_conv2d_packed_size(&p);
@@ -208,19 +374,21 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
         if (!wp)
             return;
         nncc_conv2d_pack_f32(&p, w->data, wp);
+        const char *fn = algo == CONV_IM2COL ? "nncc_conv2d_gemm_f32" : "nncc_conv2d_implicit_f32";
         const char *wn = nncc_emit_weights_f32(
             e, "wpacked",
-            nncc_fmt(g->ctx, "'%s' %s packed for nncc_conv2d_gemm_f32 (panels of %d output channels)", w->name,
-                     nncc_shape_str(g->ctx, &w->shape), NNCC_GEMM_MR),
+            nncc_fmt(g->ctx, "'%s' %s packed for %s (panels of %d output channels)", w->name,
+                     nncc_shape_str(g->ctx, &w->shape), fn, NNCC_GEMM_MR),
             wp, np);
-        fprintf(e->f, "    nncc_conv2d_gemm_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]), wn,
-                nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1), nncc_emit_ref(e, g, n->fused_add),
-                nncc_emit_ref(e, g, n->out[0]), nncc_emit_scratch(e, g, n));
+        fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s, %s);\n", fn, name, x, wn, b, add, y, nncc_emit_scratch(e, g, n));
         return;
     }
-    fprintf(e->f, "    nncc_conv2d_f32(&%s, %s, %s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
-            nncc_emit_ref(e, g, n->in[1]), nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1),
-            nncc_emit_ref(e, g, n->fused_add), nncc_emit_ref(e, g, n->out[0]));
+    if (algo == CONV_DEPTHWISE) {
+        fprintf(e->f, "    nncc_conv2d_depthwise_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, x,
+                nncc_emit_ref(e, g, n->in[1]), b, add, y, nncc_emit_scratch(e, g, n));
+        return;
+    }
+    fprintf(e->f, "    nncc_conv2d_f32(&%s, %s, %s, %s, %s, %s);\n", name, x, nncc_emit_ref(e, g, n->in[1]), b, add, y);
 }
 
 static int64_t conv_macs(nncc_graph *g, nncc_node *n)

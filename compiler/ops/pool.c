@@ -123,6 +123,13 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
             (long long)p.p, (long long)p.d, (long long)p.od, (long long)p.kd, (long long)p.sd, (long long)p.dd,
             (long long)p.pf, (long long)p.pk, (int)p.col_major);
+    /* from -O1 on, the vectorised kernel where it applies (2-D max/average,
+     * no dilation, no indices); -O0 keeps the reference */
+    if (g->ctx->opt.opt_level >= 1 && (n->n_out < 2 || n->out[1] < 0) && nncc_pool2d_fast_ok(&p)) {
+        fprintf(e->f, "    nncc_pool2d_fast_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
+                nncc_emit_ref(e, g, n->out[0]));
+        return;
+    }
     fprintf(e->f, "    nncc_pool2d_f32(&%s, %s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
             nncc_emit_ref(e, g, n->out[0]), nncc_emit_ref(e, g, n->n_out > 1 ? n->out[1] : -1));
 }

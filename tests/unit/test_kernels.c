@@ -8,6 +8,10 @@
  * activations after).
  *
  *   nncc_conv2d_gemm_f32 (packed GEMM)  vs  nncc_conv2d_f32 (direct)
+ *   nncc_conv2d_implicit_f32 (stride 1) vs  nncc_conv2d_f32
+ *   nncc_conv2d_winograd_f32 (3x3/1)    vs  nncc_conv2d_f32
+ *   nncc_conv2d_depthwise_f32 (group C) vs  nncc_conv2d_f32
+ *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
  *   nncc_gemm_f32 (blocked)             vs  nncc_gemm_ref_f32 (plain loops)
  *
  * Built twice by CMake: as test_kernels (the target's default flags, so the
@@ -114,10 +118,43 @@ static void run_conv(const conv_case *k)
     check_canary(got, ny, "output");
     check_canary(scratch, ns, "scratch");
     double e = rel_err(got, ref, ny);
+    const char *kernel = "packed GEMM";
+    if (e <= TOL && p.sh == 1 && p.sw == 1) {
+        const int64_t ni = nncc_conv2d_implicit_scratch_size(&p);
+        float *got2 = rand_buf(ny), *scratch2 = rand_buf(ni);
+        nncc_conv2d_implicit_f32(&p, x, wp, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
+        check_canary(got2, ny, "implicit GEMM output");
+        check_canary(scratch2, ni, "implicit GEMM scratch");
+        e = rel_err(got2, ref, ny);
+        kernel = "implicit GEMM";
+        free(got2), free(scratch2);
+    }
+    if (e <= TOL && p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.group == 1) {
+        const int64_t nwp = nncc_conv2d_winograd_packed_size(&p), nws = nncc_conv2d_winograd_scratch_size(&p);
+        float *got2 = rand_buf(ny), *wp2 = rand_buf(nwp), *scratch2 = rand_buf(nws);
+        nncc_conv2d_winograd_pack_f32(&p, w, wp2);
+        check_canary(wp2, nwp, "Winograd weight");
+        nncc_conv2d_winograd_f32(&p, x, wp2, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
+        check_canary(got2, ny, "Winograd output");
+        check_canary(scratch2, nws, "Winograd scratch");
+        e = rel_err(got2, ref, ny);
+        kernel = "Winograd";
+        free(got2), free(wp2), free(scratch2);
+    }
+    if (e <= TOL && p.group == p.c) {
+        const int64_t nd = nncc_conv2d_depthwise_scratch_size(&p);
+        float *got2 = rand_buf(ny), *scratch2 = rand_buf(nd);
+        nncc_conv2d_depthwise_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
+        check_canary(got2, ny, "depthwise output");
+        check_canary(scratch2, nd, "depthwise scratch");
+        e = rel_err(got2, ref, ny);
+        kernel = "depthwise";
+        free(got2), free(scratch2);
+    }
     if (!(e <= TOL))
-        fail_msg("conv n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld d%lld,%lld pads %lld,%lld,%lld,%lld "
+        fail_msg("%s: conv n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld d%lld,%lld pads %lld,%lld,%lld,%lld "
                  "group %lld act %d: relative error %g",
-                 (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh,
+                 kernel, (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh,
                  (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->dh, (long long)k->dw,
                  (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->group, k->act,
                  e);
@@ -141,6 +178,19 @@ static void test_conv_fixed(void **state)
         { 3, 6, 1, 50, 9, 1, 5, 1, 1, 1, 3, 0, 2, 0, 4, 3, NNCC_ACT_SIGMOID, 0, 1 },   /* 1-D, groups */
         { 1, 4, 5, 5, 6, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_TANH, 1, 0 },      /* 1 pixel */
         { 1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, NNCC_ACT_RELU, 1, 0 },      /* pads > kernel */
+        { 1, 19, 23, 29, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 19, NNCC_ACT_CLIP, 1, 1 },  /* depthwise 3x3 */
+        { 2, 13, 31, 37, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 13, NNCC_ACT_RELU, 1, 0 },  /* depthwise stride 2 */
+        { 1, 7, 30, 41, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 7, NNCC_ACT_CLIP, 1, 1 },     /* asymmetric pads */
+        { 1, 6, 17, 40, 12, 5, 5, 1, 3, 2, 1, 2, 2, 2, 2, 6, NNCC_ACT_TANH, 0, 1 },    /* multiplier 2, stride 3 */
+        { 1, 8, 9, 45, 8, 1, 7, 1, 1, 1, 2, 0, 6, 0, 6, 8, NNCC_ACT_NONE, 1, 0 },      /* 1x7 dilated */
+        { 1, 40, 28, 28, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 1, 1 },   /* 1x1, in place: 784 pixels */
+        { 1, 24, 15, 15, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_CLIP, 1, 0 },   /* 1x1, partial tail tile */
+        { 1, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },     /* 7x7 grid of width 9 */
+        { 1, 3, 33, 35, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, NNCC_ACT_RELU, 0, 0 },     /* dilated, padded */
+        { 1, 5, 8, 8, 9, 1, 1, 1, 1, 1, 1, 1, 0, 2, 1, 1, NNCC_ACT_NONE, 1, 1 },       /* 1x1 with pads */
+        { 1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 }, /* resnet layer2, K = 1152 */
+        { 2, 33, 37, 35, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },   /* odd output sizes */
+        { 1, 7, 40, 33, 13, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1, NNCC_ACT_SIGMOID, 1, 0 }, /* asymmetric pads */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_conv(&cases[i]);
@@ -171,7 +221,77 @@ static void test_conv_random(void **state)
             k.w = k.dw * (k.kw - 1) + 1;
         k.act = (int)rnd(0, 3);
         k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
+        if (t % 3 == 0) { /* depthwise: one input channel per group */
+            k.group = k.c;
+            k.m = k.c * rnd(1, 2);
+            k.w += rnd(0, 20);
+        }
         run_conv(&k);
+    }
+}
+
+/* ---- pooling ---- */
+
+static void run_pool(int kind, int incl, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                     int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t pb, int64_t pr, int ceil_mode, int nans)
+{
+    nncc_pool2d_params p;
+    memset(&p, 0, sizeof p);
+    p.kind = kind, p.count_include_pad = incl;
+    p.n = n, p.c = c, p.h = h, p.w = w, p.kh = kh, p.kw = kw, p.sh = sh, p.sw = sw, p.dh = 1, p.dw = 1;
+    p.pt = pt, p.pl = pl, p.pb = pb, p.pr = pr;
+    const int64_t sy = h + pt + pb - kh, sx = w + pl + pr - kw;
+    p.oh = (ceil_mode ? (sy + sh - 1) / sh : sy / sh) + 1;
+    p.ow = (ceil_mode ? (sx + sw - 1) / sw : sx / sw) + 1;
+    if (ceil_mode && (p.oh - 1) * sh >= h + pt)
+        p.oh--;
+    if (ceil_mode && (p.ow - 1) * sw >= w + pl)
+        p.ow--;
+    const int64_t nx = n * c * h * w, ny = n * c * p.oh * p.ow;
+    float *x = rand_buf(nx), *ref = rand_buf(ny), *got = rand_buf(ny);
+    for (int i = 0; i < nans; i++)
+        x[(i * 7919) % nx] = NAN;
+    nncc_pool2d_f32(&p, x, ref, NULL);
+    nncc_pool2d_fast_f32(&p, x, got);
+    check_canary(got, ny, "pool output");
+    for (int64_t i = 0; i < ny; i++)
+        if (isnan(ref[i]) != isnan(got[i]))
+            fail_msg("pool kind %d: NaN at %lld differs", kind, (long long)i);
+    /* NaN-free outputs: max is exact, average sums in another order */
+    for (int64_t i = 0; i < ny; i++)
+        if (isnan(ref[i]))
+            ref[i] = got[i] = 0.0f;
+    double e = rel_err(got, ref, ny);
+    if (!(kind == NNCC_POOL_MAX ? e == 0.0 : e <= 1e-6))
+        fail_msg("pool kind %d incl %d n%lld c%lld %lldx%lld k%lldx%lld s%lld,%lld pads %lld,%lld,%lld,%lld ceil %d: "
+                 "relative error %g",
+                 kind, incl, (long long)n, (long long)c, (long long)h, (long long)w, (long long)kh, (long long)kw,
+                 (long long)sh, (long long)sw, (long long)pt, (long long)pl, (long long)pb, (long long)pr, ceil_mode, e);
+    free(x), free(ref), free(got);
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        run_pool(kind, 0, 1, 32, 32, 32, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0);     /* feature_extractor */
+        run_pool(kind, 0, 1, 5, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0);    /* resnet stem */
+        run_pool(kind, 1, 2, 3, 35, 37, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0);      /* 3x3 stride 1, pads counted */
+        run_pool(kind, 1, 1, 3, 33, 29, 3, 2, 2, 3, 1, 0, 2, 1, 1, 0);      /* ceil mode, asymmetric */
+        run_pool(kind, 0, 1, 2, 20, 50, 5, 4, 3, 3, 2, 1, 2, 3, 1, 0);
+        run_pool(kind, 0, 1, 4, 64, 64, 2, 2, 2, 2, 0, 0, 0, 0, 0, 5);      /* NaNs */
+        run_pool(kind, 0, 1, 2, 40, 41, 3, 3, 2, 2, 1, 1, 1, 1, 1, 3);
+    }
+    for (int t = 0; t < 200; t++) {
+        const int64_t kh = rnd(1, 4), kw = rnd(1, 4), pt = rnd(0, kh - 1), pl = rnd(0, kw - 1);
+        const int64_t pb = rnd(0, kh - 1), pr = rnd(0, kw - 1);
+        int64_t h = rnd(1, 20), w = rnd(1, 45);
+        if (h + pt + pb < kh)
+            h = kh;
+        if (w + pl + pr < kw)
+            w = kw;
+        run_pool((int)rnd(0, 1), (int)rnd(0, 1), rnd(1, 2), rnd(1, 3), h, w, kh, kw, rnd(1, 3), rnd(1, 3), pt, pl, pb,
+                 pr, (int)rnd(0, 1), (int)rnd(0, 1));
     }
 }
 
@@ -227,6 +347,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_pool),
         cmocka_unit_test(test_gemm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

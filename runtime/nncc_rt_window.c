@@ -1,0 +1,470 @@
+/*
+ * nncc_rt_window.c - the fast sliding-window kernels: depthwise convolution
+ * and max/average pooling in NCHW. The references (nncc_conv2d_f32,
+ * nncc_pool2d_f32 in nncc_rt_conv.c) define the numbers;
+ * tests/unit/test_kernels.c checks these against them.
+ *
+ * Both run along output rows in blocks of 8 outputs, each block reduced in
+ * one vector register over the window's taps:
+ *     depthwise:  acc = bias + sum w[ky][kx] * xpad[oy*sh + ky*dh][ox*sw + kx*dw]
+ *     max:        acc = max   x[iy][ox*sw + kx - pl]
+ *     average:    acc = sum   x[iy][ox*sw + kx - pl] / count
+ * With AVX2 (x86-64) the 8 inputs of a tap come from one load (stride 1),
+ * two loads and a shuffle (stride 2) or 8 scalar loads (other strides); the
+ * portable code does the same per element and leaves vectorisation to the
+ * compiler.
+ *
+ * Depthwise: each input plane is copied with its zero padding into the
+ * scratch first, so no output needs a bounds test. The epilogue adds the
+ * residual and applies Relu/Clip on the register (NaN as the reference: Relu
+ * gives 0, Clip keeps it); other activations run over the output afterwards
+ * (nncc_act_f32).
+ *
+ * Pooling: per output row, the window's rows inside the input are found
+ * once; the columns whose window lies wholly inside the row (the interior)
+ * run in blocks of 8 with no tests, the few at the edges one at a time with
+ * the taps clipped. A NaN in a max-pooled plane sends the plane to the
+ * reference, which propagates the last NaN of each window (vector max does
+ * not).
+ */
+#include "nncc_runtime.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define NNCC_WIN_AVX2 1
+#endif
+
+/* ---- pooling ---- */
+enum { WIN_MAX, WIN_AVG };
+
+/* One plane and its window geometry. */
+typedef struct {
+    int mode;                 /* WIN_MAX, WIN_AVG */
+    const float *x;           /* input plane (H, W) */
+    float *y;                 /* output plane (OH, OW) */
+    int include_pad;          /* WIN_AVG: count the padding */
+    int64_t h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr;
+} plane;
+
+/* Output (oy, ox) with the taps tested one by one (the edges). */
+static float window1(const plane *q, int64_t oy, int64_t ox)
+{
+    const int64_t iy0 = oy * q->sh - q->pt, ix0 = ox * q->sw - q->pl;
+    float acc = q->mode == WIN_MAX ? -INFINITY : 0.0f;
+    int64_t cnt = 0;
+    for (int64_t iy = iy0 < 0 ? 0 : iy0; iy < iy0 + q->kh && iy < q->h; iy++)
+        for (int64_t ix = ix0 < 0 ? 0 : ix0; ix < ix0 + q->kw && ix < q->w; ix++) {
+            const float v = q->x[iy * q->w + ix];
+            if (q->mode == WIN_MAX)
+                acc = v > acc || v != v ? v : acc; /* a NaN shows in the result */
+            else
+                acc += v;
+            cnt++;
+        }
+    if (q->mode == WIN_AVG) {
+        if (q->include_pad) {
+            const int64_t y1 = iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh;
+            const int64_t x1 = ix0 + q->kw > q->w + q->pr ? q->w + q->pr : ix0 + q->kw;
+            cnt = (y1 - iy0) * (x1 - ix0);
+        }
+        acc = cnt > 0 ? acc / (float)cnt : 0.0f;
+    }
+    return acc;
+}
+
+#if defined(NNCC_WIN_AVX2)
+/* x[0], x[s], ..., x[7s], reading nothing past x[7s] */
+static __m256 load_strided(const float *x, int64_t s)
+{
+    if (s == 1)
+        return _mm256_loadu_ps(x);
+    if (s == 2) {
+        const __m256 a = _mm256_loadu_ps(x);
+        const __m256 b = _mm256_maskload_ps(x + 8, _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, -1, 0));
+        /* even elements: a0 a2 b0 b2 | a4 a6 b4 b6, then lanes 0 2 1 3 */
+        const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    return _mm256_setr_ps(x[0], x[s], x[2 * s], x[3 * s], x[4 * s], x[5 * s], x[6 * s], x[7 * s]);
+}
+#endif
+
+/* One plane; mode is a constant where the callers inline it. Returns
+ * nonzero when max pooling saw a NaN (the plane is then left to the
+ * reference). */
+static inline int window_plane(const plane *q, const int mode)
+{
+    /* interior columns: ox*sw - pl >= 0 and ox*sw - pl + kw - 1 < W */
+    int64_t oxa = q->pl > 0 ? (q->pl + q->sw - 1) / q->sw : 0;
+    const int64_t last = q->w - q->kw + q->pl; /* ox*sw <= last */
+    int64_t oxb = last >= 0 ? last / q->sw + 1 : 0;
+    if (oxb > q->ow)
+        oxb = q->ow;
+    if (oxa > oxb)
+        oxa = oxb;
+    int nan = 0;
+    for (int64_t oy = 0; oy < q->oh; oy++) {
+        float *yr = q->y + oy * q->ow;
+        for (int64_t ox = 0; ox < oxa; ox++) {
+            yr[ox] = window1(q, oy, ox);
+            nan |= yr[ox] != yr[ox];
+        }
+        for (int64_t ox = oxb; ox < q->ow; ox++) {
+            yr[ox] = window1(q, oy, ox);
+            nan |= yr[ox] != yr[ox];
+        }
+        /* rows of the window inside the input */
+        const int64_t iy0 = oy * q->sh - q->pt;
+        const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
+        float div = 1.0f;
+        if (mode == WIN_AVG) {
+            int64_t cy = yb - ya;
+            if (q->include_pad)
+                cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
+            div = (float)(cy * q->kw);
+        }
+        const float *xb = q->x - q->pl; /* xb[iy*W + ox*sw + kx] */
+        int64_t ox = oxa;
+#if defined(NNCC_WIN_AVX2)
+        __m256 nanv = _mm256_setzero_ps();
+        /* 2 wide, stride 2 (the common 2x2/2 pool): each row's 16 inputs load
+         * once, even and odd lanes combine in place, one permute at the end */
+        for (; q->kw == 2 && q->sw == 2 && ox + 8 <= oxb; ox += 8) {
+            __m256 acc = mode == WIN_MAX ? _mm256_set1_ps(-INFINITY) : _mm256_setzero_ps();
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *xr = xb + iy * q->w + ox * 2;
+                const __m256 a = _mm256_loadu_ps(xr), b = _mm256_loadu_ps(xr + 8);
+                const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+                const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+                if (mode == WIN_MAX) {
+                    acc = _mm256_max_ps(e, _mm256_max_ps(o, acc));
+                    nanv = _mm256_or_ps(nanv, _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+                } else
+                    acc = _mm256_add_ps(acc, _mm256_add_ps(e, o));
+            }
+            acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+            if (mode == WIN_AVG)
+                acc = div > 0.0f ? _mm256_div_ps(acc, _mm256_set1_ps(div)) : _mm256_setzero_ps();
+            _mm256_storeu_ps(yr + ox, acc);
+        }
+        for (; ox + 8 <= oxb; ox += 8) {
+            __m256 acc = mode == WIN_MAX ? _mm256_set1_ps(-INFINITY) : _mm256_setzero_ps();
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *xr = xb + iy * q->w + ox * q->sw;
+                for (int64_t kx = 0; kx < q->kw; kx++) {
+                    const __m256 v = load_strided(xr + kx, q->sw);
+                    if (mode == WIN_MAX) {
+                        acc = _mm256_max_ps(v, acc);
+                        nanv = _mm256_or_ps(nanv, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    } else
+                        acc = _mm256_add_ps(acc, v);
+                }
+            }
+            if (mode == WIN_AVG)
+                acc = div > 0.0f ? _mm256_div_ps(acc, _mm256_set1_ps(div)) : _mm256_setzero_ps();
+            _mm256_storeu_ps(yr + ox, acc);
+        }
+        nan |= _mm256_movemask_ps(nanv) != 0;
+#endif
+        for (; ox < oxb; ox++) {
+            float acc = mode == WIN_MAX ? -INFINITY : 0.0f;
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *xr = xb + iy * q->w + ox * q->sw;
+                for (int64_t kx = 0; kx < q->kw; kx++) {
+                    const float v = xr[kx];
+                    if (mode == WIN_MAX) {
+                        acc = v > acc ? v : acc;
+                        nan |= v != v;
+                    } else
+                        acc += v;
+                }
+            }
+            if (mode == WIN_AVG)
+                acc = div > 0.0f ? acc / div : 0.0f;
+            yr[ox] = acc;
+        }
+    }
+    return nan;
+}
+
+/* ---- depthwise convolution ----
+ * Each input plane is first copied into the scratch with its padding made
+ * explicit (zeros), HP x WP, so that every output is "interior": a row of
+ * outputs runs in blocks of 8 with no tests at all; the last block computes
+ * past the row end (reading the scratch's slack) and stores only its pixels. */
+static void dw_geometry(const nncc_conv2d_params *p, int64_t *hp, int64_t *wp)
+{
+    *hp = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
+    *wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
+}
+
+#if defined(NNCC_WIN_AVX2)
+/* 8 outputs from the padded plane at xo (the block's first input column):
+ * bias + sum over taps; the taps of each kernel row go to their own
+ * accumulator (short dependency chains). Inlined with constant shapes. */
+static inline __m256 dw_block(const float *xo, const float *wm, float bias, int64_t wp, const int64_t kh,
+                              const int64_t kw, const int64_t dh, const int64_t dw, const int64_t sw)
+{
+    __m256 acc = _mm256_set1_ps(bias), acc1 = _mm256_setzero_ps();
+    for (int64_t ky = 0; ky < kh; ky++) {
+        const float *xr = xo + ky * dh * wp;
+        __m256 r = _mm256_setzero_ps();
+        for (int64_t kx = 0; kx < kw; kx++)
+            r = _mm256_fmadd_ps(_mm256_set1_ps(wm[ky * kw + kx]), load_strided(xr + kx * dw, sw), r);
+        if (ky & 1)
+            acc1 = _mm256_add_ps(acc1, r);
+        else
+            acc = _mm256_add_ps(acc, r);
+    }
+    return _mm256_add_ps(acc, acc1);
+}
+
+/* dw_block for 3x3 without dilation, written out (stride a constant 1 or 2
+ * where inlined) */
+static inline __m256 dw_block3(const float *xo, const float *wm, float bias, int64_t wp, const int64_t sw)
+{
+    const float *r0 = xo, *r1 = xo + wp, *r2 = xo + 2 * wp;
+    __m256 a0 = _mm256_set1_ps(bias), a1, a2;
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[0]), load_strided(r0, sw), a0);
+    a1 = _mm256_mul_ps(_mm256_set1_ps(wm[3]), load_strided(r1, sw));
+    a2 = _mm256_mul_ps(_mm256_set1_ps(wm[6]), load_strided(r2, sw));
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[1]), load_strided(r0 + 1, sw), a0);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(wm[4]), load_strided(r1 + 1, sw), a1);
+    a2 = _mm256_fmadd_ps(_mm256_set1_ps(wm[7]), load_strided(r2 + 1, sw), a2);
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(wm[2]), load_strided(r0 + 2, sw), a0);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(wm[5]), load_strided(r1 + 2, sw), a1);
+    a2 = _mm256_fmadd_ps(_mm256_set1_ps(wm[8]), load_strided(r2 + 2, sw), a2);
+    return _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+}
+#endif
+
+#if defined(NNCC_WIN_AVX2) && defined(__AVX512F__)
+#define NNCC_DW3_AVX512 1
+/* 3x3 without dilation, stride 1 or 2, with AVX-512: one channel's padded
+ * plane `pad` (rows wp wide) -> ym (OH, OW), 16 outputs per vector, the 9
+ * taps held in registers; with stride 1 two output rows at once share their
+ * input rows (4 rows loaded for 2 rows out). Row ends are masked. */
+static void dw3x3_plane16(const nncc_conv2d_params *p, const float *pad, int64_t wp, const float *wm, float bias,
+                          const float *am, float *ym, int clamp, float lo, float hi)
+{
+    __m512 wv[9];
+    for (int i = 0; i < 9; i++)
+        wv[i] = _mm512_set1_ps(wm[i]);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t sw = p->sw, sh = p->sh, ow = p->ow;
+    for (int64_t oy = 0; oy < p->oh;) {
+        const int two = sh == 1 && sw == 1 && oy + 1 < p->oh;
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            const int cnt = ow - ox < 16 ? (int)(ow - ox) : 16;
+            const __mmask16 keep = (__mmask16)(cnt == 16 ? 0xffffu : (1u << cnt) - 1);
+            const float *r = pad + oy * sh * wp + ox * sw;
+            __m512 a0 = bv, a1 = bv;
+            if (sw == 1) {
+                for (int i = 0; i < 3 + two; i++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const __m512 v = _mm512_loadu_ps(r + i * wp + kx);
+                        if (i < 3)
+                            a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
+                        if (two && i > 0)
+                            a1 = _mm512_fmadd_ps(wv[(i - 1) * 3 + kx], v, a1);
+                    }
+            } else {
+                for (int i = 0; i < 3; i++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const float *xs = r + i * wp + kx; /* x[0], x[2], ..., x[30] */
+                        const __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(xs), even,
+                                                                _mm512_maskz_loadu_ps(0x7fff, xs + 16));
+                        a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
+                    }
+            }
+            for (int j = 0; j < 1 + two; j++) {
+                __m512 v = j ? a1 : a0;
+                const int64_t o = (oy + j) * ow + ox;
+                if (am)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, am + o));
+                /* max/min return the second operand for a NaN: Relu gives 0,
+                 * Clip keeps it, as the reference */
+                if (clamp == 1)
+                    v = _mm512_max_ps(v, lov);
+                else if (clamp == 3)
+                    v = _mm512_min_ps(hiv, _mm512_max_ps(lov, v));
+                _mm512_mask_storeu_ps(ym + o, keep, v);
+            }
+        }
+        oy += 1 + two;
+    }
+}
+#endif
+
+/* floats of one padded plane, with slack for the last block's reads past the end */
+static int64_t dw_plane_size(const nncc_conv2d_params *p)
+{
+    int64_t hp, wp;
+    dw_geometry(p, &hp, &wp);
+    return hp * wp + 16 * p->sw + 32;
+}
+
+int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
+{
+    return dw_plane_size(p) * (p->threads > 1 ? p->threads : 1); /* a plane per thread */
+}
+
+void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
+                               const float *add, float *y, float *scratch)
+{
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f, hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    const int64_t mult = p->m / p->c, osz = p->oh * p->ow, ntap = p->kh * p->kw;
+    int64_t hp, wp;
+    dw_geometry(p, &hp, &wp);
+    const int64_t ps = dw_plane_size(p);
+    /* input channels (with their `mult` outputs) are independent: with
+     * OpenMP (and p->threads > 1) threads share them, each with its plane */
+#ifdef _OPENMP
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+#ifdef _OPENMP
+        float *const pad = scratch + (int64_t)omp_get_thread_num() * ps;
+#else
+        float *const pad = scratch;
+#endif
+        const int64_t n = nc / p->c, c = nc % p->c;
+        for (int64_t s = hp * wp; s < ps; s++)
+            pad[s] = 0.0f;
+        /* the padded plane: row r, column s hold x(r - pt, s - pl) or 0 */
+        const float *xc = x + nc * p->h * p->w;
+        for (int64_t r = 0; r < hp; r++) {
+            float *d = pad + r * wp;
+            const int64_t iy = r - p->pt;
+            if (iy < 0 || iy >= p->h) {
+                for (int64_t s = 0; s < wp; s++)
+                    d[s] = 0.0f;
+                continue;
+            }
+            const int64_t a = p->pl < wp ? p->pl : wp, e = p->pl + p->w < wp ? p->pl + p->w : wp;
+            for (int64_t s = 0; s < a; s++)
+                d[s] = 0.0f;
+            if (e - a >= 64)
+                memcpy(d + a, xc + iy * p->w, (size_t)(e - a) * sizeof(float));
+            else /* short rows: not worth a call */
+                for (int64_t s = a; s < e; s++)
+                    d[s] = xc[iy * p->w + s - p->pl];
+            for (int64_t s = e; s < wp; s++)
+                d[s] = 0.0f;
+        }
+        for (int64_t j = 0; j < mult; j++) {
+            const int64_t m = c * mult + j;
+            const float *wm = w + m * ntap;
+            const float bias = b ? b[m] : 0.0f;
+            float *ym = y + (n * p->m + m) * osz;
+            const float *am = add ? add + (n * p->m + m) * osz : 0;
+#if defined(NNCC_DW3_AVX512)
+            if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && (p->sw == 1 || p->sw == 2)) {
+                dw3x3_plane16(p, pad, wp, wm, bias, am, ym, clamp, lo, hi);
+                continue;
+            }
+#endif
+            for (int64_t oy = 0; oy < p->oh; oy++) {
+                const float *pr = pad + oy * p->sh * wp;
+                float *yr = ym + oy * p->ow;
+                const float *ar = am ? am + oy * p->ow : 0;
+                for (int64_t ox = 0; ox < p->ow; ox += 8) {
+                    const int cnt = p->ow - ox < 8 ? (int)(p->ow - ox) : 8;
+#if defined(NNCC_WIN_AVX2)
+                    const float *xo = pr + ox * p->sw;
+                    __m256 acc;
+                    /* 3x3 with stride 1 or 2 (nearly all depthwise layers): constant loops */
+                    if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && p->sw == 1)
+                        acc = dw_block3(xo, wm, bias, wp, 1);
+                    else if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && p->sw == 2)
+                        acc = dw_block3(xo, wm, bias, wp, 2);
+                    else
+                        acc = dw_block(xo, wm, bias, wp, p->kh, p->kw, p->dh, p->dw, p->sw);
+                    /* the last block of a row: cnt < 8 lanes, masked */
+                    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt),
+                                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                    if (ar)
+                        acc = _mm256_add_ps(acc, cnt == 8 ? _mm256_loadu_ps(ar + ox) : _mm256_maskload_ps(ar + ox, keep));
+                    /* max/min return the second operand for a NaN: Relu
+                     * gives 0, Clip keeps it, as the reference */
+                    if (clamp == 1)
+                        acc = _mm256_max_ps(acc, _mm256_set1_ps(lo));
+                    else if (clamp == 3)
+                        acc = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), acc));
+                    if (cnt == 8)
+                        _mm256_storeu_ps(yr + ox, acc);
+                    else
+                        _mm256_maskstore_ps(yr + ox, keep, acc);
+#else
+                    float out[8];
+                    for (int l = 0; l < 8; l++)
+                        out[l] = bias;
+                    for (int64_t ky = 0; ky < p->kh; ky++) {
+                        const float *xr = pr + ky * p->dh * wp + ox * p->sw;
+                        for (int64_t kx = 0; kx < p->kw; kx++) {
+                            const float wv = wm[ky * p->kw + kx];
+                            const float *xs = xr + kx * p->dw;
+                            for (int l = 0; l < 8; l++)
+                                out[l] += wv * xs[l * p->sw];
+                        }
+                    }
+                    for (int l = 0; l < cnt; l++) {
+                        float v = out[l];
+                        if (ar)
+                            v += ar[ox + l];
+                        if (clamp == 1)
+                            v = v > lo ? v : lo;
+                        if (clamp == 3) {
+                            v = v < lo ? lo : v;
+                            v = v > hi ? hi : v;
+                        }
+                        yr[ox + l] = v;
+                    }
+#endif
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * osz, y);
+}
+
+int nncc_pool2d_fast_ok(const nncc_pool2d_params *p)
+{
+    return (p->kind == NNCC_POOL_MAX || p->kind == NNCC_POOL_AVG) && p->dh == 1 && p->dw == 1 && p->d <= 1 &&
+           p->od <= 1 && p->kd <= 1;
+}
+
+void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y)
+{
+    if (!nncc_pool2d_fast_ok(p)) {
+        nncc_pool2d_f32(p, x, y, 0);
+        return;
+    }
+    plane q;
+    q.mode = p->kind == NNCC_POOL_MAX ? WIN_MAX : WIN_AVG;
+    q.include_pad = p->count_include_pad;
+    q.h = p->h, q.w = p->w, q.oh = p->oh, q.ow = p->ow, q.kh = p->kh, q.kw = p->kw;
+    q.sh = p->sh, q.sw = p->sw, q.pt = p->pt, q.pl = p->pl, q.pb = p->pb, q.pr = p->pr;
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+        q.x = x + nc * p->h * p->w;
+        q.y = y + nc * p->oh * p->ow;
+        if (q.mode == WIN_MAX ? window_plane(&q, WIN_MAX) : window_plane(&q, WIN_AVG)) {
+            /* a NaN: this plane as the reference computes it */
+            nncc_pool2d_params one = *p;
+            one.n = 1, one.c = 1;
+            nncc_pool2d_f32(&one, q.x, q.y, 0);
+        }
+    }
+}
