@@ -420,21 +420,20 @@ static const char *size_macro(cgen *c, const char *up, const char *name, const c
 {
     nncc_ctx *ctx = c->g->ctx;
     char *u = nncc_strdup(ctx, name);
-    const char *arena = nncc_fmt(ctx, "%s_ARENA_SIZE", up);
-    if (!u || !arena)
-        return "NNCC_NO_MEMORY"; /* ctx->oom is set: the compile fails */
-    for (char *p = u; *p; p++)
+    for (char *p = u; p && *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    const char *m = nncc_fmt(ctx, "%s_%s_SIZE", up, u);
-    for (int k = 2; m; k++) {
+    if (!u)
+        u = "";
+    const char *arena = nncc_fmt(ctx, "%s_ARENA_SIZE", up), *m = nncc_fmt(ctx, "%s_%s_SIZE", up, u);
+    for (int k = 2; !ctx->oom; k++) {
         bool taken = strcmp(m, arena) == 0;
         for (int i = 0; i < n && !taken; i++)
             taken = strcmp(macros[i], m) == 0;
         if (!taken)
-            break;
+            return macros[n] = m;
         m = nncc_fmt(ctx, "%s_%s_%d_SIZE", up, u, k);
     }
-    return macros[n] = m ? m : "NNCC_NO_MEMORY";
+    return macros[n] = "NNCC_NO_MEMORY"; /* ctx->oom is set: the compile fails */
 }
 
 static const char *basename_of(const char *p)
