@@ -67,10 +67,10 @@ class Builder:
             x = self.op("Gemm", [x, w, b], transB=1)
         return x
 
-    def save(self, x, name, path):
+    def save(self, x, name, path, shape=(1, 3, 224, 224)):
         self.nodes[-1].output[0] = "output"
         g = helper.make_graph(self.nodes, name,
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)], self.inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
         m.ir_version = 7

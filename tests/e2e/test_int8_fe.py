@@ -4,7 +4,8 @@ images would say no more):
 
 1. Weight size: the generated model.c compiled alone with gcc -O2 holds the
    weights (static const, in .rodata) and the run function; `size` on that
-   object (text + data) of the int8 model is <= 27% of the float one's.
+   object (text + data) of the int8 model is <= 27% of the float one's (the
+   smaller of the float -O0 and -O2 objects: -O2 pads its packed panels).
 2. The int8 outputs stay close to the float outputs on the calibration
    images (relative error below 10% of the largest logit: 8-bit activations
    through two convolutions and a 4096-long dot product, about 4 steps of
@@ -69,15 +70,20 @@ def main():
     for i, x in enumerate(xs):
         np.save(os.path.join(calib, "%02d.npy" % i), x)
     mf = H.compile_model(fe, H.tmp_dir("int8_fe", "f32"), name="fe")
+    # the float weights as the model stores them: -O2 packs them into
+    # 16-column panels (the 10-column Gemm padded to 16), which would flatter
+    # the ratio, so the float side is the smaller of the -O0 and -O2 objects
+    mf0 = H.compile_model(fe, H.tmp_dir("int8_fe", "f32_O0"), name="fe", opt="-O0")
     mq = H.compile_model(fe, H.tmp_dir("int8_fe", "int8"), name="fe",
                          extra=["--quantize", "int8", "--calibration", calib])
 
     # 1. weights
     sizes = {}
-    for tag, m in (("float", mf), ("int8", mq)):
+    for tag, m in (("float", mf), ("float -O0", mf0), ("int8", mq)):
         obj = os.path.join(m.outdir, "fe.o")
         subprocess.run(["gcc"] + H.CFLAGS + ["-c", "-I", m.outdir, "-o", obj, m.c_path], check=True)
         sizes[tag] = size_of(obj)
+    sizes["float"] = min(sizes["float"], sizes.pop("float -O0"))
     ratio = sizes["int8"] / sizes["float"]
     print("feature_extractor model.o (size: text + data): float %d bytes, int8 %d bytes, %.1f%%"
           % (sizes["float"], sizes["int8"], 100 * ratio))
