@@ -26,48 +26,8 @@
 
 #include "nncc_runtime.h"
 
-#define CANARY 16
-static const float canary_value = -12345.5f;
-
-static uint32_t rng_state = 4321;
-
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / (float)(1u << 23) - 1.0f;
-}
-
-static float *rand_buf(int64_t n)
-{
-    float *p = malloc(((size_t)n + CANARY) * sizeof *p);
-    assert_non_null(p);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = frand();
-    for (int i = 0; i < CANARY; i++)
-        p[n + i] = canary_value;
-    return p;
-}
-
-static void check_canary(const float *p, int64_t n, const char *what)
-{
-    for (int i = 0; i < CANARY; i++)
-        if (p[n + i] != canary_value)
-            fail_msg("%s: written past its end", what);
-}
-
-/* max |got - ref| / max(|ref|, 1) */
-static double rel_err(const float *got, const float *ref, int64_t n)
-{
-    double err = 0.0, scale = 1.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)ref[i]);
-        if (d > err || d != d)
-            err = d;
-        if (fabs(ref[i]) > scale)
-            scale = fabs(ref[i]);
-    }
-    return err / scale;
-}
+#define KT_SEED 4321
+#include "kernel_test_util.h"
 
 /* The kernels sum the same products in another order (and alpha is folded
  * into the packed B, so alpha * sum(a b) becomes sum(a (alpha b))): in fp32
