@@ -81,14 +81,16 @@ static nncc_status gemm_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     return NNCC_OK;
 }
 
-/* Which kernel a Gemm or MatMul gets: from -O1 on, with a constant B of
- * at least NNCC_GEMM_NR / 2 columns (padding the panels to NNCC_GEMM_NR
- * columns at most doubles the weight), the packed micro-kernel
- * (nncc_sgemm_f32, B packed here at compile time); otherwise
- * nncc_gemm_f32 / nncc_matmul_f32 on the operands as they are. */
+/* Which kernel a Gemm or MatMul gets: from -O1 on, with a constant B whose
+ * columns, padded to whole NNCC_GEMM_NR-column panels, grow the weight by at
+ * most a quarter (a 10-class head would grow by 60%: flash is what the
+ * firmware user counts), the packed micro-kernel (nncc_sgemm_f32, B packed
+ * here at compile time); otherwise nncc_gemm_f32 / nncc_matmul_f32 on the
+ * operands as they are. */
 static bool use_sgemm(nncc_graph *g, nncc_node *n, int64_t cols)
 {
-    return g->ctx->opt.opt_level >= 1 && nncc_in(g, n, 1)->data && 2 * cols >= NNCC_GEMM_NR;
+    const int64_t padded = (cols + NNCC_GEMM_NR - 1) / NNCC_GEMM_NR * NNCC_GEMM_NR;
+    return g->ctx->opt.opt_level >= 1 && nncc_in(g, n, 1)->data && cols > 0 && 4 * padded <= 5 * cols;
 }
 
 static int64_t sgemm_threads(nncc_graph *g)
