@@ -70,9 +70,9 @@ def main():
     for i, x in enumerate(xs):
         np.save(os.path.join(calib, "%02d.npy" % i), x)
     mf = H.compile_model(fe, H.tmp_dir("int8_fe", "f32"), name="fe")
-    # the float weights as the model stores them: -O2 packs them into
-    # 16-column panels (the 10-column Gemm padded to 16), which would flatter
-    # the ratio, so the float side is the smaller of the -O0 and -O2 objects
+    # the float weights as the model stores them: -O2 packs them into panels
+    # (padded to whole panels), which would flatter the ratio, so the float
+    # side is the smaller of the -O0 and -O2 objects
     mf0 = H.compile_model(fe, H.tmp_dir("int8_fe", "f32_O0"), name="fe", opt="-O0")
     mq = H.compile_model(fe, H.tmp_dir("int8_fe", "int8"), name="fe",
                          extra=["--quantize", "int8", "--calibration", calib])
