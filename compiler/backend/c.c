@@ -469,8 +469,10 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
     c.pname = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(char *));
     c.referenced = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
     c.read = nncc_alloc_array(ctx, (size_t)g->n_t + 1, sizeof(bool));
-    if (!c.tname || !c.pname || !c.referenced || !c.read)
-        return NNCC_ERR_NOMEM;
+    const char **macros = nncc_alloc_array(ctx, (size_t)(g->n_inputs + g->n_outputs) + 1, sizeof *macros);
+    int n_macros = 0;
+    if (!c.tname || !c.pname || !c.referenced || !c.read || !macros)
+        return NNCC_ERR_NOMEM; /* before any memstream is open */
     c.weights = open_memstream(&c.wbuf, &c.wlen);
     c.params = open_memstream(&c.pbuf, &c.plen);
     c.body = open_memstream(&c.bbuf, &c.blen);
@@ -489,11 +491,9 @@ nncc_status nncc_emit_c(nncc_graph *g, const char *out_c, const char *prefix)
      * `one` is the per-sample pointer list, `plist` adds the batch count */
     char *plist = NULL, *one = NULL, *alist = NULL, *doc = NULL;
     size_t pl = 0, ol = 0, al = 0, dl = 0;
-    const char **macros = nncc_alloc_array(ctx, (size_t)(g->n_inputs + g->n_outputs), sizeof *macros);
-    int n_macros = 0;
     FILE *pf = open_memstream(&plist, &pl), *of = open_memstream(&one, &ol);
     FILE *af = open_memstream(&alist, &al), *df = open_memstream(&doc, &dl);
-    if (!pf || !of || !af || !df || !macros)
+    if (!pf || !of || !af || !df)
         return NNCC_ERR_NOMEM;
     if (g->batch_symbolic) {
         fprintf(pf, "size_t batch");
