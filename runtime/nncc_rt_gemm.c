@@ -176,16 +176,8 @@ void nncc_matmul_f32(const nncc_matmul_params *p, const float *a, const float *b
                            { NNCC_ACT_NONE, 0.0f, 0.0f } };
     int64_t idx[NNCC_RT_MAX_RANK] = { 0 };
     for (int64_t t = 0; t < p->batch; t++) {
-        int64_t ao = 0, bo = 0;
-        for (int64_t d = 0; d < p->rank; d++) {
-            ao += idx[d] * p->a_step[d];
-            bo += idx[d] * p->b_step[d];
-        }
+        int64_t ao, bo;
+        nncc_batch_next(p->rank, p->dims, p->a_step, p->b_step, idx, &ao, &bo);
         nncc_gemm_f32(&g, a + ao, b + bo, 0, y + t * p->m * p->n);
-        for (int64_t d = p->rank - 1; d >= 0; d--) {
-            if (++idx[d] < p->dims[d])
-                break;
-            idx[d] = 0;
-        }
     }
 }

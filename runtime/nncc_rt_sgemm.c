@@ -1363,17 +1363,9 @@ void nncc_sgemm_f32(const nncc_sgemm_params *p, const float *a, const float *bp,
 {
     int64_t idx[NNCC_RT_MAX_RANK] = { 0 };
     for (int64_t t = 0; t < p->batch; t++) {
-        int64_t ao = 0, bo = 0;
-        for (int64_t d = 0; d < p->rank; d++) {
-            ao += idx[d] * p->a_step[d];
-            bo += idx[d] * p->b_step[d];
-        }
+        int64_t ao, bo;
+        nncc_batch_next(p->rank, p->dims, p->a_step, p->b_step, idx, &ao, &bo);
         sgemm_one(p, a + ao, bp + bo, c, y + t * p->m * p->n, scratch);
-        for (int64_t d = p->rank - 1; d >= 0; d--) {
-            if (++idx[d] < p->dims[d])
-                break;
-            idx[d] = 0;
-        }
     }
 }
 

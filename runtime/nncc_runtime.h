@@ -252,6 +252,23 @@ typedef struct {
 
 /* y(batch..., M, N) = a(..., M, K) x b(..., K, N) with numpy broadcasting. */
 void nncc_matmul_f32(const nncc_matmul_params *p, const float *a, const float *b, float *y);
+/* The batch walk of MatMul and the packed Gemm: the offsets of batch item
+ * idx[0..rank) into A and B (a_step, b_step per batch dim, 0: broadcast),
+ * then idx advanced to the next item, row-major over dims. */
+static inline void nncc_batch_next(int64_t rank, const int64_t *dims, const int64_t *a_step, const int64_t *b_step,
+                                   int64_t *idx, int64_t *ao, int64_t *bo)
+{
+    *ao = *bo = 0;
+    for (int64_t d = 0; d < rank; d++) {
+        *ao += idx[d] * a_step[d];
+        *bo += idx[d] * b_step[d];
+    }
+    for (int64_t d = rank - 1; d >= 0; d--) {
+        if (++idx[d] < dims[d])
+            break;
+        idx[d] = 0;
+    }
+}
 
 /* The fast Gemm/MatMul with a constant B (nncc_rt_sgemm.c), through the
  * convolution's packed micro-kernel:

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifndef KT_SEED
@@ -57,6 +58,25 @@ static double rel_err(const float *got, const float *ref, int64_t n)
             scale = fabs(ref[i]);
     }
     return err / scale;
+}
+
+/* 77 (CTest's skip) when the build targets instructions this CPU lacks
+ * (NNCC_TEST_AVX2, NNCC_TEST_AVX512), saying so; else 0. */
+static int kt_cpu_lacks_target(void)
+{
+#if defined(NNCC_TEST_AVX2) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        printf("SKIPPED: this CPU has no AVX2+FMA\n");
+        return 77;
+    }
+#endif
+#if defined(NNCC_TEST_AVX512) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("SKIPPED: this CPU has no AVX-512F\n");
+        return 77;
+    }
+#endif
+    return 0;
 }
 
 #endif

@@ -291,18 +291,8 @@ static void test_gemm(void **state)
 
 int main(void)
 {
-#if defined(NNCC_TEST_AVX2) && (defined(__GNUC__) || defined(__clang__))
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        printf("SKIPPED: this CPU has no AVX2+FMA\n");
+    if (kt_cpu_lacks_target())
         return 77;
-    }
-#endif
-#if defined(NNCC_TEST_AVX512) && (defined(__GNUC__) || defined(__clang__))
-    if (!__builtin_cpu_supports("avx512f")) {
-        printf("SKIPPED: this CPU has no AVX-512F\n");
-        return 77;
-    }
-#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),

@@ -145,18 +145,8 @@ static void test_sgemm_batched(void **state)
 
 int main(void)
 {
-#if defined(NNCC_TEST_AVX2) && (defined(__GNUC__) || defined(__clang__))
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        printf("SKIPPED: this CPU has no AVX2+FMA\n");
+    if (kt_cpu_lacks_target())
         return 77;
-    }
-#endif
-#if defined(NNCC_TEST_AVX512) && (defined(__GNUC__) || defined(__clang__))
-    if (!__builtin_cpu_supports("avx512f")) {
-        printf("SKIPPED: this CPU has no AVX-512F\n");
-        return 77;
-    }
-#endif
 #ifdef NNCC_TEST_EXPECT_KERNEL
     /* the build that is meant to run a given micro-kernel really runs it */
     if (strcmp(nncc_sgemm_kernel(), NNCC_TEST_EXPECT_KERNEL) != 0) {
