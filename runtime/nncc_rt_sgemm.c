@@ -728,35 +728,88 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
 }
 
-/* ---- implicit GEMM for stride-1 convolutions ----
+/* ---- implicit GEMM ----
  * With stride 1, the input pixel of output (oy, ox) under tap (ky, kx) is
  * (oy + ky*dh, ox + kx*dw) of the padded input. Lay the padded input of a
- * group out as planes of HP = OH + (KH-1)*dh rows of WP = OW + (KW-1)*dw
- * columns, and number the output "grid" positions q = oy*WP + ox (ox < WP):
+ * group out as planes of HG = OH + (KH-1)*dh rows of WG = OW + (KW-1)*dw
+ * columns, and number the output "grid" positions q = oy*WG + ox (ox < WG):
  * then row k = (c, ky, kx) of the im2col matrix, at grid position q, is
- * padded[off[k] + q] with off[k] = c*HP*WP + ky*dh*WP + kx*dw. Every row of B
+ * padded[off[k] + q] with off[k] = c*HG*WG + ky*dh*WG + kx*dw. Every row of B
  * is a contiguous run of the padded input, which the micro-kernel reads in
  * place: no im2col, no packing, one copy of the input (none for a 1x1
  * convolution without padding, where the input is the grid). Grid columns
- * ox >= OW are computed and dropped (a waste of (KW-1)*dw/WP).
+ * ox >= OW are computed and dropped (a waste of (KW-1)*dw/WG).
+ * Stride s > 1 (no dilation) becomes the same thing on the input's phases:
+ * padded row r = s*oy + ky lies in phase ky % s, at row oy + ky / s of it.
+ * The copy splits each channel into SPY x SPX phase planes (SP = min(s, K):
+ * the phases some tap reads), plane (py, px) holding padded(py + sh*i,
+ * px + sw*j) for i < HG = OH + (KH-1)/sh, j < WG = OW + (KW-1)/sw, and
+ * off[k] = ((c*SPY + ky%sh)*SPX + kx%sw)*HG*WG + (ky/sh)*WG + kx/sw.
  * The scratch (floats): off[K] (int32), then either the padded input plus TW
  * zeros (read past the last grid position), or, without the copy, toff[K]
  * and the last, partial tile of B copied out (K x TW, zero-filled) so that no
- * read goes past the input. */
+ * read goes past the input.
+ * Threads share the work as blocks of 256 grid positions times groups of
+ * output-channel panels, as many groups as keep every thread busy when the
+ * output is small (a 7x7 map is one block). */
 #define TW_MAX (2 * NR) /* the widest tile on any target: sizes planned by nncc hold for all */
 
 static int implicit_direct(const nncc_conv2d_params *p)
 {
-    return p->kh == 1 && p->kw == 1 && p->oh == p->h && p->ow == p->w;
+    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->oh == p->h && p->ow == p->w;
+}
+
+/* The padded copy's geometry: phases per channel (spy x spx) and the plane (hg x wg). */
+static void implicit_geometry(const nncc_conv2d_params *p, int64_t *spy, int64_t *spx, int64_t *hg, int64_t *wg)
+{
+    const int64_t ey = (p->kh - 1) * p->dh, ex = (p->kw - 1) * p->dw; /* reach of the taps */
+    *spy = p->sh < ey + 1 ? p->sh : ey + 1;
+    *spx = p->sw < ex + 1 ? p->sw : ex + 1;
+    *hg = p->oh + ey / p->sh;
+    *wg = p->ow + ex / p->sw;
 }
 
 int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p)
 {
     const int64_t cg = p->c / p->group, K = cg * p->kh * p->kw;
-    const int64_t hp = p->oh + (p->kh - 1) * p->dh, wpd = p->ow + (p->kw - 1) * p->dw;
+    int64_t spy, spx, hg, wg;
+    implicit_geometry(p, &spy, &spx, &hg, &wg);
     if (implicit_direct(p))
         return 2 * K + K * TW_MAX;
-    return K + cg * hp * wpd + TW_MAX;
+    return K + cg * spy * spx * hg * wg + TW_MAX;
+}
+
+/* Plane (c, py, px) of the phase-split padded input: d[i*wg + j] =
+ * x(py + sh*i - pt, px + sw*j - pl), 0 outside the input. */
+static void implicit_plane(const nncc_conv2d_params *p, const float *xc, int64_t py, int64_t px, int64_t hg,
+                           int64_t wg, float *d)
+{
+    /* columns j in [ja, je) read the input: 0 <= px + sw*j - pl < w */
+    const int64_t x0 = px - p->pl;
+    int64_t ja = x0 >= 0 ? 0 : (-x0 + p->sw - 1) / p->sw;
+    int64_t je = p->w - x0 > 0 ? (p->w - x0 + p->sw - 1) / p->sw : 0;
+    je = je < wg ? je : wg;
+    ja = ja < je ? ja : je;
+    for (int64_t i = 0; i < hg; i++, d += wg) {
+        const int64_t iy = py + p->sh * i - p->pt;
+        if (iy < 0 || iy >= p->h || ja == je) {
+            memset(d, 0, (size_t)wg * sizeof(float));
+            continue;
+        }
+        const float *s = xc + iy * p->w + x0;
+        for (int64_t j = 0; j < ja; j++)
+            d[j] = 0.0f;
+        if (p->sw == 1)
+            memcpy(d + ja, s + ja, (size_t)(je - ja) * sizeof(float));
+        else if (p->sw == 2)
+            for (int64_t j = ja; j < je; j++)
+                d[j] = s[2 * j];
+        else
+            for (int64_t j = ja; j < je; j++)
+                d[j] = s[p->sw * j];
+        for (int64_t j = je; j < wg; j++)
+            d[j] = 0.0f;
+    }
 }
 
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
@@ -766,9 +819,11 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     const int64_t K = cg * p->kh * p->kw, npix = p->oh * p->ow, hw = p->h * p->w;
     const int64_t panels = (mg + MR - 1) / MR;
     const int direct = implicit_direct(p);
-    const int64_t hp = direct ? p->h : p->oh + (p->kh - 1) * p->dh;
-    const int64_t wg = direct ? p->w : p->ow + (p->kw - 1) * p->dw;   /* grid width */
-    const int64_t plane = hp * wg, Q = (p->oh - 1) * wg + p->ow;        /* grid positions used */
+    int64_t spy, spx, hg, wg;
+    implicit_geometry(p, &spy, &spx, &hg, &wg);
+    if (direct)
+        hg = p->h, wg = p->w;
+    const int64_t plane = hg * wg, Q = (p->oh - 1) * wg + p->ow;        /* grid positions used */
     const int32_t ak = p->act.kind;
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
@@ -777,7 +832,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     float *const pad = scratch + K, *const tail = scratch + 2 * K;
     for (int64_t k = 0; k < K; k++) {
         const int64_t c = k / (p->kh * p->kw), r = k % (p->kh * p->kw);
-        off[k] = (int32_t)(c * plane + (r / p->kw) * p->dh * wg + (r % p->kw) * p->dw);
+        const int64_t dy = (r / p->kw) * p->dh, dx = (r % p->kw) * p->dw;
+        off[k] = (int32_t)(((c * spy + dy % p->sh) * spx + dx % p->sw) * plane + (dy / p->sh) * wg + dx / p->sw);
     }
     const int64_t ntiles = (Q + TW - 1) / TW, tq = (Q / TW) * TW; /* a partial tile starts at tq < Q */
     if (direct)
@@ -785,6 +841,18 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             toff[k] = (int32_t)(k * TW);
     const int64_t tb = 256 / TW;                 /* tiles per block: 256 grid positions */
     const int64_t nblocks = (ntiles + tb - 1) / tb;
+#ifdef _OPENMP
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+#else
+    const int nt = 1;
+#endif
+    /* groups of panels (whole pairs) per block: enough work items for 4 per thread */
+    int64_t npg = nt > 1 ? (4 * nt + nblocks - 1) / nblocks : 1;
+    const int64_t pairs = (panels + 1) / 2;
+    npg = npg < pairs ? npg : pairs;
+    const int64_t ppg = (pairs + npg - 1) / npg * 2; /* panels per group */
+    npg = (panels + ppg - 1) / ppg;
+    const int64_t nitems = nblocks * npg;
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
             const float *xg = x + (n * p->c + g * cg) * hw;
@@ -792,23 +860,14 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             const int64_t yoff = (n * p->m + g * mg) * npix;
             const float *src = xg;
             if (!direct) {
-                /* the padded input: row r, column s hold x(r - pt, s - pl) or 0 */
-                for (int64_t c = 0; c < cg; c++)
-                    for (int64_t r = 0; r < hp; r++) {
-                        float *d = pad + c * plane + r * wg;
-                        const int64_t iy = r - p->pt;
-                        /* columns [a, e) come from the input row, the rest are 0 */
-                        const int64_t a = iy >= 0 && iy < p->h ? min64(p->pl, wg) : wg;
-                        const int64_t e = iy >= 0 && iy < p->h ? min64(p->pl + p->w, wg) : wg;
-                        for (int64_t s = 0; s < a; s++)
-                            d[s] = 0.0f;
-                        if (e > a)
-                            memcpy(d + a, xg + c * hw + iy * p->w, (size_t)(e - a) * sizeof(float));
-                        for (int64_t s = e > a ? e : a; s < wg; s++)
-                            d[s] = 0.0f;
-                    }
+                const int64_t nplanes = cg * spy * spx;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nplanes > 1)
+#endif
+                for (int64_t pl = 0; pl < nplanes; pl++)
+                    implicit_plane(p, xg + pl / (spy * spx) * hw, pl / spx % spy, pl % spx, hg, wg, pad + pl * plane);
                 for (int64_t s = 0; s < TW_MAX; s++)
-                    pad[cg * plane + s] = 0.0f;
+                    pad[nplanes * plane + s] = 0.0f;
                 src = pad;
             } else if (tq < Q) {
                 for (int64_t k = 0; k < K; k++)
@@ -816,18 +875,19 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         tail[k * TW + j] = tq + j < Q ? xg[k * hw + tq + j] : 0.0f;
             }
 #ifdef _OPENMP
-            const int nt = p->threads > 1 ? (int)p->threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nitems > 1)
 #endif
-            for (int64_t jb = 0; jb < nblocks; jb++) {
+            for (int64_t it = 0; it < nitems; it++) {
+                const int64_t jb = it / npg, pg = it % npg;
                 const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
-                for (int64_t pi = 0; pi < panels; pi++) {
+                const int64_t pend = min64((pg + 1) * ppg, panels);
+                for (int64_t pi = pg * ppg; pi < pend; pi++) {
                     const float *a = ag + pi * MR * K;
                     const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
 #if defined(NNCC_SGEMM_OFF2)
                     /* two panels at once where two remain (not the tail tile of a
                      * direct 1x1, which reads another B) */
-                    if (pi + 1 < panels) {
+                    if (pi + 1 < pend) {
                         for (int64_t ti = t0; ti < t1; ti++) {
                             const int64_t q0 = ti * TW;
                             if (direct && q0 + TW > Q) {

@@ -181,12 +181,14 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *   depthwise  one input channel per group (group == C): nncc_conv2d_depthwise_f32,
  *              vectorised along output rows (a 1-row GEMM would waste the
  *              micro-kernel);
- *   implicit   stride 1 (1x1 and 3x3 alike), constant weight: the packed
- *              micro-kernel reading the zero-padded input in place
- *              (nncc_conv2d_implicit_f32; a 1x1 without padding reads the
+ *   implicit   constant weight, any kernel, stride and dilation: the packed
+ *              micro-kernel reading a zero-padded copy of the input in place
+ *              (nncc_conv2d_implicit_f32; a strided one's copy is split into
+ *              the stride's phases; a 1x1 without padding or stride reads the
  *              input itself);
- *   im2col     other strides, constant weight: im2col packed block by block
- *              into the micro-kernel's panels (nncc_conv2d_gemm_f32);
+ *   im2col     only when asked for, or when the padded copy is too large for
+ *              the implicit kernel's 32-bit offsets: im2col packed block by
+ *              block into the micro-kernel's panels (nncc_conv2d_gemm_f32);
  *   direct     the reference, for what is left (a weight computed at run time);
  *   winograd   only when asked for (3x3, stride 1, no dilation or groups,
  *              constant weight): F(2x2, 3x3) (nncc_conv2d_winograd_f32) with
@@ -238,16 +240,13 @@ static const char *conv_requested(nncc_graph *g, const nncc_node *n, bool own)
 static const char *conv_algo_unfit(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p, int algo)
 {
     const bool wconst = nncc_in(g, n, 1)->data != NULL;
-    const int64_t cg = p->c / p->group, hp = p->oh + (p->kh - 1) * p->dh, wp = p->ow + (p->kw - 1) * p->dw;
     switch (algo) {
     case CONV_IM2COL:
         return wconst ? NULL : "the weight is not a constant nncc can pack";
     case CONV_IMPLICIT:
         if (!wconst)
             return "the weight is not a constant nncc can pack";
-        if (p->sh != 1 || p->sw != 1)
-            return "it needs stride 1";
-        if (cg * (hp > p->h ? hp : p->h) * (wp > p->w ? wp : p->w) >= ((int64_t)1 << 30))
+        if (nncc_conv2d_implicit_scratch_size(p) >= ((int64_t)1 << 30))
             return "the input is too large for its 32-bit offsets";
         return NULL;
     case CONV_DEPTHWISE:

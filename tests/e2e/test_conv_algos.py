@@ -60,7 +60,7 @@ def build_model(path):
     d2 = op("Clip", [conv("dw2", r, 20, 20, 3, stride=2, group=20)], "dw2_relu6")
     nodes[-1].input.extend([lo, hi])
     d3 = conv("dw5", d2, 20, 40, 5, group=20)                                # multiplier 2
-    s2 = op("Relu", [conv("c3s2", d3, 40, 16, 3, stride=2)], "c3s2_relu")     # im2col
+    s2 = op("Relu", [conv("c3s2", d3, 40, 16, 3, stride=2)], "c3s2_relu")     # implicit, 2x2 phases
     p1 = op("MaxPool", [x], "mp3", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     p2 = op("MaxPool", [a], "mp2", kernel_shape=[2, 2], strides=[2, 2])
     p3 = op("AveragePool", [d1], "ap_incl", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)
@@ -72,7 +72,7 @@ def build_model(path):
 
 
 EXPECT = {"c3": "implicit", "pw": "implicit", "dw1": "depthwise", "c3r": "implicit", "dw2": "depthwise",
-          "dw5": "depthwise", "c3s2": "im2col"}
+          "dw5": "depthwise", "c3s2": "implicit"}
 
 
 def main():
@@ -109,12 +109,12 @@ def main():
     t.check(any(l.startswith("conv: 'c3' ") and l.endswith(": im2col") for l in rep.splitlines()),
             "--conv-algo c3=im2col is used:\n" + rep)
 
-    p = H.nncc_cmd([path, "--conv-algo", "c3s2=implicit"])
+    p = H.nncc_cmd([path, "--conv-algo", "c3s2=winograd"])
     t.check(p.returncode == 1 and "c3s2" in p.stderr and "stride 1" in p.stderr,
             "an unfit per-node request fails naming the node: %d %s" % (p.returncode, p.stderr))
     rep = H.nncc_cmd([path, "--report", "--conv-algo", "winograd"], check=True).stderr
     t.check(any(l.startswith("conv: 'c3r' ") and l.endswith(": winograd") for l in rep.splitlines()) and
-            any(l.startswith("conv: 'c3s2' ") and l.endswith(": im2col") for l in rep.splitlines()),
+            any(l.startswith("conv: 'c3s2' ") and l.endswith(": implicit") for l in rep.splitlines()),
             "a global --conv-algo winograd applies where it fits, the rest falls back:\n" + rep)
     p = H.nncc_cmd([path, "--conv-algo", "nosuch=im2col"])
     t.check(p.returncode == 1 and "nosuch" in p.stderr, "a request naming no Conv fails: %s" % p.stderr)
