@@ -9,12 +9,80 @@
  * nncc_gemm_f32 is the fast version, written for the vectoriser and without
  * scratch memory: B (K,N) is read by 4 rows of Y at once (each row of B
  * loaded once per 4 rows of A); transposed B (N,K), the fully connected
- * layer's layout, by dot products of one row of A with 4 rows of B in 8
- * independent lanes. Gemm at batch 1 is a matrix-vector product bound by
+ * layer's layout, by dot products of one row of A with 4 rows of B in
+ * vector partial sums (AVX-512 or AVX2+FMA where the target has them).
+ * Gemm at batch 1 is a matrix-vector product bound by
  * reading the weights, which these loops do once. Transposed A goes to the
  * reference. The bias and activation pass runs over Y afterwards.
  */
 #include "nncc_runtime.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+/* y[r] = dot(x, b + r*K) for r < rows (1..4): vector partial sums along K,
+ * two per row so that the FMA latency is hidden, added up at the end. */
+static void dot_rows(int64_t K, const float *x, const float *b, int rows, float *y)
+{
+    const float *br[4];
+    for (int r = 0; r < 4; r++)
+        br[r] = b + (r < rows ? r : 0) * K; /* rows past the end repeat row 0, unused */
+    float t[4];
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    __m512 s[4][2];
+    for (int r = 0; r < 4; r++)
+        s[r][0] = s[r][1] = _mm512_setzero_ps();
+    for (; k + 32 <= K; k += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+        for (int r = 0; r < 4; r++) {
+            s[r][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(br[r] + k), s[r][0]);
+            s[r][1] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(br[r] + k + 16), s[r][1]);
+        }
+    }
+    for (; k < K; k += 16) {
+        const __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
+        const __m512 x0 = _mm512_maskz_loadu_ps(m, x + k);
+        for (int r = 0; r < 4; r++)
+            s[r][0] = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, br[r] + k), s[r][0]);
+    }
+    for (int r = 0; r < 4; r++)
+        t[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r][0], s[r][1]));
+#elif defined(__AVX2__) && defined(__FMA__)
+    __m256 s[4][2];
+    for (int r = 0; r < 4; r++)
+        s[r][0] = s[r][1] = _mm256_setzero_ps();
+    for (; k + 16 <= K; k += 16) {
+        const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+        for (int r = 0; r < 4; r++) {
+            s[r][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(br[r] + k), s[r][0]);
+            s[r][1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(br[r] + k + 8), s[r][1]);
+        }
+    }
+    for (int r = 0; r < 4; r++) {
+        float l[8];
+        _mm256_storeu_ps(l, _mm256_add_ps(s[r][0], s[r][1]));
+        t[r] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+#else
+    /* 8 independent lanes per row, a constant trip count */
+    float s[4][8] = { { 0 } };
+    for (; k + 8 <= K; k += 8)
+        for (int r = 0; r < 4; r++)
+            for (int l = 0; l < 8; l++)
+                s[r][l] += x[k + l] * br[r][k + l];
+    for (int r = 0; r < 4; r++)
+        t[r] = ((s[r][0] + s[r][1]) + (s[r][2] + s[r][3])) + ((s[r][4] + s[r][5]) + (s[r][6] + s[r][7]));
+#endif
+#if !defined(__AVX512F__)
+    for (; k < K; k++)
+        for (int r = 0; r < 4; r++)
+            t[r] += x[k] * br[r][k];
+#endif
+    for (int r = 0; r < rows; r++)
+        y[r] = t[r];
+}
 
 /* Y = alpha * Y + beta * C, then the activation. */
 static void gemm_epilogue(const nncc_gemm_params *p, const float *c, float *y)
@@ -46,38 +114,12 @@ void nncc_gemm_f32(const nncc_gemm_params *p, const float *a, const float *b,
         return;
     }
     if (p->trans_b) {
-        /* y[i][j] = dot(A[i][:], B[j][:]) */
-        const int64_t K8 = K / 8 * 8;
+        /* y[i][j] = dot(A[i][:], B[j][:]), four rows of B at a time */
         for (int64_t i = 0; i < M; i++) {
             const float *ar = a + i * K;
-            int64_t j = 0;
-            for (; j + 4 <= N; j += 4) {
-                const float *b0 = b + j * K, *b1 = b0 + K, *b2 = b1 + K, *b3 = b2 + K;
-                float s0[8] = { 0 }, s1[8] = { 0 }, s2[8] = { 0 }, s3[8] = { 0 };
-                for (int64_t k = 0; k < K8; k += 8)
-                    for (int l = 0; l < 8; l++) {
-                        s0[l] += ar[k + l] * b0[k + l];
-                        s1[l] += ar[k + l] * b1[k + l];
-                        s2[l] += ar[k + l] * b2[k + l];
-                        s3[l] += ar[k + l] * b3[k + l];
-                    }
-                float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
-                for (int l = 0; l < 8; l++)
-                    t0 += s0[l], t1 += s1[l], t2 += s2[l], t3 += s3[l];
-                for (int64_t k = K8; k < K; k++) {
-                    t0 += ar[k] * b0[k];
-                    t1 += ar[k] * b1[k];
-                    t2 += ar[k] * b2[k];
-                    t3 += ar[k] * b3[k];
-                }
-                y[i * N + j] = t0, y[i * N + j + 1] = t1, y[i * N + j + 2] = t2, y[i * N + j + 3] = t3;
-            }
-            for (; j < N; j++) {
-                const float *br = b + j * K;
-                float s = 0.0f;
-                for (int64_t k = 0; k < K; k++)
-                    s += ar[k] * br[k];
-                y[i * N + j] = s;
+            for (int64_t j = 0; j < N; j += 4) {
+                const int rows = N - j < 4 ? (int)(N - j) : 4;
+                dot_rows(K, ar, b + j * K, rows, y + i * N + j);
             }
         }
     } else {

@@ -293,6 +293,8 @@ static void test_gemm(void **state)
                 for (int t = 0; t < 4; t++)
                     run_gemm(sizes[i], sizes[j], sizes[l], t & 1, t >> 1, (i + j + l + t) % 5, (i + t) % 2);
     run_gemm(1, 1000, 512, 0, 1, NNCC_BIAS_ROW, NNCC_ACT_NONE); /* a fully connected layer */
+    run_gemm(1, 10, 4096, 0, 1, NNCC_BIAS_ROW, NNCC_ACT_NONE);  /* a narrow head: 2 groups of 4 rows of B, 1 of 2 */
+    run_gemm(2, 5, 47, 0, 1, NNCC_BIAS_COL, NNCC_ACT_RELU);     /* K: a vector pair, a vector and a tail */
     run_gemm(64, 300, 200, 0, 0, NNCC_BIAS_FULL, NNCC_ACT_RELU);
 }
 
