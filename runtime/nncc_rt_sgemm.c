@@ -852,30 +852,37 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     npg = npg < pairs ? npg : pairs;
     const int64_t ppg = (pairs + npg - 1) / npg * 2; /* panels per group */
     npg = (panels + ppg - 1) / ppg;
-    const int64_t nitems = nblocks * npg;
+    const int64_t nitems = nblocks * npg, nplanes = cg * spy * spx;
+    if (!direct)
+        for (int64_t s = 0; s < TW_MAX; s++) /* read past the last grid position */
+            pad[nplanes * plane + s] = 0.0f;
+    /* one team for the whole call: the copy, then the tiles (a fork and join
+     * cost microseconds, as much as a small layer) */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
             const float *xg = x + (n * p->c + g * cg) * hw;
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
-            const float *src = xg;
+            const float *src = direct ? xg : pad;
             if (!direct) {
-                const int64_t nplanes = cg * spy * spx;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nplanes > 1)
+#pragma omp for schedule(static)
 #endif
                 for (int64_t pl = 0; pl < nplanes; pl++)
                     implicit_plane(p, xg + pl / (spy * spx) * hw, pl / spx % spy, pl % spx, hg, wg, pad + pl * plane);
-                for (int64_t s = 0; s < TW_MAX; s++)
-                    pad[nplanes * plane + s] = 0.0f;
-                src = pad;
             } else if (tq < Q) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
                 for (int64_t k = 0; k < K; k++)
                     for (int64_t j = 0; j < TW; j++)
                         tail[k * TW + j] = tq + j < Q ? xg[k * hw + tq + j] : 0.0f;
             }
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nitems > 1)
+#pragma omp for schedule(static)
 #endif
             for (int64_t it = 0; it < nitems; it++) {
                 const int64_t jb = it / npg, pg = it % npg;
