@@ -846,10 +846,13 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #else
     const int nt = 1;
 #endif
-    /* groups of panels (whole pairs) per block: enough work items for 4 per thread */
+    /* groups of panels (whole pairs) per block: enough work items for 4 per
+     * thread, and a whole number of them per thread where the panels allow */
     int64_t npg = nt > 1 ? (4 * nt + nblocks - 1) / nblocks : 1;
     const int64_t pairs = (panels + 1) / 2;
     npg = npg < pairs ? npg : pairs;
+    while (npg < pairs && nblocks * npg % nt)
+        npg++;
     const int64_t ppg = (pairs + npg - 1) / npg * 2; /* panels per group */
     npg = (panels + ppg - 1) / ppg;
     const int64_t nitems = nblocks * npg, nplanes = cg * spy * spx;
