@@ -868,15 +868,14 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #else
     const int nt = 1;
 #endif
-    /* groups of panels (whole pairs) per block: enough work items for 4 per
-     * thread, and a whole number of them per thread where the panels allow */
-    int64_t npg = nt > 1 ? (4 * nt + nblocks - 1) / nblocks : 1;
+    /* groups of panel pairs per block, as even as division makes them:
+     * enough work items for 4 per thread, a whole number per thread where
+     * the pairs allow */
     const int64_t pairs = (panels + 1) / 2;
-    npg = npg < pairs ? npg : pairs;
+    int64_t npg = nt > 1 ? (4 * nt + nblocks - 1) / nblocks : 1;
     while (npg < pairs && nblocks * npg % nt)
         npg++;
-    const int64_t ppg = (pairs + npg - 1) / npg * 2; /* panels per group */
-    npg = (panels + ppg - 1) / ppg;
+    npg = npg < pairs ? npg : pairs;
     const int64_t nitems = nblocks * npg, nplanes = cg * spy * spx;
     if (!direct)
         for (int64_t s = 0; s < TW_MAX; s++) /* read past the last grid position */
@@ -912,8 +911,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             for (int64_t it = 0; it < nitems; it++) {
                 const int64_t jb = it / npg, pg = it % npg;
                 const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
-                const int64_t pend = min64((pg + 1) * ppg, panels);
-                for (int64_t pi = pg * ppg; pi < pend; pi++) {
+                const int64_t pend = min64((pg + 1) * pairs / npg * 2, panels);
+                for (int64_t pi = pg * pairs / npg * 2; pi < pend; pi++) {
                     const float *a = ag + pi * MR * K;
                     const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
 #if defined(NNCC_SGEMM_OFF2)
