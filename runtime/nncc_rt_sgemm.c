@@ -65,10 +65,11 @@ typedef struct {
     int clamp;           /* 1: v = max(v, lo) (Relu); 3: also v = min(v, hi) (Clip) */
     float lo, hi;
     /* implicit GEMM over a padded grid (nncc_conv2d_implicit_f32): when gw > 0
-     * the tile's columns are grid positions q0.. of rows gw wide, of which the
-     * first gow of each row are output pixels; c and add then point at the
-     * output channel's pixel 0 */
-    int64_t gw, gow, q0;
+     * the tile's columns are consecutive grid positions, from column gx of a
+     * grid row gw wide whose first gow columns are output pixels; c and add
+     * then point at the tile's first output pixel (its output pixels are
+     * consecutive in Y: the grid's padding columns are exactly the gaps) */
+    int64_t gw, gow, gx;
 } tile;
 
 /* A hint to fetch the cache line at address `addr` (an integer: the address
@@ -126,18 +127,18 @@ static void finish(const float *acc, int lda, const tile *t)
         return;
     }
     tile s = *t;
-    for (int j = 0; j < t->nr;) {
-        const int64_t q = t->q0 + j, oy = q / t->gw, ox = q % t->gw;
+    int64_t o = 0; /* output pixels stored so far */
+    for (int64_t j = 0, ox = t->gx; j < t->nr;) {
         if (ox >= t->gow) { /* the grid's padding columns: not outputs */
-            j += (int)(t->gw - ox);
+            j += t->gw - ox, ox = 0;
             continue;
         }
         const int seg = (int)min64(t->gow - ox, t->nr - j);
-        s.c = t->c + oy * t->gow + ox;
-        s.add = t->add ? t->add + oy * t->gow + ox : 0;
+        s.c = t->c + o;
+        s.add = t->add ? t->add + o : 0;
         s.nr = seg;
         store_tile(acc + j, lda, &s);
-        j += seg;
+        j += seg, ox += seg, o += seg;
     }
 }
 
@@ -266,7 +267,7 @@ static void finish16(const __m512 *acc, const tile *t)
          * 16 columns: compress the pixels' lanes together, store them with
          * one masked store (and read the residual the same way) */
         uint32_t m = 0; /* bit j: column j is an output pixel; a run of them per grid row */
-        for (int64_t j = 0, ox = t->q0 % t->gw; j < t->nr;) {
+        for (int64_t j = 0, ox = t->gx; j < t->nr;) {
             if (ox < t->gow) {
                 const int64_t seg = min64(t->gow - ox, t->nr - j);
                 m |= (seg >= 32 ? 0xffffffffu : (1u << seg) - 1) << j;
@@ -275,12 +276,9 @@ static void finish16(const __m512 *acc, const tile *t)
                 j += t->gw - ox, ox = 0;
             }
         }
-        const int64_t qf = t->q0 + (m ? __builtin_ctz(m) : 0); /* the first pixel's grid position */
         const __mmask16 keep[2] = { (__mmask16)(m & 0xffffu), (__mmask16)(m >> 16) };
         const int cnt[2] = { __builtin_popcount(m & 0xffffu), __builtin_popcount(m >> 16) };
-        int64_t first[2];
-        first[0] = (qf / t->gw) * t->gow + qf % t->gw;
-        first[1] = first[0] + cnt[0];
+        const int64_t first[2] = { 0, cnt[0] }; /* from t->c: the first output pixel */
         const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
         for (int i = 0; i < t->mr; i++)
             for (int h = 0; h < 2; h++) {
@@ -731,7 +729,7 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
                             t.clamp = last ? clamp : 0;
                             t.lo = lo;
                             t.hi = hi;
-                            t.gw = t.gow = t.q0 = 0;
+                            t.gw = t.gow = t.gx = 0;
 #if defined(NNCC_SGEMM_WIDE)
                             if (wide) {
                                 micro_kernel_wide(kc, a, bp + jp * kc * NR, bp + (jp + 1) * kc * NR, &t);
@@ -834,6 +832,19 @@ static void implicit_plane(const nncc_conv2d_params *p, const float *xc, int64_t
     }
 }
 
+/* The next tile's grid row and column (TW columns on) */
+static void grid_step(int64_t wg, int64_t *gy, int64_t *gx)
+{
+    for (*gx += TW; *gx >= wg; *gx -= wg)
+        ++*gy;
+}
+
+/* The output index of the first output pixel at or after grid (gy, gx) */
+static int64_t grid_first(int64_t ow, int64_t gy, int64_t gx)
+{
+    return gx < ow ? gy * ow + gx : (gy + 1) * ow;
+}
+
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch)
 {
@@ -919,15 +930,16 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                     /* two panels at once where two remain (not the tail tile of a
                      * direct 1x1, which reads another B) */
                     if (pi + 1 < pend) {
-                        for (int64_t ti = t0; ti < t1; ti++) {
-                            const int64_t q0 = ti * TW;
+                        for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
+                             ti++, grid_step(wg, &gy, &gx)) {
+                            const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
                             if (direct && q0 + TW > Q) {
                                 for (int h = 0; h < 2; h++) {
                                     tile t;
                                     const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
                                     t.ldc = npix, t.mr = (int)min64(MR, mg - mh), t.nr = (int)min64(TW, Q - q0);
                                     t.load = 0, t.bias = b ? b + g * mg + mh : 0, t.clamp = clamp, t.lo = lo, t.hi = hi;
-                                    t.c = y + ch + q0, t.add = add ? add + ch + q0 : 0, t.gw = t.gow = t.q0 = 0;
+                                    t.c = y + ch + q0, t.add = add ? add + ch + q0 : 0, t.gw = t.gow = t.gx = 0;
                                     micro_kernel_off(K, a + h * MR * K, tail, toff, &t);
                                 }
                                 continue;
@@ -939,10 +951,10 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                                 t->ldc = npix, t->mr = (int)min64(MR, mg - mh), t->nr = (int)min64(TW, Q - q0);
                                 t->load = 0, t->bias = b ? b + g * mg + mh : 0, t->clamp = clamp, t->lo = lo, t->hi = hi;
                                 if (direct) {
-                                    t->c = y + ch + q0, t->add = add ? add + ch + q0 : 0, t->gw = t->gow = t->q0 = 0;
+                                    t->c = y + ch + q0, t->add = add ? add + ch + q0 : 0, t->gw = t->gow = t->gx = 0;
                                 } else {
-                                    t->c = y + ch, t->add = add ? add + ch : 0;
-                                    t->gw = wg, t->gow = p->ow, t->q0 = q0;
+                                    t->c = y + ch + fo, t->add = add ? add + ch + fo : 0;
+                                    t->gw = wg, t->gow = p->ow, t->gx = gx;
                                 }
                             }
                             micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
@@ -951,8 +963,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         continue;
                     }
 #endif
-                    for (int64_t ti = t0; ti < t1; ti++) {
-                        const int64_t q0 = ti * TW;
+                    for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1; ti++, grid_step(wg, &gy, &gx)) {
+                        const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
                         tile t;
                         t.ldc = npix;
                         t.mr = (int)min64(MR, mg - m0);
@@ -965,17 +977,17 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         if (direct) {
                             t.c = y + cbase + q0;
                             t.add = add ? add + cbase + q0 : 0;
-                            t.gw = t.gow = t.q0 = 0;
+                            t.gw = t.gow = t.gx = 0;
                             if (q0 + TW > Q)
                                 micro_kernel_off(K, a, tail, toff, &t);
                             else
                                 micro_kernel_off(K, a, src + q0, off, &t);
                         } else {
-                            t.c = y + cbase;
-                            t.add = add ? add + cbase : 0;
+                            t.c = y + cbase + fo;
+                            t.add = add ? add + cbase + fo : 0;
                             t.gw = wg;
                             t.gow = p->ow;
-                            t.q0 = q0;
+                            t.gx = gx;
                             micro_kernel_off(K, a, src + q0, off, &t);
                         }
                     }
@@ -1153,7 +1165,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
                             t->c = mx + m0 * tp + q0, t->ldc = tp;
                             t->mr = (int)min64(MR, M - m0), t->nr = TW;
                             t->load = 0, t->bias = 0, t->add = 0, t->clamp = 0, t->lo = t->hi = 0.0f;
-                            t->gw = t->gow = t->q0 = 0;
+                            t->gw = t->gow = t->gx = 0;
                         }
 #if defined(NNCC_SGEMM_OFF2)
                         if (two) {
