@@ -799,6 +799,32 @@ int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p)
     return K + cg * spy * spx * hg * wg + TW_MAX;
 }
 
+#if defined(NNCC_SGEMM_AVX2)
+/* x[0], x[2], ..., x[14] (reads x[0..15]) */
+static __m256 load_even8(const float *x)
+{
+    const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+/* d[j] = s[2j] for j < n */
+static void copy_even(const float *s, int64_t n, float *d)
+{
+    int64_t j = 0;
+#if defined(__AVX512F__)
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * j), even, _mm512_loadu_ps(s + 2 * j + 16)));
+#endif
+#if defined(NNCC_SGEMM_AVX2)
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(d + j, load_even8(s + 2 * j));
+#endif
+    for (; j < n; j++)
+        d[j] = s[2 * j];
+}
+
 /* Plane (c, py, px) of the phase-split padded input: d[i*wg + j] =
  * x(py + sh*i - pt, px + sw*j - pl), 0 outside the input. */
 static void implicit_plane(const nncc_conv2d_params *p, const float *xc, int64_t py, int64_t px, int64_t hg,
@@ -821,9 +847,14 @@ static void implicit_plane(const nncc_conv2d_params *p, const float *xc, int64_t
             d[j] = 0.0f;
         if (p->sw == 1)
             memcpy(d + ja, s + ja, (size_t)(je - ja) * sizeof(float));
-        else if (p->sw == 2)
-            for (int64_t j = ja; j < je; j++)
+        else if (p->sw == 2) {
+            /* the vector loads read s[2j + 1] too: stop them inside the row */
+            int64_t nv = min64(je, (p->w - x0) / 2) - ja;
+            nv = nv > 0 ? nv : 0;
+            copy_even(s + 2 * ja, nv, d + ja);
+            for (int64_t j = ja + nv; j < je; j++)
                 d[j] = s[2 * j];
+        }
         else
             for (int64_t j = ja; j < je; j++)
                 d[j] = s[p->sw * j];
@@ -1056,14 +1087,6 @@ int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
     return 16 * p->c * tp + 16 * p->m * tp + p->c + hp * wpd + 32;
 }
 
-#if defined(NNCC_SGEMM_AVX2)
-/* x[0], x[2], ..., x[14] (reads x[0..15]) */
-static __m256 load_even8(const float *x)
-{
-    const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-#endif
 
 /* V = B^T d B for the tile at pl (rows wpd apart) into v[xi * vs] */
 static void wino_in1(const float *pl, int64_t wpd, float *v, int64_t vs)
