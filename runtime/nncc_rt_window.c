@@ -254,6 +254,93 @@ static int plane_has_nan(const float *x, int64_t n)
     return m != 0;
 }
 
+/* lanes k .. k+15 of the 32 lanes (lo, hi), k a constant 0 .. 3 */
+static inline __m512 lanes_from(__m512 lo, __m512 hi, const int k)
+{
+    const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+    switch (k) {
+    case 1:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
+    case 2:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
+    case 3:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
+    default:
+        return lo;
+    }
+}
+
+/* One pooled plane for kw 2 to 4 and stride sw 1 or 2 (both constants where
+ * inlined), rows first: per block of 16 outputs the window's rows are
+ * combined on whole input vectors (each input row read once per block: 2
+ * loads with stride 1, 3 with stride 2, masked to the row), then the kw
+ * taps come from lane shifts (valignd) of the combined vectors, and with
+ * stride 2 the even lanes from one permute. The sum of an average runs in
+ * another order than the reference's (rows, then columns). */
+WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t kw, const int64_t sw)
+{
+    const __m512 fill = _mm512_set1_ps(mode == WIN_MAX ? -INFINITY : 0.0f), one = _mm512_set1_ps(1.0f);
+    /* column strips of 16 outputs: the masks and counts found once per strip */
+    for (int64_t ox = 0; ox < q->ow; ox += 16) {
+        const int64_t cnt = q->ow - ox < 16 ? q->ow - ox : 16, c0 = ox * sw - q->pl;
+        const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
+        const int64_t need = sw * (cnt - 1) + kw; /* input lanes read from c0 */
+        const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
+        const uint64_t m = hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
+        __m512 colcnt = one;
+        if (mode == WIN_AVG) {
+            /* columns counted per lane: inside the row, or inside the
+             * padded row (count_include_pad) */
+            const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
+            const int64_t nw = sw == 1 ? cnt : 2 * cnt - 1;
+            __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
+            for (int64_t kx = 0; kx < kw; kx++) {
+                const __mmask32 mk = tap_mask(c0 + kx, xa, xb, nw);
+                ca = _mm512_mask_add_ps(ca, (__mmask16)mk, ca, one);
+                cb = _mm512_mask_add_ps(cb, (__mmask16)(mk >> 16), cb, one);
+            }
+            colcnt = sw == 2 ? even_lanes(ca, cb) : ca;
+        }
+        for (int64_t oy = 0; oy < q->oh; oy++) {
+            const int64_t iy0 = oy * q->sh - q->pt;
+            const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
+            __m512 va = fill, vb = fill, vc = fill;
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *r = q->x + iy * q->w + c0;
+                const __m512 a = _mm512_mask_loadu_ps(fill, (__mmask16)m, r);
+                const __m512 b = _mm512_mask_loadu_ps(fill, (__mmask16)(m >> 16), r + 16);
+                va = mode == WIN_MAX ? _mm512_max_ps(va, a) : _mm512_add_ps(va, a);
+                vb = mode == WIN_MAX ? _mm512_max_ps(vb, b) : _mm512_add_ps(vb, b);
+                if (sw == 2) {
+                    const __m512 c = _mm512_mask_loadu_ps(fill, (__mmask16)(m >> 32), r + 32);
+                    vc = mode == WIN_MAX ? _mm512_max_ps(vc, c) : _mm512_add_ps(vc, c);
+                }
+            }
+            __m512 acc = va, acc2 = vb;
+            for (int k = 1; k < kw; k++) {
+                const __m512 t = lanes_from(va, vb, k);
+                acc = mode == WIN_MAX ? _mm512_max_ps(acc, t) : _mm512_add_ps(acc, t);
+                if (sw == 2) {
+                    const __m512 u = lanes_from(vb, vc, k);
+                    acc2 = mode == WIN_MAX ? _mm512_max_ps(acc2, u) : _mm512_add_ps(acc2, u);
+                }
+            }
+            if (sw == 2)
+                acc = even_lanes(acc, acc2);
+            if (mode == WIN_AVG) {
+                int64_t cy = yb - ya; /* rows counted */
+                if (q->include_pad)
+                    cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
+                const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
+                /* an empty window gives 0, as the reference */
+                const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
+                acc = _mm512_maskz_div_ps(some, acc, div);
+            }
+            _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, acc);
+        }
+    }
+}
+
 /* One pooled plane, stride sw 1 or 2, kw <= 16 (constants where inlined).
  * Column strips of 16 outputs, each strip's tap masks found once. */
 WIN_SPECIALISE void pool_plane512(const plane *q, const int mode, const int64_t kw, const int64_t sw)
@@ -691,20 +778,24 @@ static int pool_plane(plane *q)
             if (plane_has_nan(q->x, q->h * q->w))
                 return 1;
             if (q->kw == 3 && q->sw == 2) /* ResNet's and SqueezeNet's 3x3/2 */
-                pool_plane512(q, WIN_MAX, 3, 2);
+                pool_rows512(q, WIN_MAX, 3, 2);
             else if (q->kw == 2 && q->sw == 2)
-                pool_plane512(q, WIN_MAX, 2, 2);
+                pool_rows512(q, WIN_MAX, 2, 2);
             else if (q->kw == 3)
-                pool_plane512(q, WIN_MAX, 3, 1);
+                pool_rows512(q, WIN_MAX, 3, 1);
+            else if (q->kw == 2)
+                pool_rows512(q, WIN_MAX, 2, 1);
             else if (q->sw == 1)
                 pool_plane512(q, WIN_MAX, q->kw, 1);
             else
                 pool_plane512(q, WIN_MAX, q->kw, 2);
         } else {
             if (q->kw == 3 && q->sw == 1)
-                pool_plane512(q, WIN_AVG, 3, 1);
+                pool_rows512(q, WIN_AVG, 3, 1);
             else if (q->kw == 2 && q->sw == 2)
-                pool_plane512(q, WIN_AVG, 2, 2);
+                pool_rows512(q, WIN_AVG, 2, 2);
+            else if (q->kw == 3)
+                pool_rows512(q, WIN_AVG, 3, 2);
             else if (q->sw == 1)
                 pool_plane512(q, WIN_AVG, q->kw, 1);
             else
