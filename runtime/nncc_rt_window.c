@@ -1,31 +1,48 @@
 /*
- * nncc_rt_window.c - the fast sliding-window kernels: depthwise convolution
- * and max/average pooling in NCHW. The references (nncc_conv2d_f32,
- * nncc_pool2d_f32 in nncc_rt_conv.c) define the numbers;
- * tests/unit/test_kernels.c checks these against them.
+ * nncc_rt_window.c - the fast sliding-window kernels: depthwise convolution,
+ * max/average pooling in NCHW and global average pooling. The references
+ * (nncc_conv2d_f32, nncc_pool2d_f32, nncc_global_avgpool_f32 in
+ * nncc_rt_conv.c) define the numbers; tests/unit/test_kernels.c checks these
+ * against them. With OpenMP and a thread count above 1 (p->threads) the
+ * (n, c) planes are shared by the threads, each plane computed as with one.
  *
- * Both run along output rows in blocks of 8 outputs, each block reduced in
- * one vector register over the window's taps:
+ * With AVX-512 (x86-64, -mavx512f) all run along output rows in blocks of
+ * 16 outputs by masked loads: a load's lanes outside the input row read
+ * nothing and give the padding's value (0; -inf for max), so the borders
+ * need no code of their own and nothing is copied.
+ *   depthwise 3x3: the 9 weights in registers; with stride 1 two output rows
+ *     per pass (4 input rows read for 2 out); with stride 2 each tap loads
+ *     the 32 inputs from its column (two vectors) and accumulates on all 32
+ *     "wide" lanes, the even ones picked by one permute at the end. Rows
+ *     outside the input read a zero row in the scratch. Other kernels: the
+ *     same with loops over the taps.
+ *   pooling 2-3 wide, stride 1 or 2: the window's rows combined first on
+ *     whole input vectors (each input row read once per block), the taps
+ *     then from lane shifts of the combined vectors (valignd) and with
+ *     stride 2 the even lanes from one permute; averages divide by per-lane
+ *     counts (count_include_pad or not) found once per column strip. Wider
+ *     kernels: per tap, as the depthwise.
+ *
+ * Otherwise (AVX2 or portable C) in blocks of 8 outputs, each block reduced
+ * in one vector register over the window's taps:
  *     depthwise:  acc = bias + sum w[ky][kx] * xpad[oy*sh + ky*dh][ox*sw + kx*dw]
  *     max:        acc = max   x[iy][ox*sw + kx - pl]
  *     average:    acc = sum   x[iy][ox*sw + kx - pl] / count
- * With AVX2 (x86-64) the 8 inputs of a tap come from one load (stride 1),
- * two loads and a shuffle (stride 2) or 8 scalar loads (other strides); the
- * portable code does the same per element and leaves vectorisation to the
- * compiler.
+ * With AVX2 the 8 inputs of a tap come from one load (stride 1), two loads
+ * and a shuffle (stride 2) or 8 scalar loads (other strides); the portable
+ * code does the same per element and leaves vectorisation to the compiler.
+ * The depthwise copies each input plane with its zero padding into the
+ * scratch first, so no output needs a bounds test; pooling finds per output
+ * row the window's rows inside the input once, runs the interior columns in
+ * blocks of 8 with no tests and the few at the edges one at a time.
  *
- * Depthwise: each input plane is copied with its zero padding into the
- * scratch first, so no output needs a bounds test. The epilogue adds the
- * residual and applies Relu/Clip on the register (NaN as the reference: Relu
- * gives 0, Clip keeps it); other activations run over the output afterwards
- * (nncc_act_f32).
+ * Depthwise epilogue: the residual added and Relu/Clip applied on the
+ * register (NaN as the reference: Relu gives 0, Clip keeps it); other
+ * activations run over the output plane afterwards (nncc_act_f32).
  *
- * Pooling: per output row, the window's rows inside the input are found
- * once; the columns whose window lies wholly inside the row (the interior)
- * run in blocks of 8 with no tests, the few at the edges one at a time with
- * the taps clipped. A NaN in a max-pooled plane sends the plane to the
- * reference, which propagates the last NaN of each window (vector max does
- * not).
+ * Max pooling and NaN: vector max drops NaNs, the reference propagates the
+ * last NaN of each window; a plane with a NaN goes to the reference (AVX-512:
+ * checked before, one pass over the plane; otherwise seen on the way).
  */
 #include "nncc_runtime.h"
 
@@ -41,7 +58,8 @@
 #define NNCC_WIN_AVX2 1
 #endif
 
-/* below this many floats a parallel region costs more than it saves */
+/* below this many floats read and written, a parallel region costs more
+ * than it saves */
 #define WIN_PAR_MIN (1 << 15)
 
 /* ---- pooling ---- */
@@ -613,7 +631,8 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
     /* input channels (with their `mult` outputs) are independent: with
      * OpenMP (and p->threads > 1) threads share them */
 #ifdef _OPENMP
-    const int nt = p->threads > 1 && p->n * p->c > 1 && p->n * p->m * osz >= WIN_PAR_MIN ? (int)p->threads : 1;
+    const int64_t work = p->n * (p->c * p->h * p->w + p->m * osz); /* floats read and written */
+    const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
 #endif
 #if defined(NNCC_WIN_AVX512)
     if ((p->sw == 1 || p->sw == 2) && p->kw <= 16) {
@@ -816,7 +835,8 @@ void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y)
     /* the (n, c) planes are independent: with OpenMP (and p->threads > 1)
      * threads share them */
 #ifdef _OPENMP
-    const int nt = p->threads > 1 && p->n * p->c > 1 && p->n * p->c * p->h * p->w >= WIN_PAR_MIN ? (int)p->threads : 1;
+    const int64_t work = p->n * p->c * (p->h * p->w + p->oh * p->ow); /* floats read and written */
+    const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
