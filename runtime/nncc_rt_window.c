@@ -1,31 +1,48 @@
 /*
- * nncc_rt_window.c - the fast sliding-window kernels: depthwise convolution
- * and max/average pooling in NCHW. The references (nncc_conv2d_f32,
- * nncc_pool2d_f32 in nncc_rt_conv.c) define the numbers;
- * tests/unit/test_kernels.c checks these against them.
+ * nncc_rt_window.c - the fast sliding-window kernels: depthwise convolution,
+ * max/average pooling in NCHW and global average pooling. The references
+ * (nncc_conv2d_f32, nncc_pool2d_f32, nncc_global_avgpool_f32 in
+ * nncc_rt_conv.c) define the numbers; tests/unit/test_kernels.c checks these
+ * against them. With OpenMP and a thread count above 1 (p->threads) the
+ * (n, c) planes are shared by the threads, each plane computed as with one.
  *
- * Both run along output rows in blocks of 8 outputs, each block reduced in
- * one vector register over the window's taps:
+ * With AVX-512 (x86-64, -mavx512f) all run along output rows in blocks of
+ * 16 outputs by masked loads: a load's lanes outside the input row read
+ * nothing and give the padding's value (0; -inf for max), so the borders
+ * need no code of their own and nothing is copied.
+ *   depthwise 3x3: the 9 weights in registers; with stride 1 two output rows
+ *     per pass (4 input rows read for 2 out); with stride 2 each tap loads
+ *     the 32 inputs from its column (two vectors) and accumulates on all 32
+ *     "wide" lanes, the even ones picked by one permute at the end. Rows
+ *     outside the input read a zero row in the scratch. Other kernels: the
+ *     same with loops over the taps.
+ *   pooling 2-3 wide, stride 1 or 2: the window's rows combined first on
+ *     whole input vectors (each input row read once per block), the taps
+ *     then from lane shifts of the combined vectors (valignd) and with
+ *     stride 2 the even lanes from one permute; averages divide by per-lane
+ *     counts (count_include_pad or not) found once per column strip. Wider
+ *     kernels: per tap, as the depthwise.
+ *
+ * Otherwise (AVX2 or portable C) in blocks of 8 outputs, each block reduced
+ * in one vector register over the window's taps:
  *     depthwise:  acc = bias + sum w[ky][kx] * xpad[oy*sh + ky*dh][ox*sw + kx*dw]
  *     max:        acc = max   x[iy][ox*sw + kx - pl]
  *     average:    acc = sum   x[iy][ox*sw + kx - pl] / count
- * With AVX2 (x86-64) the 8 inputs of a tap come from one load (stride 1),
- * two loads and a shuffle (stride 2) or 8 scalar loads (other strides); the
- * portable code does the same per element and leaves vectorisation to the
- * compiler.
+ * With AVX2 the 8 inputs of a tap come from one load (stride 1), two loads
+ * and a shuffle (stride 2) or 8 scalar loads (other strides); the portable
+ * code does the same per element and leaves vectorisation to the compiler.
+ * The depthwise copies each input plane with its zero padding into the
+ * scratch first, so no output needs a bounds test; pooling finds per output
+ * row the window's rows inside the input once, runs the interior columns in
+ * blocks of 8 with no tests and the few at the edges one at a time.
  *
- * Depthwise: each input plane is copied with its zero padding into the
- * scratch first, so no output needs a bounds test. The epilogue adds the
- * residual and applies Relu/Clip on the register (NaN as the reference: Relu
- * gives 0, Clip keeps it); other activations run over the output afterwards
- * (nncc_act_f32).
+ * Depthwise epilogue: the residual added and Relu/Clip applied on the
+ * register (NaN as the reference: Relu gives 0, Clip keeps it); other
+ * activations run over the output plane afterwards (nncc_act_f32).
  *
- * Pooling: per output row, the window's rows inside the input are found
- * once; the columns whose window lies wholly inside the row (the interior)
- * run in blocks of 8 with no tests, the few at the edges one at a time with
- * the taps clipped. A NaN in a max-pooled plane sends the plane to the
- * reference, which propagates the last NaN of each window (vector max does
- * not).
+ * Max pooling and NaN: vector max drops NaNs, the reference propagates the
+ * last NaN of each window; a plane with a NaN goes to the reference (AVX-512:
+ * checked before, one pass over the plane; otherwise seen on the way).
  */
 #include "nncc_runtime.h"
 
@@ -40,6 +57,10 @@
 #include <immintrin.h>
 #define NNCC_WIN_AVX2 1
 #endif
+
+/* below this many floats read and written, a parallel region costs more
+ * than it saves */
+#define WIN_PAR_MIN (1 << 15)
 
 /* ---- pooling ---- */
 enum { WIN_MAX, WIN_AVG };
@@ -194,6 +215,207 @@ static inline int window_plane(const plane *q, const int mode)
     return nan;
 }
 
+#if defined(NNCC_WIN_AVX2) && defined(__AVX512F__)
+#define NNCC_WIN_AVX512 1
+/* ---- AVX-512: windows by masked loads ----
+ * A block of 16 outputs of one output row, ox .. ox+15, reads for tap kx
+ * the input columns c0 + kx*dw + j (c0 = ox*sw - pl): with stride 1 lane j
+ * is output j; with stride 2 the block works on 32 "wide" lanes (two
+ * vectors, the inputs j = 0..31 of each tap) and output j is wide lane 2j,
+ * picked out by one permute at the end. A load's lanes outside the row
+ * [0, W) are masked off: they read nothing (no fault either) and give the
+ * fill value (0, or -inf for max), exactly what the padding contributes.
+ * So the borders need no separate code and nothing is copied. */
+
+/* the kernels below take their shape as constants (stride, kernel width)
+ * from the callers that pick them: inlined into each, so those loops unroll */
+#if defined(__GNUC__)
+#define WIN_SPECIALISE static inline __attribute__((always_inline))
+#else
+#define WIN_SPECIALISE static inline
+#endif
+
+/* bits lo .. hi-1 of 32 (clipped to 0 .. 32) */
+static inline __mmask32 bits32(int64_t lo, int64_t hi)
+{
+    lo = lo < 0 ? 0 : lo > 32 ? 32 : lo;
+    hi = hi < lo ? lo : hi > 32 ? 32 : hi;
+    const uint64_t m = ((1ull << hi) - 1) & ~((1ull << lo) - 1);
+    return (__mmask32)m;
+}
+
+/* the wide lanes of a tap whose lane 0 reads column c, inside [a, b) and below nw */
+static inline __mmask32 tap_mask(int64_t c, int64_t a, int64_t b, int64_t nw)
+{
+    return bits32(a - c, (b - c) < nw ? b - c : nw);
+}
+
+static inline __m512 even_lanes(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+}
+
+/* whether the plane (n floats) holds a NaN */
+static int plane_has_nan(const float *x, int64_t n)
+{
+    __mmask16 m = 0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        m |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    }
+    if (i < n) {
+        const __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1), x + i);
+        m |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    }
+    return m != 0;
+}
+
+/* lanes k .. k+15 of the 32 lanes (lo, hi), k a constant 0 .. 3 */
+static inline __m512 lanes_from(__m512 lo, __m512 hi, const int k)
+{
+    const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+    switch (k) {
+    case 1:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
+    case 2:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
+    case 3:
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
+    default:
+        return lo;
+    }
+}
+
+/* One pooled plane for kw 2 to 4 and stride sw 1 or 2 (both constants where
+ * inlined), rows first: per block of 16 outputs the window's rows are
+ * combined on whole input vectors (each input row read once per block: 2
+ * loads with stride 1, 3 with stride 2, masked to the row), then the kw
+ * taps come from lane shifts (valignd) of the combined vectors, and with
+ * stride 2 the even lanes from one permute. The sum of an average runs in
+ * another order than the reference's (rows, then columns). */
+WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t kw, const int64_t sw)
+{
+    const __m512 fill = _mm512_set1_ps(mode == WIN_MAX ? -INFINITY : 0.0f), one = _mm512_set1_ps(1.0f);
+    /* column strips of 16 outputs: the masks and counts found once per strip */
+    for (int64_t ox = 0; ox < q->ow; ox += 16) {
+        const int64_t cnt = q->ow - ox < 16 ? q->ow - ox : 16, c0 = ox * sw - q->pl;
+        const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
+        const int64_t need = sw * (cnt - 1) + kw; /* input lanes read from c0 */
+        const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
+        const uint64_t m = hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
+        __m512 colcnt = one;
+        if (mode == WIN_AVG) {
+            /* columns counted per lane: inside the row, or inside the
+             * padded row (count_include_pad) */
+            const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
+            const int64_t nw = sw == 1 ? cnt : 2 * cnt - 1;
+            __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
+            for (int64_t kx = 0; kx < kw; kx++) {
+                const __mmask32 mk = tap_mask(c0 + kx, xa, xb, nw);
+                ca = _mm512_mask_add_ps(ca, (__mmask16)mk, ca, one);
+                cb = _mm512_mask_add_ps(cb, (__mmask16)(mk >> 16), cb, one);
+            }
+            colcnt = sw == 2 ? even_lanes(ca, cb) : ca;
+        }
+        for (int64_t oy = 0; oy < q->oh; oy++) {
+            const int64_t iy0 = oy * q->sh - q->pt;
+            const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
+            __m512 va = fill, vb = fill, vc = fill;
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *r = q->x + iy * q->w + c0;
+                const __m512 a = _mm512_mask_loadu_ps(fill, (__mmask16)m, r);
+                const __m512 b = _mm512_mask_loadu_ps(fill, (__mmask16)(m >> 16), r + 16);
+                va = mode == WIN_MAX ? _mm512_max_ps(va, a) : _mm512_add_ps(va, a);
+                vb = mode == WIN_MAX ? _mm512_max_ps(vb, b) : _mm512_add_ps(vb, b);
+                if (sw == 2) {
+                    const __m512 c = _mm512_mask_loadu_ps(fill, (__mmask16)(m >> 32), r + 32);
+                    vc = mode == WIN_MAX ? _mm512_max_ps(vc, c) : _mm512_add_ps(vc, c);
+                }
+            }
+            __m512 acc = va, acc2 = vb;
+            for (int k = 1; k < kw; k++) {
+                const __m512 t = lanes_from(va, vb, k);
+                acc = mode == WIN_MAX ? _mm512_max_ps(acc, t) : _mm512_add_ps(acc, t);
+                if (sw == 2) {
+                    const __m512 u = lanes_from(vb, vc, k);
+                    acc2 = mode == WIN_MAX ? _mm512_max_ps(acc2, u) : _mm512_add_ps(acc2, u);
+                }
+            }
+            if (sw == 2)
+                acc = even_lanes(acc, acc2);
+            if (mode == WIN_AVG) {
+                int64_t cy = yb - ya; /* rows counted */
+                if (q->include_pad)
+                    cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
+                const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
+                /* an empty window gives 0, as the reference */
+                const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
+                acc = _mm512_maskz_div_ps(some, acc, div);
+            }
+            _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, acc);
+        }
+    }
+}
+
+/* One pooled plane, stride sw 1 or 2, kw <= 16 (constants where inlined).
+ * Column strips of 16 outputs, each strip's tap masks found once. */
+WIN_SPECIALISE void pool_plane512(const plane *q, const int mode, const int64_t kw, const int64_t sw)
+{
+    const __m512 fill = _mm512_set1_ps(mode == WIN_MAX ? -INFINITY : 0.0f), one = _mm512_set1_ps(1.0f);
+    for (int64_t ox = 0; ox < q->ow; ox += 16) {
+        const int64_t cnt = q->ow - ox < 16 ? q->ow - ox : 16, nw = sw == 1 ? cnt : 2 * cnt - 1;
+        const int64_t c0 = ox * sw - q->pl;
+        const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
+        __mmask32 mk[16];
+        for (int64_t kx = 0; kx < kw; kx++)
+            mk[kx] = tap_mask(c0 + kx, 0, q->w, nw);
+        __m512 colcnt = one;
+        if (mode == WIN_AVG) {
+            /* columns counted per lane: inside the row, or inside the
+             * padded row (count_include_pad) */
+            const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
+            __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
+            for (int64_t kx = 0; kx < kw; kx++) {
+                const __mmask32 m = tap_mask(c0 + kx, xa, xb, nw);
+                ca = _mm512_mask_add_ps(ca, (__mmask16)m, ca, one);
+                cb = _mm512_mask_add_ps(cb, (__mmask16)(m >> 16), cb, one);
+            }
+            colcnt = sw == 2 ? even_lanes(ca, cb) : ca;
+        }
+        for (int64_t oy = 0; oy < q->oh; oy++) {
+            const int64_t iy0 = oy * q->sh - q->pt;
+            const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
+            __m512 a = fill, b = fill;
+            for (int64_t iy = ya; iy < yb; iy++) {
+                const float *r = q->x + iy * q->w + c0;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    const __m512 u = _mm512_mask_loadu_ps(fill, (__mmask16)mk[kx], r + kx);
+                    a = mode == WIN_MAX ? _mm512_max_ps(a, u) : _mm512_add_ps(a, u);
+                    if (sw == 2) {
+                        const __m512 v = _mm512_mask_loadu_ps(fill, (__mmask16)(mk[kx] >> 16), r + kx + 16);
+                        b = mode == WIN_MAX ? _mm512_max_ps(b, v) : _mm512_add_ps(b, v);
+                    }
+                }
+            }
+            if (sw == 2)
+                a = even_lanes(a, b);
+            if (mode == WIN_AVG) {
+                int64_t cy = yb - ya; /* rows counted */
+                if (q->include_pad)
+                    cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
+                const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
+                /* an empty window gives 0, as the reference */
+                const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
+                a = _mm512_maskz_div_ps(some, a, div);
+            }
+            _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, a);
+        }
+    }
+}
+#endif
+
 /* ---- depthwise convolution ----
  * Each input plane is first copied into the scratch with its padding made
  * explicit (zeros), HP x WP, so that every output is "interior": a row of
@@ -245,63 +467,144 @@ static inline __m256 dw_block3(const float *xo, const float *wm, float bias, int
 }
 #endif
 
-#if defined(NNCC_WIN_AVX2) && defined(__AVX512F__)
-#define NNCC_DW3_AVX512 1
-/* 3x3 without dilation, stride 1 or 2, with AVX-512: one channel's padded
- * plane `pad` (rows wp wide) -> ym (OH, OW), 16 outputs per vector, the 9
- * taps held in registers; with stride 1 two output rows at once share their
- * input rows (4 rows loaded for 2 rows out). Row ends are masked. */
-static void dw3x3_plane16(const nncc_conv2d_params *p, const float *pad, int64_t wp, const float *wm, float bias,
-                          const float *am, float *ym, int clamp, float lo, float hi)
+#if defined(NNCC_WIN_AVX512)
+/* One output plane ym (OH, OW) of the depthwise convolution from input plane
+ * xc (H, W) and its kernel wm (KH, KW), by masked loads (see above): no
+ * padded copy, rows outside the input skipped. Column strips of 16 outputs,
+ * each strip's tap masks found once. Stride sw 1 or 2, kw <= 16 (sw a
+ * constant where inlined). The epilogue adds the residual and applies
+ * Relu/Clip on the register (max/min return the second operand for a NaN:
+ * Relu gives 0, Clip keeps it, as the reference). */
+WIN_SPECIALISE __m512 dw_epilogue(__m512 v, const float *am, int64_t o, __mmask16 keep, int clamp, __m512 lov,
+                                 __m512 hiv)
 {
-    __m512 wv[9];
-    for (int i = 0; i < 9; i++)
-        wv[i] = _mm512_set1_ps(wm[i]);
-    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const int64_t sw = p->sw, sh = p->sh, ow = p->ow;
-    for (int64_t oy = 0; oy < p->oh;) {
-        const int two = sh == 1 && sw == 1 && oy + 1 < p->oh;
-        for (int64_t ox = 0; ox < ow; ox += 16) {
-            const int cnt = ow - ox < 16 ? (int)(ow - ox) : 16;
-            const __mmask16 keep = (__mmask16)(cnt == 16 ? 0xffffu : (1u << cnt) - 1);
-            const float *r = pad + oy * sh * wp + ox * sw;
-            __m512 a0 = bv, a1 = bv;
-            if (sw == 1) {
-                for (int i = 0; i < 3 + two; i++)
-                    for (int kx = 0; kx < 3; kx++) {
-                        const __m512 v = _mm512_loadu_ps(r + i * wp + kx);
-                        if (i < 3)
-                            a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
-                        if (two && i > 0)
-                            a1 = _mm512_fmadd_ps(wv[(i - 1) * 3 + kx], v, a1);
-                    }
-            } else {
-                for (int i = 0; i < 3; i++)
-                    for (int kx = 0; kx < 3; kx++) {
-                        const float *xs = r + i * wp + kx; /* x[0], x[2], ..., x[30] */
-                        const __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(xs), even,
-                                                                _mm512_maskz_loadu_ps(0x7fff, xs + 16));
-                        a0 = _mm512_fmadd_ps(wv[i * 3 + kx], v, a0);
-                    }
+    if (am)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, am + o));
+    if (clamp == 1)
+        v = _mm512_max_ps(v, lov);
+    else if (clamp == 3)
+        v = _mm512_min_ps(hiv, _mm512_max_ps(lov, v));
+    return v;
+}
+
+WIN_SPECIALISE void dw_plane512(const nncc_conv2d_params *p, const float *xc, const float *wm, float bias,
+                               const float *am, float *ym, int clamp, float lo, float hi, const int64_t sw)
+{
+    const int64_t W = p->w, ow = p->ow, kh = p->kh, kw = p->kw, dh = p->dh, dw = p->dw;
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+        const int64_t cnt = ow - ox < 16 ? ow - ox : 16, nw = sw == 1 ? cnt : 2 * cnt - 1;
+        const int64_t c0 = ox * sw - p->pl;
+        const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
+        __mmask32 mk[16];
+        for (int64_t kx = 0; kx < kw; kx++)
+            mk[kx] = tap_mask(c0 + kx * dw, 0, W, nw);
+        for (int64_t oy = 0; oy < p->oh; oy++) {
+            const int64_t iy0 = oy * p->sh - p->pt;
+            __m512 a = _mm512_set1_ps(bias), b = a; /* b: wide lanes 16..31 (stride 2) */
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const int64_t iy = iy0 + ky * dh;
+                if (iy < 0 || iy >= p->h)
+                    continue;
+                const float *r = xc + iy * W + c0;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    const __m512 wv = _mm512_set1_ps(wm[ky * kw + kx]);
+                    a = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps((__mmask16)mk[kx], r + kx * dw), a);
+                    if (sw == 2)
+                        b = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps((__mmask16)(mk[kx] >> 16), r + kx * dw + 16), b);
+                }
             }
-            for (int j = 0; j < 1 + two; j++) {
-                __m512 v = j ? a1 : a0;
-                const int64_t o = (oy + j) * ow + ox;
-                if (am)
-                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(keep, am + o));
-                /* max/min return the second operand for a NaN: Relu gives 0,
-                 * Clip keeps it, as the reference */
-                if (clamp == 1)
-                    v = _mm512_max_ps(v, lov);
-                else if (clamp == 3)
-                    v = _mm512_min_ps(hiv, _mm512_max_ps(lov, v));
-                _mm512_mask_storeu_ps(ym + o, keep, v);
-            }
+            if (sw == 2)
+                a = even_lanes(a, b);
+            _mm512_mask_storeu_ps(ym + oy * ow + ox, keep, dw_epilogue(a, am, oy * ow + ox, keep, clamp, lov, hiv));
         }
-        oy += 1 + two;
     }
 }
+
+#define DW_CHUNK 32 /* blocks of 16 columns whose masks are found together */
+
+/* acc += the three taps of input row q (its block's first tap column) */
+#define DW3_TAPS(acc, q, l0, l1, l2, wa, wb, wc)                                                         \
+    acc = _mm512_fmadd_ps(wa, _mm512_maskz_loadu_ps(l0, q), acc);                                      \
+    acc = _mm512_fmadd_ps(wb, _mm512_maskz_loadu_ps(l1, (q) + 1), acc);                                \
+    acc = _mm512_fmadd_ps(wc, _mm512_maskz_loadu_ps(l2, (q) + 2), acc)
+
+/* dw_plane512 for 3x3 without dilation, written out with the 9 weights in
+ * registers. Every output row takes three input rows: a row outside the
+ * input is the zero row zr (W floats), so all rows run the same code. With
+ * stride 1, two output rows at once share their input rows (4 rows read
+ * for 2 rows out). Each kernel row sums into its own accumulator (short
+ * dependency chains). */
+WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, const float *wm, float bias,
+                                 const float *am, float *ym, int clamp, float lo, float hi, const float *zr,
+                                 const int64_t sw)
+{
+    const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, sh = p->sh;
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), bv = _mm512_set1_ps(bias);
+    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
+    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
+    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += 16 * DW_CHUNK) {
+        const int64_t nb = (ow - ox0 + 15) / 16 < DW_CHUNK ? (ow - ox0 + 15) / 16 : DW_CHUNK;
+        __mmask32 mk[DW_CHUNK][3];
+        for (int64_t k = 0; k < nb; k++) {
+            const int64_t ox = ox0 + 16 * k, cnt = ow - ox < 16 ? ow - ox : 16, nw = sw == 1 ? cnt : 2 * cnt - 1;
+            for (int kx = 0; kx < 3; kx++)
+                mk[k][kx] = tap_mask(ox * sw - p->pl + kx, 0, W, nw);
+        }
+        for (int64_t oy = 0; oy < oh;) {
+            const int64_t iy = oy * sh - p->pt; /* the window's first row */
+            const float *q0 = iy >= 0 && iy < H ? xc + iy * W : zr;
+            const float *q1 = iy + 1 >= 0 && iy + 1 < H ? xc + (iy + 1) * W : zr;
+            const float *q2 = iy + 2 >= 0 && iy + 2 < H ? xc + (iy + 2) * W : zr;
+            if (sw == 1 && sh == 1 && oy + 1 < oh) {
+                const float *q3 = iy + 3 >= 0 && iy + 3 < H ? xc + (iy + 3) * W : zr;
+                for (int64_t k = 0; k < nb; k++) {
+                    const int64_t ox = ox0 + 16 * k, c0 = ox - p->pl, o = oy * ow + ox;
+                    const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
+                    const __mmask16 l0 = (__mmask16)mk[k][0], l1 = (__mmask16)mk[k][1], l2 = (__mmask16)mk[k][2];
+                    __m512 a0 = bv, a1 = _mm512_setzero_ps(), a2 = a1, e0 = bv, e1 = a1, e2 = a1;
+                    DW3_TAPS(a0, q0 + c0, l0, l1, l2, w0, w1, w2);
+                    DW3_TAPS(a1, q1 + c0, l0, l1, l2, w3, w4, w5);
+                    DW3_TAPS(e0, q1 + c0, l0, l1, l2, w0, w1, w2);
+                    DW3_TAPS(a2, q2 + c0, l0, l1, l2, w6, w7, w8);
+                    DW3_TAPS(e1, q2 + c0, l0, l1, l2, w3, w4, w5);
+                    DW3_TAPS(e2, q3 + c0, l0, l1, l2, w6, w7, w8);
+                    const __m512 v0 = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                    const __m512 v1 = _mm512_add_ps(_mm512_add_ps(e0, e1), e2);
+                    /* both rows computed before either is stored (a store
+                     * could alias the input as far as the compiler knows) */
+                    _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v0, am, o, keep, clamp, lov, hiv));
+                    _mm512_mask_storeu_ps(ym + o + ow, keep, dw_epilogue(v1, am, o + ow, keep, clamp, lov, hiv));
+                }
+                oy += 2;
+                continue;
+            }
+            for (int64_t k = 0; k < nb; k++) {
+                const int64_t ox = ox0 + 16 * k, c0 = ox * sw - p->pl, o = oy * ow + ox;
+                const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
+                const __mmask16 l0 = (__mmask16)mk[k][0], l1 = (__mmask16)mk[k][1], l2 = (__mmask16)mk[k][2];
+                __m512 a0 = bv, a1 = _mm512_setzero_ps(), a2 = a1;
+                DW3_TAPS(a0, q0 + c0, l0, l1, l2, w0, w1, w2);
+                DW3_TAPS(a1, q1 + c0, l0, l1, l2, w3, w4, w5);
+                DW3_TAPS(a2, q2 + c0, l0, l1, l2, w6, w7, w8);
+                __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                if (sw == 2) { /* wide lanes 16..31 */
+                    const __mmask16 h0 = (__mmask16)(mk[k][0] >> 16), h1 = (__mmask16)(mk[k][1] >> 16);
+                    const __mmask16 h2 = (__mmask16)(mk[k][2] >> 16);
+                    __m512 b0 = bv, b1 = _mm512_setzero_ps(), b2 = b1;
+                    DW3_TAPS(b0, q0 + c0 + 16, h0, h1, h2, w0, w1, w2);
+                    DW3_TAPS(b1, q1 + c0 + 16, h0, h1, h2, w3, w4, w5);
+                    DW3_TAPS(b2, q2 + c0 + 16, h0, h1, h2, w6, w7, w8);
+                    v = even_lanes(v, _mm512_add_ps(_mm512_add_ps(b0, b1), b2));
+                }
+                _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v, am, o, keep, clamp, lov, hiv));
+            }
+            oy++;
+        }
+    }
+}
+#undef DW3_TAPS
 #endif
 
 /* floats of one padded plane, with slack for the last block's reads past the end */
@@ -309,7 +612,8 @@ static int64_t dw_plane_size(const nncc_conv2d_params *p)
 {
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
-    return hp * wp + 16 * p->sw + 32;
+    const int64_t n = hp * wp + 16 * p->sw + 32;
+    return n > p->w ? n : p->w; /* AVX-512: a zero row of W floats */
 }
 
 int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
@@ -324,13 +628,55 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f, hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
     const int64_t mult = p->m / p->c, osz = p->oh * p->ow, ntap = p->kh * p->kw;
+    /* input channels (with their `mult` outputs) are independent: with
+     * OpenMP (and p->threads > 1) threads share them */
+#ifdef _OPENMP
+    const int64_t work = p->n * (p->c * p->h * p->w + p->m * osz); /* floats read and written */
+    const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
+#endif
+#if defined(NNCC_WIN_AVX512)
+    if ((p->sw == 1 || p->sw == 2) && p->kw <= 16) {
+        const int k3 = p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+            const int64_t n = nc / p->c, c = nc % p->c;
+            /* a zero row (rows outside the input) in this thread's scratch */
+#ifdef _OPENMP
+            float *const zr = scratch + (int64_t)omp_get_thread_num() * dw_plane_size(p);
+#else
+            float *const zr = scratch;
+#endif
+            memset(zr, 0, (size_t)p->w * sizeof(float));
+            for (int64_t j = 0; j < mult; j++) {
+                const int64_t m = c * mult + j;
+                const float *wm = w + m * ntap, *xc = x + nc * p->h * p->w;
+                const float bias = b ? b[m] : 0.0f;
+                float *ym = y + (n * p->m + m) * osz;
+                const float *am = add ? add + (n * p->m + m) * osz : 0;
+                /* 3x3 (nearly all depthwise layers) written out */
+                if (k3 && p->sw == 1)
+                    dw3_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, zr, 1);
+                else if (k3)
+                    dw3_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, zr, 2);
+                else if (p->sw == 1)
+                    dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, 1);
+                else
+                    dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, 2);
+                if (ak != NNCC_ACT_NONE && !clamp) /* other activations: over the plane while it is in cache */
+                    nncc_act_f32(&p->act, osz, ym);
+            }
+        }
+        return;
+    }
+#endif
+    /* otherwise each input plane is copied with its padding into the
+     * scratch, one plane per thread */
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
     const int64_t ps = dw_plane_size(p);
-    /* input channels (with their `mult` outputs) are independent: with
-     * OpenMP (and p->threads > 1) threads share them, each with its plane */
 #ifdef _OPENMP
-    const int nt = p->threads > 1 ? (int)p->threads : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
@@ -369,12 +715,6 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
             const float bias = b ? b[m] : 0.0f;
             float *ym = y + (n * p->m + m) * osz;
             const float *am = add ? add + (n * p->m + m) * osz : 0;
-#if defined(NNCC_DW3_AVX512)
-            if (p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && (p->sw == 1 || p->sw == 2)) {
-                dw3x3_plane16(p, pad, wp, wm, bias, am, ym, clamp, lo, hi);
-                continue;
-            }
-#endif
             for (int64_t oy = 0; oy < p->oh; oy++) {
                 const float *pr = pad + oy * p->sh * wp;
                 float *yr = ym + oy * p->ow;
@@ -446,25 +786,109 @@ int nncc_pool2d_fast_ok(const nncc_pool2d_params *p)
            p->od <= 1 && p->kd <= 1;
 }
 
+/* One plane of nncc_pool2d_fast_f32; nonzero when max pooling met a NaN
+ * (the plane is then left to the reference). */
+static int pool_plane(plane *q)
+{
+#if defined(NNCC_WIN_AVX512)
+    if ((q->sw == 1 || q->sw == 2) && q->kw <= 16) {
+        if (q->mode == WIN_MAX) {
+            /* vector max drops NaNs: such planes go to the reference */
+            if (plane_has_nan(q->x, q->h * q->w))
+                return 1;
+            if (q->kw == 3 && q->sw == 2) /* ResNet's and SqueezeNet's 3x3/2 */
+                pool_rows512(q, WIN_MAX, 3, 2);
+            else if (q->kw == 2 && q->sw == 2)
+                pool_rows512(q, WIN_MAX, 2, 2);
+            else if (q->kw == 3)
+                pool_rows512(q, WIN_MAX, 3, 1);
+            else if (q->kw == 2)
+                pool_rows512(q, WIN_MAX, 2, 1);
+            else if (q->sw == 1)
+                pool_plane512(q, WIN_MAX, q->kw, 1);
+            else
+                pool_plane512(q, WIN_MAX, q->kw, 2);
+        } else {
+            if (q->kw == 3 && q->sw == 1)
+                pool_rows512(q, WIN_AVG, 3, 1);
+            else if (q->kw == 2 && q->sw == 2)
+                pool_rows512(q, WIN_AVG, 2, 2);
+            else if (q->kw == 3)
+                pool_rows512(q, WIN_AVG, 3, 2);
+            else if (q->sw == 1)
+                pool_plane512(q, WIN_AVG, q->kw, 1);
+            else
+                pool_plane512(q, WIN_AVG, q->kw, 2);
+        }
+        return 0;
+    }
+#endif
+    return q->mode == WIN_MAX ? window_plane(q, WIN_MAX) : window_plane(q, WIN_AVG);
+}
+
 void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y)
 {
     if (!nncc_pool2d_fast_ok(p)) {
         nncc_pool2d_f32(p, x, y, 0);
         return;
     }
-    plane q;
-    q.mode = p->kind == NNCC_POOL_MAX ? WIN_MAX : WIN_AVG;
-    q.include_pad = p->count_include_pad;
-    q.h = p->h, q.w = p->w, q.oh = p->oh, q.ow = p->ow, q.kh = p->kh, q.kw = p->kw;
-    q.sh = p->sh, q.sw = p->sw, q.pt = p->pt, q.pl = p->pl, q.pb = p->pb, q.pr = p->pr;
+    /* the (n, c) planes are independent: with OpenMP (and p->threads > 1)
+     * threads share them */
+#ifdef _OPENMP
+    const int64_t work = p->n * p->c * (p->h * p->w + p->oh * p->ow); /* floats read and written */
+    const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+        plane q;
+        q.mode = p->kind == NNCC_POOL_MAX ? WIN_MAX : WIN_AVG;
+        q.include_pad = p->count_include_pad;
+        q.h = p->h, q.w = p->w, q.oh = p->oh, q.ow = p->ow, q.kh = p->kh, q.kw = p->kw;
+        q.sh = p->sh, q.sw = p->sw, q.pt = p->pt, q.pl = p->pl, q.pb = p->pb, q.pr = p->pr;
         q.x = x + nc * p->h * p->w;
         q.y = y + nc * p->oh * p->ow;
-        if (q.mode == WIN_MAX ? window_plane(&q, WIN_MAX) : window_plane(&q, WIN_AVG)) {
+        if (pool_plane(&q)) {
             /* a NaN: this plane as the reference computes it */
             nncc_pool2d_params one = *p;
             one.n = 1, one.c = 1;
             nncc_pool2d_f32(&one, q.x, q.y, 0);
         }
+    }
+}
+
+/* y[i] = mean of x[i*hw .. i*hw + hw) */
+void nncc_global_avgpool_fast_f32(int64_t nc, int64_t hw, int64_t threads, const float *x, float *y)
+{
+#ifdef _OPENMP
+    const int nt = threads > 1 && nc > 1 && nc * hw >= WIN_PAR_MIN ? (int)threads : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#else
+    (void)threads;
+#endif
+    for (int64_t i = 0; i < nc; i++) {
+        const float *xr = x + i * hw;
+#if defined(NNCC_WIN_AVX512)
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        int64_t j = 0;
+        for (; j + 32 <= hw; j += 32) {
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(xr + j));
+            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(xr + j + 16));
+        }
+        for (; j < hw; j += 16)
+            s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(
+                                       (__mmask16)(hw - j >= 16 ? 0xffffu : (1u << (hw - j)) - 1), xr + j));
+        const float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+#else
+        /* 8 partial sums: short dependency chains, vectorisable */
+        float part[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        int64_t j = 0;
+        for (; j + 8 <= hw; j += 8)
+            for (int l = 0; l < 8; l++)
+                part[l] += xr[j + l];
+        for (; j < hw; j++)
+            part[j % 8] += xr[j];
+        const float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+#endif
+        y[i] = s / (float)hw;
     }
 }

@@ -149,8 +149,9 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
 
 /* Depthwise convolution (group == C, M a multiple of C), the same result as
  * nncc_conv2d_f32 with the plain weight, vectorised along output rows
- * (nncc_rt_window.c); `scratch` holds nncc_conv2d_depthwise_scratch_size(p)
- * floats (one padded input plane). */
+ * (nncc_rt_window.c), with OpenMP over the input channels when p->threads > 1;
+ * `scratch` holds nncc_conv2d_depthwise_scratch_size(p) floats (one padded
+ * input plane per thread, used by the AVX2 and portable paths only). */
 int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
                                const float *add, float *y, float *scratch);
@@ -185,6 +186,8 @@ typedef struct {
     int64_t d, od, kd, sd, dd;   /* input and output depth, kernel, stride, dilation */
     int64_t pf, pk;              /* padding at front and back */
     int32_t col_major;           /* MAX indices: w * H + h rather than h * W + w (2-D) */
+    int64_t threads;             /* nncc_pool2d_fast_f32: OpenMP threads over the (n, c) planes
+                                    when built with OpenMP (0 or 1: one) */
 } nncc_pool2d_params;
 
 /* y(N,C,OD,OH,OW) = pool(x(N,C,D,H,W)); D = OD = 1 for 2-D */
@@ -199,6 +202,9 @@ void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y)
 
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);
+/* The same, vectorised (the sum in another order) and with OpenMP over the
+ * nc rows when threads > 1 (nncc_rt_window.c) */
+void nncc_global_avgpool_fast_f32(int64_t nc, int64_t hw, int64_t threads, const float *x, float *y);
 
 /* GridSample (nncc_rt_sample.c): y(N,C,out...) = x(N,C,in...) sampled at
  * grid(N,out...,nd), whose last dim holds normalised (x, y[, z]) in [-1, 1]

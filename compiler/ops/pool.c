@@ -76,6 +76,7 @@ static nncc_status pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *
     p->h = in[1], p->w = in[2], p->oh = out[1], p->ow = out[2];
     p->kh = K[1], p->kw = K[2], p->sh = S[1], p->sw = S[2], p->dh = D[1], p->dw = D[2];
     p->pt = PB[1], p->pl = PB[2], p->pb = PE[1], p->pr = PE[2];
+    p->threads = g->ctx->opt.threads > 1 ? g->ctx->opt.threads : 0; /* nncc_pool2d_fast_f32 only */
     return NNCC_OK;
 }
 
@@ -117,14 +118,18 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
                    "    .pt = %lld, .pl = %lld, .pb = %lld, .pr = %lld, .p = %lld,\n"
-                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld, .col_major = %d\n};\n",
+                   "    .d = %lld, .od = %lld, .kd = %lld, .sd = %lld, .dd = %lld, .pf = %lld, .pk = %lld, .col_major = %d",
             (int)p.kind, (int)p.count_include_pad, (long long)p.n, (long long)p.c, (long long)p.h, (long long)p.w,
             (long long)p.oh, (long long)p.ow, (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw,
             (long long)p.dh, (long long)p.dw, (long long)p.pt, (long long)p.pl, (long long)p.pb, (long long)p.pr,
             (long long)p.p, (long long)p.d, (long long)p.od, (long long)p.kd, (long long)p.sd, (long long)p.dd,
             (long long)p.pf, (long long)p.pk, (int)p.col_major);
+    if (p.threads > 1)
+        fprintf(e->pf, ", .threads = %lld", (long long)p.threads);
+    fprintf(e->pf, "\n};\n");
     /* from -O1 on, the vectorised kernel where it applies (2-D max/average,
-     * no dilation, no indices); -O0 keeps the reference */
+     * no dilation, no indices), its planes shared by --threads threads;
+     * -O0 keeps the reference */
     if (g->ctx->opt.opt_level >= 1 && (n->n_out < 2 || n->out[1] < 0) && nncc_pool2d_fast_ok(&p)) {
         fprintf(e->f, "    nncc_pool2d_fast_f32(&%s, %s, %s);\n", name, nncc_emit_ref(e, g, n->in[0]),
                 nncc_emit_ref(e, g, n->out[0]));
@@ -180,8 +185,14 @@ static void global_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     int64_t nc, hw;
     global_sizes(g, n, &nc, &hw);
     if (n->op == NNCC_OP_GlobalAveragePool) {
-        fprintf(e->f, "    nncc_global_avgpool_f32(%lld, %lld, %s, %s);\n", (long long)nc, (long long)hw,
-                nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
+        /* from -O1 on, vector sums with the rows shared by --threads threads */
+        if (g->ctx->opt.opt_level >= 1)
+            fprintf(e->f, "    nncc_global_avgpool_fast_f32(%lld, %lld, %d, %s, %s);\n", (long long)nc, (long long)hw,
+                    g->ctx->opt.threads > 1 ? g->ctx->opt.threads : 1, nncc_emit_ref(e, g, n->in[0]),
+                    nncc_emit_ref(e, g, n->out[0]));
+        else
+            fprintf(e->f, "    nncc_global_avgpool_f32(%lld, %lld, %s, %s);\n", (long long)nc, (long long)hw,
+                    nncc_emit_ref(e, g, n->in[0]), nncc_emit_ref(e, g, n->out[0]));
         return;
     }
     const char *name = nncc_emit_param(e, "nncc_reduce_params");

@@ -12,13 +12,16 @@
  *   nncc_conv2d_winograd_f32 (3x3/1)    vs  nncc_conv2d_f32
  *   nncc_conv2d_depthwise_f32 (group C) vs  nncc_conv2d_f32
  *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
+ *   nncc_global_avgpool_fast_f32        vs  nncc_global_avgpool_f32
  *   nncc_gemm_f32 (blocked)             vs  nncc_gemm_ref_f32 (plain loops)
  *
  * Built twice by CMake: as test_kernels (the target's default flags, so the
  * portable micro-kernel) and, where the compiler takes -mavx2 -mfma, as
  * test_kernels_avx2 (the AVX2+FMA micro-kernel; skipped on a CPU without it)
- * and test_kernels_avx512 (adds the AVX-512 6x32 one); and with OpenMP as
- * test_kernels_omp (3 threads sharing the pixel blocks).
+ * and test_kernels_avx512 (adds the AVX-512 6x32 one and the masked-load
+ * window kernels); and with OpenMP as test_kernels_omp (3 threads sharing the
+ * pixel blocks, the pooled planes and the depthwise channels), also with
+ * -mavx512f as test_kernels_avx512_omp.
  * Canary values after the output and the scratch catch writes past the end.
  */
 #include <setjmp.h>
@@ -142,6 +145,13 @@ static void test_conv_fixed(void **state)
         { 1, 7, 30, 41, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 7, NNCC_ACT_CLIP, 1, 1 },     /* asymmetric pads */
         { 1, 6, 17, 40, 12, 5, 5, 1, 3, 2, 1, 2, 2, 2, 2, 6, NNCC_ACT_TANH, 0, 1 },    /* multiplier 2, stride 3 */
         { 1, 8, 9, 45, 8, 1, 7, 1, 1, 1, 2, 0, 6, 0, 6, 8, NNCC_ACT_NONE, 1, 0 },      /* 1x7 dilated */
+        { 1, 3, 9, 600, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, NNCC_ACT_CLIP, 1, 1 },     /* depthwise, rows of 38 blocks */
+        { 1, 2, 8, 1100, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, NNCC_ACT_RELU, 1, 1 },    /* stride 2, 35 blocks */
+        { 1, 5, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, NNCC_ACT_CLIP, 1, 1 },       /* mobilenet's 7x7 */
+        { 1, 4, 14, 14, 4, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 4, NNCC_ACT_CLIP, 1, 0 },     /* TF-style pads, stride 2 */
+        { 1, 3, 2, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, NNCC_ACT_NONE, 1, 0 },       /* fewer rows than the kernel */
+        { 1, 4, 12, 33, 8, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 4, NNCC_ACT_HARD_SWISH, 1, 1 }, /* 5x5 stride 2, multiplier 2 */
+        { 1, 3, 11, 21, 3, 3, 5, 1, 1, 2, 2, 2, 4, 2, 4, 3, NNCC_ACT_RELU, 0, 1 },     /* dilated depthwise */
         { 1, 40, 28, 28, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 1, 1 },   /* 1x1, in place: 784 pixels */
         { 1, 24, 15, 15, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_CLIP, 1, 0 },   /* 1x1, partial tail tile */
         { 1, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },     /* 7x7 grid of width 9 */
@@ -206,6 +216,9 @@ static void run_pool(int kind, int incl, int64_t n, int64_t c, int64_t h, int64_
     p.kind = kind, p.count_include_pad = incl;
     p.n = n, p.c = c, p.h = h, p.w = w, p.kh = kh, p.kw = kw, p.sh = sh, p.sw = sw, p.dh = 1, p.dw = 1;
     p.pt = pt, p.pl = pl, p.pb = pb, p.pr = pr;
+#ifdef NNCC_TEST_THREADS
+    p.threads = NNCC_TEST_THREADS; /* the OpenMP build: planes shared by threads */
+#endif
     const int64_t sy = h + pt + pb - kh, sx = w + pl + pr - kw;
     p.oh = (ceil_mode ? (sy + sh - 1) / sh : sy / sh) + 1;
     p.ow = (ceil_mode ? (sx + sw - 1) / sw : sx / sw) + 1;
@@ -247,6 +260,14 @@ static void test_pool(void **state)
         run_pool(kind, 0, 1, 2, 20, 50, 5, 4, 3, 3, 2, 1, 2, 3, 1, 0);
         run_pool(kind, 0, 1, 4, 64, 64, 2, 2, 2, 2, 0, 0, 0, 0, 0, 5);      /* NaNs */
         run_pool(kind, 0, 1, 2, 40, 41, 3, 3, 2, 2, 1, 1, 1, 1, 1, 3);
+        run_pool(kind, 0, 1, 3, 111, 111, 3, 3, 2, 2, 0, 0, 1, 1, 1, 0);   /* squeezenet, ceil mode */
+        run_pool(kind, 0, 1, 5, 55, 55, 3, 3, 2, 2, 0, 0, 1, 1, 1, 0);
+        run_pool(kind, 0, 1, 17, 27, 27, 3, 3, 2, 2, 0, 0, 1, 1, 1, 2);   /* NaNs in some planes */
+        run_pool(kind, 1, 1, 2, 9, 700, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0);    /* rows of many blocks */
+        run_pool(kind, 0, 2, 2, 13, 601, 4, 4, 2, 2, 2, 3, 1, 2, 1, 0);
+        run_pool(kind, 1, 1, 2, 31, 33, 3, 3, 2, 2, 1, 1, 2, 2, 1, 0);    /* ceil mode past the pads */
+        run_pool(kind, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0);      /* one pixel */
+        run_pool(kind, 1, 1, 3, 7, 17, 2, 5, 1, 2, 1, 4, 0, 4, 1, 1);     /* window wider than the row's part */
     }
     for (int t = 0; t < 200; t++) {
         const int64_t kh = rnd(1, 4), kw = rnd(1, 4), pt = rnd(0, kh - 1), pl = rnd(0, kw - 1);
@@ -259,6 +280,32 @@ static void test_pool(void **state)
         run_pool((int)rnd(0, 1), (int)rnd(0, 1), rnd(1, 2), rnd(1, 3), h, w, kh, kw, rnd(1, 3), rnd(1, 3), pt, pl, pb,
                  pr, (int)rnd(0, 1), (int)rnd(0, 1));
     }
+}
+
+/* GlobalAveragePool: nncc_global_avgpool_fast_f32 sums in vector lanes,
+ * the reference in order. Means of hw values in [-1, 1]: the two differ by a
+ * few float roundings of partial sums at most 1 * hw, divided by hw, so
+ * about 1e-7 absolute; 1e-6 against a scale of at least 1 leaves a margin. */
+static void test_global_avgpool(void **state)
+{
+    (void)state;
+    static const int64_t hws[] = { 1, 7, 15, 16, 17, 31, 32, 33, 49, 169, 1000 };
+    for (size_t i = 0; i < sizeof hws / sizeof hws[0]; i++)
+        for (int64_t nc = 1; nc <= 300; nc += 299) {
+            const int64_t hw = hws[i];
+            float *x = rand_buf(nc * hw), *ref = rand_buf(nc), *got = rand_buf(nc);
+            int64_t threads = 1;
+#ifdef NNCC_TEST_THREADS
+            threads = NNCC_TEST_THREADS;
+#endif
+            nncc_global_avgpool_f32(nc, hw, x, ref);
+            nncc_global_avgpool_fast_f32(nc, hw, threads, x, got);
+            check_canary(got, nc, "global average pool output");
+            const double e = rel_err(got, ref, nc);
+            if (!(e <= 1e-6))
+                fail_msg("global average pool nc %lld hw %lld: error %g", (long long)nc, (long long)hw, e);
+            free(x), free(ref), free(got);
+        }
 }
 
 static void run_gemm(int64_t m, int64_t n, int64_t k, int ta, int tb, int bias, int act)
@@ -306,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_gemm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
