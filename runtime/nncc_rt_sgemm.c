@@ -82,6 +82,14 @@ typedef struct {
 #else
 #define NNCC_PREFETCH(addr) ((void)0)
 #endif
+/* The register tile's epilogue is inlined into each micro-kernel so that
+ * the accumulators go from registers to Y without a trip through the stack
+ * (worth ~10% where K is small, e.g. a 1x1 conv of 16 channels) */
+#if defined(__GNUC__) || defined(__clang__)
+#define NNCC_TILE_INLINE static inline __attribute__((always_inline))
+#else
+#define NNCC_TILE_INLINE static inline
+#endif
 #ifndef NNCC_PF_BYTES
 #define NNCC_PF_BYTES 1536 /* how far ahead of its reads a kernel prefetches */
 #endif
@@ -144,7 +152,7 @@ static void finish(const float *acc, int lda, const tile *t)
 
 #if defined(NNCC_SGEMM_AVX2)
 /* Epilogue and store of a 6x16 tile held in acc[2*i], acc[2*i+1] (row i). */
-static void finish8(const __m256 *acc, const tile *t)
+NNCC_TILE_INLINE void finish8(const __m256 *acc, const tile *t)
 {
     if (t->mr == MR && t->nr == NR && !t->gw) {
         const __m256 lo = _mm256_set1_ps(t->lo), hi = _mm256_set1_ps(t->hi);
@@ -228,7 +236,7 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
  * zmm registers, c(6x32) (+)= a(kc x 6) [b0 b1](kc x 32). */
 #define NNCC_SGEMM_WIDE 1
 /* Epilogue and store of a 6x32 tile held in acc[2*i], acc[2*i+1] (row i). */
-static void finish16(const __m512 *acc, const tile *t)
+NNCC_TILE_INLINE void finish16(const __m512 *acc, const tile *t)
 {
     if (t->mr == MR && t->nr == 2 * NR && !t->gw) {
         const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
