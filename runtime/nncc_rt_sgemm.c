@@ -951,9 +951,20 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-                for (int64_t k = 0; k < K; k++)
+                for (int64_t k = 0; k < K; k++) {
+                    const float *s = xg + k * hw + tq;
+                    float *d = tail + k * TW;
+#if defined(__AVX512F__)
+                    /* Q - tq < TW <= 32 columns, by masked loads */
+                    const uint32_t m = (1u << (Q - tq)) - 1;
+                    _mm512_storeu_ps(d, _mm512_maskz_loadu_ps((__mmask16)(m & 0xffffu), s));
+                    if (TW > 16)
+                        _mm512_storeu_ps(d + 16, _mm512_maskz_loadu_ps((__mmask16)(m >> 16), s + 16));
+#else
                     for (int64_t j = 0; j < TW; j++)
-                        tail[k * TW + j] = tq + j < Q ? xg[k * hw + tq + j] : 0.0f;
+                        d[j] = tq + j < Q ? s[j] : 0.0f;
+#endif
+                }
             }
 #ifdef _OPENMP
 #pragma omp for schedule(static)
