@@ -911,8 +911,9 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     if (direct)
         for (int64_t k = 0; k < K; k++)
             toff[k] = (int32_t)(k * TW);
-    const int64_t tb = 256 / TW;                 /* tiles per block: 256 grid positions */
-    const int64_t nblocks = (ntiles + tb - 1) / tb;
+    /* blocks of at most 256 grid positions, their tiles shared out evenly
+     * (9 tiles: 5 and 4, not 8 and 1) */
+    const int64_t nblocks = (ntiles + 256 / TW - 1) / (256 / TW);
 #ifdef _OPENMP
     const int nt = p->threads > 1 ? (int)p->threads : 1;
 #else
@@ -971,7 +972,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
             for (int64_t it = 0; it < nitems; it++) {
                 const int64_t jb = it / npg, pg = it % npg;
-                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
+                const int64_t t0 = jb * ntiles / nblocks, t1 = (jb + 1) * ntiles / nblocks;
                 const int64_t pend = min64((pg + 1) * pairs / npg * 2, panels);
                 for (int64_t pi = pg * pairs / npg * 2; pi < pend; pi++) {
                     const float *a = ag + pi * MR * K;
