@@ -288,6 +288,36 @@ static inline __m512 lanes_from(__m512 lo, __m512 hi, const int k)
     }
 }
 
+/* An average window's count of columns per output lane of a strip of 16
+ * starting at input column c0: inside the row, or inside the padded row
+ * (count_include_pad). */
+WIN_SPECIALISE __m512 avg_colcnt(const plane *q, int64_t c0, int64_t cnt, const int64_t kw, const int64_t sw)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
+    const int64_t nw = sw == 1 ? cnt : 2 * cnt - 1;
+    __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
+    for (int64_t kx = 0; kx < kw; kx++) {
+        const __mmask32 mk = tap_mask(c0 + kx, xa, xb, nw);
+        ca = _mm512_mask_add_ps(ca, (__mmask16)mk, ca, one);
+        cb = _mm512_mask_add_ps(cb, (__mmask16)(mk >> 16), cb, one);
+    }
+    return sw == 2 ? even_lanes(ca, cb) : ca;
+}
+
+/* An average window's sum over its count: rows [ya, yb) of the window at
+ * input row iy0 counted (or its rows inside the padded plane), times the
+ * columns; an empty window gives 0, as the reference. */
+static inline __m512 avg_divide(const plane *q, int64_t iy0, int64_t ya, int64_t yb, __m512 colcnt, __m512 sum)
+{
+    int64_t cy = yb - ya;
+    if (q->include_pad)
+        cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
+    const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
+    const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_maskz_div_ps(some, sum, div);
+}
+
 /* One pooled plane for kw 2 to 4 and stride sw 1 or 2 (both constants where
  * inlined), rows first: per block of 16 outputs the window's rows are
  * combined on whole input vectors (each input row read once per block: 2
@@ -305,20 +335,7 @@ WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t k
         const int64_t need = sw * (cnt - 1) + kw; /* input lanes read from c0 */
         const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
         const uint64_t m = hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
-        __m512 colcnt = one;
-        if (mode == WIN_AVG) {
-            /* columns counted per lane: inside the row, or inside the
-             * padded row (count_include_pad) */
-            const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
-            const int64_t nw = sw == 1 ? cnt : 2 * cnt - 1;
-            __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
-            for (int64_t kx = 0; kx < kw; kx++) {
-                const __mmask32 mk = tap_mask(c0 + kx, xa, xb, nw);
-                ca = _mm512_mask_add_ps(ca, (__mmask16)mk, ca, one);
-                cb = _mm512_mask_add_ps(cb, (__mmask16)(mk >> 16), cb, one);
-            }
-            colcnt = sw == 2 ? even_lanes(ca, cb) : ca;
-        }
+        const __m512 colcnt = mode == WIN_AVG ? avg_colcnt(q, c0, cnt, kw, sw) : one;
         for (int64_t oy = 0; oy < q->oh; oy++) {
             const int64_t iy0 = oy * q->sh - q->pt;
             const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
@@ -345,15 +362,8 @@ WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t k
             }
             if (sw == 2)
                 acc = even_lanes(acc, acc2);
-            if (mode == WIN_AVG) {
-                int64_t cy = yb - ya; /* rows counted */
-                if (q->include_pad)
-                    cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
-                const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
-                /* an empty window gives 0, as the reference */
-                const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
-                acc = _mm512_maskz_div_ps(some, acc, div);
-            }
+            if (mode == WIN_AVG)
+                acc = avg_divide(q, iy0, ya, yb, colcnt, acc);
             _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, acc);
         }
     }
@@ -371,19 +381,7 @@ WIN_SPECIALISE void pool_plane512(const plane *q, const int mode, const int64_t 
         __mmask32 mk[16];
         for (int64_t kx = 0; kx < kw; kx++)
             mk[kx] = tap_mask(c0 + kx, 0, q->w, nw);
-        __m512 colcnt = one;
-        if (mode == WIN_AVG) {
-            /* columns counted per lane: inside the row, or inside the
-             * padded row (count_include_pad) */
-            const int64_t xa = q->include_pad ? -q->pl : 0, xb = q->include_pad ? q->w + q->pr : q->w;
-            __m512 ca = _mm512_setzero_ps(), cb = _mm512_setzero_ps();
-            for (int64_t kx = 0; kx < kw; kx++) {
-                const __mmask32 m = tap_mask(c0 + kx, xa, xb, nw);
-                ca = _mm512_mask_add_ps(ca, (__mmask16)m, ca, one);
-                cb = _mm512_mask_add_ps(cb, (__mmask16)(m >> 16), cb, one);
-            }
-            colcnt = sw == 2 ? even_lanes(ca, cb) : ca;
-        }
+        const __m512 colcnt = mode == WIN_AVG ? avg_colcnt(q, c0, cnt, kw, sw) : one;
         for (int64_t oy = 0; oy < q->oh; oy++) {
             const int64_t iy0 = oy * q->sh - q->pt;
             const int64_t ya = iy0 < 0 ? 0 : iy0, yb = iy0 + q->kh > q->h ? q->h : iy0 + q->kh;
@@ -401,15 +399,8 @@ WIN_SPECIALISE void pool_plane512(const plane *q, const int mode, const int64_t 
             }
             if (sw == 2)
                 a = even_lanes(a, b);
-            if (mode == WIN_AVG) {
-                int64_t cy = yb - ya; /* rows counted */
-                if (q->include_pad)
-                    cy = (iy0 + q->kh > q->h + q->pb ? q->h + q->pb : iy0 + q->kh) - iy0;
-                const __m512 div = _mm512_mul_ps(colcnt, _mm512_set1_ps((float)cy));
-                /* an empty window gives 0, as the reference */
-                const __mmask16 some = _mm512_cmp_ps_mask(div, _mm512_setzero_ps(), _CMP_GT_OQ);
-                a = _mm512_maskz_div_ps(some, a, div);
-            }
+            if (mode == WIN_AVG)
+                a = avg_divide(q, iy0, ya, yb, colcnt, a);
             _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, a);
         }
     }
