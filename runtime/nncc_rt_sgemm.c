@@ -1334,9 +1334,10 @@ void nncc_sgemm_pack_b_f32(int64_t k, int64_t n, int32_t trans_b, float alpha, c
 
 /* M <= 2 runs the matrix-vector loop, which needs no packed A */
 #define GEMV_ROWS 2
-/* fewer multiply-adds than this run on one thread: starting and joining
- * the team (a few microseconds) would cost more than it saves */
-#define PAR_MACS (1 << 18)
+/* fewer multiply-adds than this run on one thread: starting and joining the
+ * team costs about half a microsecond with two threads, about what 64K
+ * multiply-adds take */
+#define PAR_MACS (1 << 16)
 
 int64_t nncc_sgemm_scratch_size(const nncc_sgemm_params *p)
 {
