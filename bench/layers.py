@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--keep", help="build in this directory (kept)")
+    ap.add_argument("--nncc-args", default="", help="more nncc options, e.g. \"--conv-algo winograd\"")
     args = ap.parse_args()
     d = args.keep or tempfile.mkdtemp(prefix="nncc-layers-")
     os.makedirs(d, exist_ok=True)
@@ -123,6 +124,7 @@ def main():
         model_zoo.MODELS[args.model](path)
     H.NNCC = args.nncc
     extra = ["--threads", str(args.threads)] if args.threads > 1 else []
+    extra += args.nncc_args.split()
     m = H.compile_model(path, d, name="model", opt=args.opt, extra=extra)
     src, calls = instrument(open(m.c_path).read())
     if not calls:
@@ -148,7 +150,7 @@ def main():
                                               text=True).stdout.split()]
     total = sum(times)
     print("%s, nncc %s%s, %s %s, fastest of %d runs" % (os.path.basename(path), args.opt,
-                                                         " --threads %d" % args.threads if extra else "", args.cc,
+                                                         " ".join([""] + extra), args.cc,
                                                          " ".join(cflags), args.runs))
     print("\n| # | us | share | GFLOP/s | kernel | node |\n|---:|---:|---:|---:|---|---|")
     by_kernel = {}
