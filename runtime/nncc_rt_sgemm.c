@@ -1323,32 +1323,39 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     for (int64_t s = 0; s < p->w; s++)
         zrow[s] = 0.0f;
     const int nt = p->threads > 1 ? (int)p->threads : 1;
-    /* output panels split into mparts ranges only when the blocks are too
-     * few to keep the threads busy */
-    const int64_t mparts = nt > 1 && p->n * nb < 4 * nt ? min64(panels, (4 * nt + p->n * nb - 1) / (p->n * nb)) : 1;
-    const int64_t items = p->n * nb * mparts;
+    /* the work items: (image, block, range of output panels), in that
+     * order; the panels are split (at pairs) only when there are fewer
+     * than 8 blocks a thread. An item costs its micro-kernel tiles times
+     * its panels (the last block of an image may have fewer tiles), and
+     * each thread takes the items whose middle falls in its share of the
+     * total: a contiguous run, so it transforms each block it meets once. */
+    const int64_t pairs = (panels + 1) / 2, nbt = p->n * nb;
+    const int64_t mparts = nt > 1 ? min64(pairs, (8 * nt + nbt - 1) / nbt) : 1;
+    const int64_t items = nbt * mparts, total = p->n * ((T + TW - 1) / TW) * panels;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
 #endif
     {
 #ifdef _OPENMP
-        float *const V = thr + (int64_t)omp_get_thread_num() * wino_per_thread(p);
+        const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
 #else
-        float *const V = thr;
+        const int64_t me = 0, team = 1;
 #endif
-        float *const Mt = V + 16 * wino_vs(C);
-        int64_t have = -1; /* the (image, block) V holds */
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
+        float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C);
+        int64_t have = -1, done = 0; /* the (image, block) V holds; the cost of the items before */
         for (int64_t it = 0; it < items; it++) {
             const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * WINO_NB;
             const int64_t t1 = min64(t0 + WINO_NB, T), nsub = (t1 - t0 + TW - 1) / TW;
+            const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
+            const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts)), cost = nsub * (p1 - p0);
+            const int64_t mid2 = 2 * done + cost; /* twice the item's middle */
+            done += cost;
+            if (mid2 * team / (2 * total) != me)
+                continue;
             if (have != nbk) {
                 wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, V);
                 have = nbk;
             }
-            const int64_t p0 = panels * mp / mparts, p1 = panels * (mp + 1) / mparts;
             for (int64_t pi = p0; pi < p1;) {
 #if defined(NNCC_SGEMM_OFF2)
                 const int two = pi + 1 < p1;
