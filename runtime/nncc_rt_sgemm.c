@@ -1188,7 +1188,9 @@ static void wino_out_run(const nncc_conv2d_params *p, const float *mm, int64_t m
     const __m512 s1##c = _mm512_sub_ps(_mm512_sub_ps(m1##c, m2##c), m3##c);
         NNCC_WCOL(0) NNCC_WCOL(1) NNCC_WCOL(2) NNCC_WCOL(3)
 #undef NNCC_WCOL
-        const int64_t ox = 2 * (tx + j), cols = min64(32, p->ow - ox);
+        /* the columns of these tiles only: the next ones may be another block's,
+         * written by another thread */
+        const int64_t ox = 2 * (tx + j), cols = min64(2 * min64(16, n - j), p->ow - ox);
         const __mmask16 k0 = cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
         const __mmask16 k1 = cols >= 32 ? (__mmask16)0xffff : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
         for (int i = 0; i < rows; i++) {

@@ -18,7 +18,8 @@
  * portable micro-kernel) and, where the compiler takes -mavx2 -mfma, as
  * test_kernels_avx2 (the AVX2+FMA micro-kernel; skipped on a CPU without it)
  * and test_kernels_avx512 (adds the AVX-512 6x32 one); and with OpenMP as
- * test_kernels_omp (3 threads sharing the pixel blocks).
+ * test_kernels_omp (3 threads sharing the pixel blocks; test_kernels_omp_avx512
+ * the same with the AVX-512 kernels).
  * Canary values after the output and the scratch catch writes past the end.
  */
 #include <setjmp.h>
