@@ -4,11 +4,15 @@
  * Y(M,P) = W(M,C) X(C,P), run through nncc_conv2d_gemm_f32 with the weight
  * packed as nncc packs it, and through nncc_sgemm_f32 (the Gemm/MatMul
  * kernel). Also times 3x3 convolutions (im2col packing included) and the
- * reference direct convolution for comparison.
+ * reference direct convolution for comparison, and ResNet-18's stride-1 3x3
+ * layers through the implicit GEMM and Winograd (GFLOP/s counted as the
+ * direct convolution's multiply-adds, so the two compare by time).
  *
  *   cc -O2 -march=native -Iruntime bench/gemm.c runtime/nncc_rt_*.c -lm -o gemm
  *   ./gemm            # 512x512x512 and a few conv layers; GFLOP/s, best of 7
  *   ./gemm M K N      # one GEMM of that size
+ *   ./gemm resnet [T] # implicit vs Winograd on ResNet-18's 3x3 stride-1 layers
+ *                     # (T threads: build with -fopenmp)
  * Compare with bench/peak.c built with the same flags. Not a test.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -37,8 +41,11 @@ static float *buf(int64_t n)
     return p;
 }
 
-/* times one conv layer; returns GFLOP/s (best of 7 after a warm-up) */
-static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t s, int ref)
+enum { ALGO_GEMM, ALGO_REF, ALGO_IMPLICIT, ALGO_WINOGRAD };
+static int64_t threads = 1;
+
+/* times one conv layer through `algo`; returns GFLOP/s (best of 7 after a warm-up) */
+static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t s, int algo)
 {
     nncc_conv2d_params p;
     memset(&p, 0, sizeof p);
@@ -46,17 +53,30 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
     p.pt = p.pl = k / 2, p.group = 1;
     p.oh = (h + 2 * (k / 2) - k) / s + 1, p.ow = (w + 2 * (k / 2) - k) / s + 1;
     p.act.kind = NNCC_ACT_RELU;
+    p.threads = threads;
+    const int wino = algo == ALGO_WINOGRAD;
+    const int64_t nwp = wino ? nncc_conv2d_winograd_packed_size(&p) : nncc_conv2d_packed_size(&p);
+    const int64_t ns = wino                   ? nncc_conv2d_winograd_scratch_size(&p)
+                       : algo == ALGO_IMPLICIT ? nncc_conv2d_implicit_scratch_size(&p)
+                                               : nncc_conv2d_scratch_size(&p);
     float *x = buf(c * h * w), *wt = buf(m * c * k * k), *b = buf(m), *y = buf(m * p.oh * p.ow);
-    float *wp = buf(nncc_conv2d_packed_size(&p)), *scratch = buf(nncc_conv2d_scratch_size(&p));
-    nncc_conv2d_pack_f32(&p, wt, wp);
+    float *wp = buf(nwp), *scratch = buf(ns);
+    if (wino)
+        nncc_conv2d_winograd_pack_f32(&p, wt, wp);
+    else
+        nncc_conv2d_pack_f32(&p, wt, wp);
     const double flops = 2.0 * (double)(m * p.oh * p.ow * c * k * k);
     int reps = (int)(2e8 / flops) + 1;
     double best = 1e30;
     for (int r = 0; r < 8; r++) {
         double t0 = now();
         for (int i = 0; i < reps; i++) {
-            if (ref)
+            if (algo == ALGO_REF)
                 nncc_conv2d_f32(&p, x, wt, b, NULL, y);
+            else if (algo == ALGO_IMPLICIT)
+                nncc_conv2d_implicit_f32(&p, x, wp, b, NULL, y, scratch);
+            else if (wino)
+                nncc_conv2d_winograd_f32(&p, x, wp, b, NULL, y, scratch);
             else
                 nncc_conv2d_gemm_f32(&p, x, wp, b, NULL, y, scratch);
         }
@@ -103,15 +123,30 @@ int main(int argc, char **argv)
         int64_t M = atol(argv[1]), K = atol(argv[2]), N = atol(argv[3]);
         char what[64];
         snprintf(what, sizeof what, "GEMM %lldx%lldx%lld", (long long)M, (long long)K, (long long)N);
-        conv_case(what, K, 1, N, M, 1, 1, 0);
+        conv_case(what, K, 1, N, M, 1, 1, ALGO_GEMM);
         return 0;
     }
-    conv_case("GEMM 512x512x512 (1x1 conv, packed kernel)", 512, 16, 32, 512, 1, 1, 0);
+    if (argc >= 2 && !strcmp(argv[1], "resnet")) {
+        static const int64_t layers[][2] = { { 64, 56 }, { 128, 28 }, { 256, 14 }, { 512, 7 } };
+        threads = argc > 2 ? atol(argv[2]) : 1;
+        for (int i = 0; i < 4; i++) {
+            const int64_t c = layers[i][0], hw = layers[i][1];
+            char what[64];
+            snprintf(what, sizeof what, "conv 3x3 %lld->%lld %lldx%lld implicit", (long long)c, (long long)c,
+                     (long long)hw, (long long)hw);
+            conv_case(what, c, hw, hw, c, 3, 1, ALGO_IMPLICIT);
+            snprintf(what, sizeof what, "conv 3x3 %lld->%lld %lldx%lld Winograd", (long long)c, (long long)c,
+                     (long long)hw, (long long)hw);
+            conv_case(what, c, hw, hw, c, 3, 1, ALGO_WINOGRAD);
+        }
+        return 0;
+    }
+    conv_case("GEMM 512x512x512 (1x1 conv, packed kernel)", 512, 16, 32, 512, 1, 1, ALGO_GEMM);
     sgemm_case("GEMM 512x512x512 (nncc_sgemm_f32)", 512, 512, 512);
     sgemm_case("Gemm 1x512 x 512x1000 (fc at batch 1)", 1, 512, 1000);
-    conv_case("conv 3x3 64->64 56x56 (packed kernel)", 64, 56, 56, 64, 3, 1, 0);
-    conv_case("conv 3x3 64->64 56x56 (reference direct)", 64, 56, 56, 64, 3, 1, 1);
-    conv_case("conv 3x3 256->256 14x14 (packed kernel)", 256, 14, 14, 256, 3, 1, 0);
-    conv_case("conv 7x7/2 3->64 224x224 (packed kernel)", 3, 224, 224, 64, 7, 2, 0);
+    conv_case("conv 3x3 64->64 56x56 (packed kernel)", 64, 56, 56, 64, 3, 1, ALGO_GEMM);
+    conv_case("conv 3x3 64->64 56x56 (reference direct)", 64, 56, 56, 64, 3, 1, ALGO_REF);
+    conv_case("conv 3x3 256->256 14x14 (packed kernel)", 256, 14, 14, 256, 3, 1, ALGO_GEMM);
+    conv_case("conv 7x7/2 3->64 224x224 (packed kernel)", 3, 224, 224, 64, 7, 2, ALGO_GEMM);
     return 0;
 }

@@ -1058,18 +1058,53 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
  *     G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
  *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
  * The sum over c at each of the 16 positions xi of the tile is a matrix
- * product M_xi(M, T) = U_xi(M, C) V_xi(C, T) over the T tiles, run by the
- * implicit-GEMM micro-kernels (row c of V_xi at V_xi + c*TP): 16 GEMMs with
+ * product M_xi(M, T) = U_xi(M, C) V_xi(C, T) over the T tiles: 16 GEMMs with
  * 4/9 of the direct convolution's multiply-adds, plus the two transforms.
- * Scratch (floats): V[16][C][TP], M[16][M][TP] (TP = T rounded up to a whole
- * tile of columns), off[C] (int32), one zero-padded input plane.
- * The weights: per xi, U_xi packed as nncc_conv2d_pack_f32 packs a 1x1 weight. */
-static void wino_geometry(const nncc_conv2d_params *p, int64_t *th, int64_t *tw, int64_t *tp, int64_t *hp,
-                          int64_t *wpd)
+ *
+ * Tile-blocked, so that nothing the size of a feature map goes through
+ * memory: the T tiles (row-major over the output) are cut into blocks of
+ * WINO_NB. For a block, one thread
+ *   1. transforms the patches of the block's tiles, for all C channels,
+ *      read straight from the input (zero outside it), into
+ *      V[16][C][WINO_NB] (C x WINO_NB per xi: 256 KB for all 16 at C = 64);
+ *   2. per pair of MR-row panels of U (12 output channels): the 16 products
+ *      U_xi(12, C) V_xi(C, WINO_NB) through the implicit-GEMM micro-kernels
+ *      (row c of V_xi at V_xi + off[c], off[c] = c * WINO_NB) into
+ *      Mt[16][2 * MR][WINO_NB] (48 KB), then
+ *   3. the output transform of those 12 channels straight into Y, with bias,
+ *      residual and Relu/Clip (other activations run over Y afterwards).
+ * Threads (p->threads, OpenMP) share the work items (image, block, range of
+ * output panels), each with its own V and Mt in the scratch; output panels
+ * are split only when there are too few blocks for the threads (a thread
+ * that gets several items of one block transforms it once).
+ * WINO_NB = 64 tiles (two 32-column micro-kernel tiles) measured best on the
+ * AVX-512 machine among 32, 64, 96 and 128 (ResNet-18's 3x3 layers).
+ * The transforms run 16 tiles at a time with AVX-512 (masked loads at the
+ * input's edges), 8 with AVX2 (inside the input), else one by one in C.
+ * The weights: per xi, U_xi packed as nncc_conv2d_pack_f32 packs a 1x1 weight.
+ * Scratch (floats): off[C] (int32) and W zeros (the rows above and below
+ * the input), each rounded up to 16, then per thread V and Mt
+ * (wino_per_thread). */
+#define WINO_NB (2 * TW_MAX) /* tiles per block: two 32-column micro-kernel tiles */
+
+/* th x tw tiles over the output */
+static void wino_tiles(const nncc_conv2d_params *p, int64_t *th, int64_t *tw)
 {
     *th = (p->oh + 1) / 2, *tw = (p->ow + 1) / 2;
-    *tp = (*th * *tw + TW_MAX - 1) / TW_MAX * TW_MAX;
-    *hp = 2 * *th + 2, *wpd = 2 * *tw + 2;
+}
+
+/* The distance between V_xi and V_xi+1 (floats): C x WINO_NB and 16 more,
+ * so that the 16 stores of a tile's transform do not all fall in one L1 set
+ * (C * WINO_NB floats are a multiple of 4 KB). */
+static int64_t wino_vs(int64_t c)
+{
+    return c * WINO_NB + 16;
+}
+
+/* Floats of one thread's part of the scratch: V and Mt. */
+static int64_t wino_per_thread(const nncc_conv2d_params *p)
+{
+    return 16 * wino_vs(p->c) + 16 * 2 * MR * WINO_NB;
 }
 
 int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
@@ -1100,21 +1135,120 @@ void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, 
     }
 }
 
-int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
+/* Floats of the scratch the threads share: off[C] (int32) and W zeros,
+ * each rounded up to 16. */
+static int64_t wino_shared(const nncc_conv2d_params *p)
 {
-    int64_t th, tw, tp, hp, wpd;
-    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
-    return 16 * p->c * tp + 16 * p->m * tp + p->c + hp * wpd + 32;
+    return (p->c + 15) / 16 * 16 + (p->w + 15) / 16 * 16;
 }
 
-
-/* V = B^T d B for the tile at pl (rows wpd apart) into v[xi * vs] */
-static void wino_in1(const float *pl, int64_t wpd, float *v, int64_t vs)
+int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
 {
-    float t[4][4];
+    return wino_shared(p) + (p->threads > 1 ? p->threads : 1) * wino_per_thread(p);
+}
+
+#if defined(NNCC_SGEMM_AVX2) && !defined(NNCC_SGEMM_WIDE)
+/* x[1], x[3], ..., x[15] (reads x[0..15]) */
+static __m256 load_odd8(const float *x)
+{
+    const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+#if defined(NNCC_SGEMM_WIDE)
+/* The input transform of n <= 16 consecutive tiles of one tile row, for all
+ * C channels of the image x(C,H,W): tile j's patch is rows iy..iy+3 and
+ * columns ix + 2j .. ix + 2j + 3 (zero outside the input); channel c's
+ * goes to v[xi * vs + c * WINO_NB + j]. zrow: W zeros, read for the rows
+ * outside the input. Written out in full (no arrays of vectors: gcc -O2
+ * keeps those on the stack). */
+static void wino_in16(const nncc_conv2d_params *p, const float *x, const float *zrow, int64_t iy, int64_t ix,
+                      int64_t n, float *v, int64_t vs)
+{
+    const int64_t w = p->w, hw = p->h * p->w;
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __mmask16 k = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+    /* the 16 columns from ix + o (o = 0, 16, 2, 18, for q = 0..3) of which
+     * lanes [lo, hi) are inside the row: a masked load of hi - lo lanes at
+     * column ix + o + lo, so that nothing outside the input is read, moved
+     * up by lo lanes where lo > 0 (the tiles at the left edge). The same
+     * for every row and channel. */
+#define NNCC_WMASK(q, o)                                                                         \
+    const int64_t col##q = ix + (o);                                                             \
+    const int lo##q = col##q < 0 ? (int)min64(-col##q, 16) : 0;                                  \
+    const int hi##q = col##q < w ? (int)min64(w - col##q, 16) : 0;                               \
+    const __mmask16 kl##q = hi##q > lo##q ? (__mmask16)((1u << (hi##q - lo##q)) - 1) : 0;        \
+    const __mmask16 km##q = (__mmask16)(kl##q << lo##q);                                         \
+    const int64_t at##q = hi##q > lo##q ? col##q + lo##q : 0;                                    \
+    const __m512i sh##q = _mm512_sub_epi32(lane, _mm512_set1_epi32(lo##q));
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    NNCC_WMASK(0, 0) NNCC_WMASK(1, 16) NNCC_WMASK(2, 2) NNCC_WMASK(3, 18)
+#undef NNCC_WMASK
+    const int shift = lo0 | lo1 | lo2 | lo3;
+    /* a row outside the input reads the zero row, the same for every channel */
+#define NNCC_WRM(i)                                                                              \
+    const int in##i = iy + (i) >= 0 && iy + (i) < p->h;                                          \
+    const float *x##i = in##i ? x + (iy + (i)) * w : zrow;                                       \
+    const int64_t step##i = in##i ? hw : 0;
+    NNCC_WRM(0) NNCC_WRM(1) NNCC_WRM(2) NNCC_WRM(3)
+#undef NNCC_WRM
+    for (int64_t c = 0; c < p->c; c++, x0 += step0, x1 += step1, x2 += step2, x3 += step3) {
+        float *vc = v + c * WINO_NB;
+#define NNCC_WROW(i)                                                                             \
+    __m512 a##i = _mm512_maskz_loadu_ps(kl0, x##i + at0);                                        \
+    __m512 b##i = _mm512_maskz_loadu_ps(kl1, x##i + at1);                                        \
+    __m512 c##i = _mm512_maskz_loadu_ps(kl2, x##i + at2);                                        \
+    __m512 e##i = _mm512_maskz_loadu_ps(kl3, x##i + at3);
+        NNCC_WROW(0) NNCC_WROW(1) NNCC_WROW(2) NNCC_WROW(3)
+#undef NNCC_WROW
+        if (shift) {
+#define NNCC_WROW(i)                                                                             \
+    a##i = _mm512_maskz_permutexvar_ps(km0, sh0, a##i);                                          \
+    b##i = _mm512_maskz_permutexvar_ps(km1, sh1, b##i);                                          \
+    c##i = _mm512_maskz_permutexvar_ps(km2, sh2, c##i);                                          \
+    e##i = _mm512_maskz_permutexvar_ps(km3, sh3, e##i);
+            NNCC_WROW(0) NNCC_WROW(1) NNCC_WROW(2) NNCC_WROW(3)
+#undef NNCC_WROW
+        }
+        /* row i of the 16 patches, columns 0..3: even and odd elements of
+         * the 32 columns from ix and from ix + 2 */
+#define NNCC_WROW(i)                                                                             \
+    const __m512 r##i##0 = _mm512_permutex2var_ps(a##i, ie, b##i);                              \
+    const __m512 r##i##1 = _mm512_permutex2var_ps(a##i, io, b##i);                              \
+    const __m512 r##i##2 = _mm512_permutex2var_ps(c##i, ie, e##i);                              \
+    const __m512 r##i##3 = _mm512_permutex2var_ps(c##i, io, e##i);
+        NNCC_WROW(0) NNCC_WROW(1) NNCC_WROW(2) NNCC_WROW(3)
+#undef NNCC_WROW
+        /* B^T d: t(i, col) from the rows; then (B^T d) B along each t row */
+#define NNCC_WCOL(c)                                                                             \
+    const __m512 t0##c = _mm512_sub_ps(r0##c, r2##c), t1##c = _mm512_add_ps(r1##c, r2##c);      \
+    const __m512 t2##c = _mm512_sub_ps(r2##c, r1##c), t3##c = _mm512_sub_ps(r1##c, r3##c);
+        NNCC_WCOL(0) NNCC_WCOL(1) NNCC_WCOL(2) NNCC_WCOL(3)
+#undef NNCC_WCOL
+#define NNCC_WOUT(i)                                                                             \
+    _mm512_mask_storeu_ps(vc + (4 * (i) + 0) * vs, k, _mm512_sub_ps(t##i##0, t##i##2));         \
+    _mm512_mask_storeu_ps(vc + (4 * (i) + 1) * vs, k, _mm512_add_ps(t##i##1, t##i##2));         \
+    _mm512_mask_storeu_ps(vc + (4 * (i) + 2) * vs, k, _mm512_sub_ps(t##i##2, t##i##1));         \
+    _mm512_mask_storeu_ps(vc + (4 * (i) + 3) * vs, k, _mm512_sub_ps(t##i##1, t##i##3));
+        NNCC_WOUT(0) NNCC_WOUT(1) NNCC_WOUT(2) NNCC_WOUT(3)
+#undef NNCC_WOUT
+    }
+}
+#else
+/* V = B^T d B for the tile whose 4x4 patch is columns ix..ix+3 of the rows
+ * r[0..3] (each w long; a column outside [0, w): zero padding) into
+ * v[xi * vs] */
+static void wino_in1(const float *const *r, int64_t w, int64_t ix, float *v, int64_t vs)
+{
+    float d[4][4], t[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            d[i][j] = ix + j >= 0 && ix + j < w ? r[i][ix + j] : 0.0f;
     for (int j = 0; j < 4; j++) {
-        const float d0 = pl[j], d1 = pl[wpd + j], d2 = pl[2 * wpd + j], d3 = pl[3 * wpd + j];
-        t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;
+        t[0][j] = d[0][j] - d[2][j], t[1][j] = d[1][j] + d[2][j];
+        t[2][j] = d[2][j] - d[1][j], t[3][j] = d[1][j] - d[3][j];
     }
     for (int i = 0; i < 4; i++) {
         v[(i * 4 + 0) * vs] = t[i][0] - t[i][2];
@@ -1124,179 +1258,294 @@ static void wino_in1(const float *pl, int64_t wpd, float *v, int64_t vs)
     }
 }
 
+/* The input transform of n consecutive tiles of one tile row: tile j's
+ * patch is columns ix0 + 2j .. ix0 + 2j + 3 of the rows r[0..3] (as
+ * wino_in1); writes v[xi * vs + j]. */
+static void wino_in_run(const float *const *r, int64_t w, int64_t ix0, int64_t n, float *v, int64_t vs)
+{
+    int64_t j = 0;
+#if defined(NNCC_SGEMM_AVX2)
+    /* 8 tiles at a time where their 18 columns are inside the rows;
+     * written out in full (gcc -O2 keeps arrays of vectors on the stack) */
+    for (; j < n && ix0 + 2 * j < 0; j++)
+        wino_in1(r, w, ix0 + 2 * j, v + j, vs);
+    for (; j + 8 <= n && ix0 + 2 * j + 18 <= w; j += 8) {
+        const int64_t ix = ix0 + 2 * j;
+#define NNCC_WROW(i)                                                                             \
+    const __m256 r##i##0 = load_even8(r[i] + ix), r##i##1 = load_odd8(r[i] + ix);               \
+    const __m256 r##i##2 = load_even8(r[i] + ix + 2), r##i##3 = load_odd8(r[i] + ix + 2);
+        NNCC_WROW(0) NNCC_WROW(1) NNCC_WROW(2) NNCC_WROW(3)
+#undef NNCC_WROW
+#define NNCC_WCOL(c)                                                                             \
+    const __m256 t0##c = _mm256_sub_ps(r0##c, r2##c), t1##c = _mm256_add_ps(r1##c, r2##c);      \
+    const __m256 t2##c = _mm256_sub_ps(r2##c, r1##c), t3##c = _mm256_sub_ps(r1##c, r3##c);
+        NNCC_WCOL(0) NNCC_WCOL(1) NNCC_WCOL(2) NNCC_WCOL(3)
+#undef NNCC_WCOL
+#define NNCC_WOUT(i)                                                                             \
+    _mm256_storeu_ps(v + (4 * (i) + 0) * vs + j, _mm256_sub_ps(t##i##0, t##i##2));             \
+    _mm256_storeu_ps(v + (4 * (i) + 1) * vs + j, _mm256_add_ps(t##i##1, t##i##2));             \
+    _mm256_storeu_ps(v + (4 * (i) + 2) * vs + j, _mm256_sub_ps(t##i##2, t##i##1));             \
+    _mm256_storeu_ps(v + (4 * (i) + 3) * vs + j, _mm256_sub_ps(t##i##1, t##i##3));
+        NNCC_WOUT(0) NNCC_WOUT(1) NNCC_WOUT(2) NNCC_WOUT(3)
+#undef NNCC_WOUT
+    }
+#endif
+    for (; j < n; j++)
+        wino_in1(r, w, ix0 + 2 * j, v + j, vs);
+}
+#endif
+
+/* Epilogue of one output value (portable): bias, residual, Relu/Clip */
+static float wino_epi(float v, float bias, const float *a, int clamp, float lo, float hi)
+{
+    v += bias;
+    if (a)
+        v += *a;
+    /* NaN as the reference: Relu gives 0, Clip keeps it */
+    if (clamp == 1)
+        v = v > lo ? v : lo;
+    if (clamp == 3) {
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+    }
+    return v;
+}
+
+/* The output transform of n consecutive tiles of one tile row, output
+ * channel at mm (m_xi of tile j at mm[xi * ms + j]): Y = A^T M A, plus bias,
+ * residual and Relu/Clip, into the output plane y (and the residual plane a,
+ * or NULL) at tile (ty, tx). */
+static void wino_out_run(const nncc_conv2d_params *p, const float *mm, int64_t ms, int64_t n, int64_t ty, int64_t tx,
+                         float bias, const float *a, float *y, int clamp, float lo, float hi)
+{
+    const int64_t oy = 2 * ty, rows = oy + 1 < p->oh ? 2 : 1;
+    int64_t j = 0;
+#if defined(NNCC_SGEMM_WIDE)
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+    for (; j < n; j += 16) {
+        /* A^T M: s0 = m0 + m4 + m8 and s1 = m4 - m8 - m12 per column c;
+         * then (A^T M) A along s0 and s1 (written out: see wino_in_run) */
+#define NNCC_WCOL(c)                                                                             \
+    const __m512 m0##c = _mm512_loadu_ps(mm + j + (c) * ms);                                     \
+    const __m512 m1##c = _mm512_loadu_ps(mm + j + (4 + (c)) * ms);                               \
+    const __m512 m2##c = _mm512_loadu_ps(mm + j + (8 + (c)) * ms);                               \
+    const __m512 m3##c = _mm512_loadu_ps(mm + j + (12 + (c)) * ms);                              \
+    const __m512 s0##c = _mm512_add_ps(_mm512_add_ps(m0##c, m1##c), m2##c);                      \
+    const __m512 s1##c = _mm512_sub_ps(_mm512_sub_ps(m1##c, m2##c), m3##c);
+        NNCC_WCOL(0) NNCC_WCOL(1) NNCC_WCOL(2) NNCC_WCOL(3)
+#undef NNCC_WCOL
+        /* the columns of these tiles only: the next ones may be another block's,
+         * written by another thread */
+        const int64_t ox = 2 * (tx + j), cols = min64(2 * min64(16, n - j), p->ow - ox);
+        const __mmask16 k0 = cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
+        const __mmask16 k1 = cols >= 32 ? (__mmask16)0xffff : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+        for (int i = 0; i < rows; i++) {
+            const __m512 e = i ? _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s10, s11), s12), bv)
+                               : _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s00, s01), s02), bv);
+            const __m512 od = i ? _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s11, s12), s13), bv)
+                                : _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s01, s02), s03), bv);
+            const int64_t o = (oy + i) * p->ow + ox;
+            /* even and odd output columns interleaved */
+            __m512 v0 = _mm512_permutex2var_ps(e, il, od), v1 = _mm512_permutex2var_ps(e, ih, od);
+            if (a) {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, a + o));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, a + o + 16));
+            }
+            /* max/min return the second operand for a NaN: Relu gives 0,
+             * Clip keeps it, as the reference */
+            if (clamp == 1) {
+                v0 = _mm512_max_ps(v0, lov);
+                v1 = _mm512_max_ps(v1, lov);
+            } else if (clamp == 3) {
+                v0 = _mm512_min_ps(hiv, _mm512_max_ps(lov, v0));
+                v1 = _mm512_min_ps(hiv, _mm512_max_ps(lov, v1));
+            }
+            _mm512_mask_storeu_ps(y + o, k0, v0);
+            _mm512_mask_storeu_ps(y + o + 16, k1, v1);
+        }
+    }
+#elif defined(NNCC_SGEMM_AVX2)
+    /* 8 tiles = 16 output columns of two rows, all inside the output */
+    const __m256 bv = _mm256_set1_ps(bias), lov = _mm256_set1_ps(lo), hiv = _mm256_set1_ps(hi);
+    for (; j + 8 <= n && 2 * (tx + j) + 16 <= p->ow; j += 8) {
+#define NNCC_WCOL(c)                                                                             \
+    const __m256 m0##c = _mm256_loadu_ps(mm + j + (c) * ms);                                     \
+    const __m256 m1##c = _mm256_loadu_ps(mm + j + (4 + (c)) * ms);                               \
+    const __m256 m2##c = _mm256_loadu_ps(mm + j + (8 + (c)) * ms);                               \
+    const __m256 m3##c = _mm256_loadu_ps(mm + j + (12 + (c)) * ms);                              \
+    const __m256 s0##c = _mm256_add_ps(_mm256_add_ps(m0##c, m1##c), m2##c);                      \
+    const __m256 s1##c = _mm256_sub_ps(_mm256_sub_ps(m1##c, m2##c), m3##c);
+        NNCC_WCOL(0) NNCC_WCOL(1) NNCC_WCOL(2) NNCC_WCOL(3)
+#undef NNCC_WCOL
+        __m256 r[2][2];
+        r[0][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s00, s01), s02), bv);
+        r[0][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s01, s02), s03), bv);
+        r[1][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s10, s11), s12), bv);
+        r[1][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s11, s12), s13), bv);
+        for (int i = 0; i < rows; i++) {
+            const int64_t o = (oy + i) * p->ow + 2 * (tx + j);
+            const __m256 l = _mm256_unpacklo_ps(r[i][0], r[i][1]), h = _mm256_unpackhi_ps(r[i][0], r[i][1]);
+            __m256 v0 = _mm256_permute2f128_ps(l, h, 0x20), v1 = _mm256_permute2f128_ps(l, h, 0x31);
+            if (a) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(a + o));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(a + o + 8));
+            }
+            if (clamp == 1) {
+                v0 = _mm256_max_ps(v0, lov);
+                v1 = _mm256_max_ps(v1, lov);
+            } else if (clamp == 3) {
+                v0 = _mm256_min_ps(hiv, _mm256_max_ps(lov, v0));
+                v1 = _mm256_min_ps(hiv, _mm256_max_ps(lov, v1));
+            }
+            _mm256_storeu_ps(y + o, v0);
+            _mm256_storeu_ps(y + o + 8, v1);
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        float s0[4], s1[4];
+        for (int c = 0; c < 4; c++) {
+            const float *q = mm + j + c * ms;
+            const float m0 = q[0], m1 = q[4 * ms], m2 = q[8 * ms], m3 = q[12 * ms];
+            s0[c] = m0 + m1 + m2;
+            s1[c] = m1 - m2 - m3;
+        }
+        const float r[2][2] = { { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3] },
+                                { s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] } };
+        const int64_t ox = 2 * (tx + j);
+        for (int i = 0; i < rows; i++)
+            for (int c = 0; c < 2 && ox + c < p->ow; c++) {
+                const int64_t o = (oy + i) * p->ow + ox + c;
+                y[o] = wino_epi(r[i][c], bias, a ? a + o : 0, clamp, lo, hi);
+            }
+    }
+}
+
+/* Step 1 for tiles [t0, t1) of image x(C,H,W): V[xi][c][t - t0], read
+ * straight from the input (padding: rows and columns outside it are 0);
+ * columns [t1 - t0, up to a whole micro-kernel tile) are zeroed so the
+ * products read no stale values. */
+static void wino_in_block(const nncc_conv2d_params *p, const float *x, const float *zrow, int64_t tw, int64_t t0,
+                          int64_t t1, float *V)
+{
+    const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C);
+    const int64_t zend = min64((nt + TW - 1) / TW * TW, WINO_NB);
+    for (int64_t t = t0; t < t1;) {
+        const int64_t ty = t / tw, tx = t % tw, n = min64(tw - tx, t1 - t);
+#if defined(NNCC_SGEMM_WIDE)
+        for (int64_t j = 0; j < n; j += 16)
+            wino_in16(p, x, zrow, 2 * ty - p->pt, 2 * (tx + j) - p->pl, min64(16, n - j), V + (t - t0) + j, vs);
+#else
+        for (int64_t c = 0; c < C; c++) {
+            const float *xc = x + c * p->h * p->w, *r[4];
+            for (int i = 0; i < 4; i++) {
+                const int64_t iy = 2 * ty + i - p->pt;
+                r[i] = iy >= 0 && iy < p->h ? xc + iy * p->w : zrow;
+            }
+            wino_in_run(r, p->w, 2 * tx - p->pl, n, V + c * WINO_NB + (t - t0), vs);
+        }
+#endif
+        t += n;
+    }
+    for (int xi = 0; xi < 16; xi++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = nt; j < zend; j++)
+                V[xi * vs + c * WINO_NB + j] = 0.0f;
+}
+
 void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch)
 {
-    int64_t th, tw, tp, hp, wpd;
-    wino_geometry(p, &th, &tw, &tp, &hp, &wpd);
+    int64_t th, tw;
+    wino_tiles(p, &th, &tw);
     const int64_t C = p->c, M = p->m, T = th * tw, hw = p->h * p->w, npix = p->oh * p->ow;
-    const int64_t panels = (M + MR - 1) / MR;
+    const int64_t panels = (M + MR - 1) / MR, nb = (T + WINO_NB - 1) / WINO_NB;
     const int32_t ak = p->act.kind;
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
     const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
-    float *const V = scratch, *const Mb = V + 16 * C * tp;
-    int32_t *const off = (int32_t *)(void *)(Mb + 16 * M * tp);
-    float *const P = Mb + 16 * M * tp + C;
+    int32_t *const off = (int32_t *)(void *)scratch;
+    float *const zrow = scratch + (C + 15) / 16 * 16, *const thr = scratch + wino_shared(p);
     for (int64_t c = 0; c < C; c++)
-        off[c] = (int32_t)(c * tp);
-    for (int64_t s = hp * wpd; s < hp * wpd + 32; s++)
-        P[s] = 0.0f;
-    for (int64_t n = 0; n < p->n; n++) {
-        /* 1. input transform, channel by channel through a zero-padded plane */
-        for (int64_t c = 0; c < C; c++) {
-            const float *xc = x + (n * C + c) * hw;
-            for (int64_t r = 0; r < hp; r++) {
-                const int64_t iy = r - p->pt;
-                for (int64_t s = 0; s < wpd; s++) {
-                    const int64_t ix = s - p->pl;
-                    P[r * wpd + s] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? xc[iy * p->w + ix] : 0.0f;
-                }
-            }
-            float *vc = V + c * tp;
-            for (int64_t ty = 0; ty < th; ty++) {
-                int64_t tx = 0;
-#if defined(NNCC_SGEMM_AVX2)
-                for (; tx + 8 <= tw; tx += 8) { /* 8 tiles of a row at once */
-                    const float *pl = P + 2 * ty * wpd + 2 * tx;
-                    __m256 t[4][4];
-                    for (int j = 0; j < 4; j++) {
-                        const __m256 d0 = load_even8(pl + j), d1 = load_even8(pl + wpd + j);
-                        const __m256 d2 = load_even8(pl + 2 * wpd + j), d3 = load_even8(pl + 3 * wpd + j);
-                        t[0][j] = _mm256_sub_ps(d0, d2), t[1][j] = _mm256_add_ps(d1, d2);
-                        t[2][j] = _mm256_sub_ps(d2, d1), t[3][j] = _mm256_sub_ps(d1, d3);
-                    }
-                    float *v = vc + ty * tw + tx;
-                    for (int i = 0; i < 4; i++) {
-                        _mm256_storeu_ps(v + (i * 4 + 0) * C * tp, _mm256_sub_ps(t[i][0], t[i][2]));
-                        _mm256_storeu_ps(v + (i * 4 + 1) * C * tp, _mm256_add_ps(t[i][1], t[i][2]));
-                        _mm256_storeu_ps(v + (i * 4 + 2) * C * tp, _mm256_sub_ps(t[i][2], t[i][1]));
-                        _mm256_storeu_ps(v + (i * 4 + 3) * C * tp, _mm256_sub_ps(t[i][1], t[i][3]));
-                    }
-                }
-#endif
-                for (; tx < tw; tx++)
-                    wino_in1(P + 2 * ty * wpd + 2 * tx, wpd, vc + ty * tw + tx, C * tp);
-            }
-            for (int64_t t = T; t < tp; t++) /* columns past the last tile: zeros */
-                for (int xi = 0; xi < 16; xi++)
-                    vc[xi * C * tp + t] = 0.0f;
-        }
-        /* 2. M_xi = U_xi V_xi, 16 products */
-        const int64_t ntiles = tp / TW, tb = 256 / TW, nblocks = (ntiles + tb - 1) / tb;
-        for (int xi = 0; xi < 16; xi++) {
-            const float *ax = wp + xi * panels * MR * C, *vx = V + xi * C * tp;
-            float *mx = Mb + xi * M * tp;
+        off[c] = (int32_t)(c * WINO_NB);
+    for (int64_t s = 0; s < p->w; s++)
+        zrow[s] = 0.0f;
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+    /* the work items: (image, block, range of output panels), in that
+     * order; the panels are split (at pairs) only when there are fewer
+     * than 8 blocks a thread. An item costs its micro-kernel tiles times
+     * its panels (the last block of an image may have fewer tiles), and
+     * each thread takes the items whose middle falls in its share of the
+     * total: a contiguous run, so it transforms each block it meets once. */
+    const int64_t pairs = (panels + 1) / 2, nbt = p->n * nb;
+    const int64_t mparts = nt > 1 ? min64(pairs, (8 * nt + nbt - 1) / nbt) : 1;
+    const int64_t items = nbt * mparts, total = p->n * ((T + TW - 1) / TW) * panels;
 #ifdef _OPENMP
-            const int nt = p->threads > 1 ? (int)p->threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
 #endif
-            for (int64_t jb = 0; jb < nblocks; jb++) {
-                const int64_t t0 = jb * tb, t1 = min64(t0 + tb, ntiles);
-                for (int64_t pi = 0; pi < panels; pi++) {
-                    tile tt[2];
-                    const int two = 0
+    {
+#ifdef _OPENMP
+        const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+        const int64_t me = 0, team = 1;
+#endif
+        float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C);
+        int64_t have = -1, done = 0; /* the (image, block) V holds; the cost of the items before */
+        for (int64_t it = 0; it < items; it++) {
+            const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * WINO_NB;
+            const int64_t t1 = min64(t0 + WINO_NB, T), nsub = (t1 - t0 + TW - 1) / TW;
+            const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
+            const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts)), cost = nsub * (p1 - p0);
+            const int64_t mid2 = 2 * done + cost; /* twice the item's middle */
+            done += cost;
+            if (mid2 * team / (2 * total) != me)
+                continue;
+            if (have != nbk) {
+                wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, V);
+                have = nbk;
+            }
+            for (int64_t pi = p0; pi < p1;) {
 #if defined(NNCC_SGEMM_OFF2)
-                                    + (pi + 1 < panels)
+                const int two = pi + 1 < p1;
+#else
+                const int two = 0;
 #endif
-                        ;
-                    for (int64_t ti = t0; ti < t1; ti++) {
-                        const int64_t q0 = ti * TW;
-                        for (int h = 0; h <= two; h++) {
+                /* 2. Mt[xi][h * MR + i][j] = U_xi V_xi for the one or two panels */
+                for (int xi = 0; xi < 16; xi++) {
+                    const float *ax = wp + (xi * panels + pi) * MR * C, *vx = V + xi * wino_vs(C);
+                    for (int64_t sb = 0; sb < nsub; sb++) {
+                        tile tt[2];
+                        for (int h = 0; h < 2; h++) {
                             tile *t = &tt[h];
-                            const int64_t m0 = (pi + h) * MR;
-                            t->c = mx + m0 * tp + q0, t->ldc = tp;
-                            t->mr = (int)min64(MR, M - m0), t->nr = TW;
+                            t->c = Mt + (xi * 2 + h) * MR * WINO_NB + sb * TW, t->ldc = WINO_NB;
+                            t->mr = MR, t->nr = TW;
                             t->load = 0, t->bias = 0, t->add = 0, t->clamp = 0, t->lo = t->hi = 0.0f;
                             t->gw = t->gow = t->gx = 0;
                         }
 #if defined(NNCC_SGEMM_OFF2)
                         if (two) {
-                            micro_kernel_off2(C, ax + pi * MR * C, ax + (pi + 1) * MR * C, vx + q0, off, &tt[0], &tt[1]);
+                            micro_kernel_off2(C, ax, ax + MR * C, vx + sb * TW, off, &tt[0], &tt[1]);
                             continue;
                         }
 #endif
-                        micro_kernel_off(C, ax + pi * MR * C, vx + q0, off, &tt[0]);
-                    }
-                    pi += two;
-                }
-            }
-        }
-        /* 3. output transform Y = A^T M A, bias, residual, Relu/Clip */
-        for (int64_t m = 0; m < M; m++) {
-            const float *mm = Mb + m * tp;
-            const float bias = b ? b[m] : 0.0f;
-            float *ym = y + (n * M + m) * npix;
-            const float *am = add ? add + (n * M + m) * npix : 0;
-            for (int64_t ty = 0; ty < th; ty++) {
-                const int64_t oy = 2 * ty;
-                int64_t tx = 0;
-#if defined(NNCC_SGEMM_AVX2)
-                /* 8 tiles = 16 output columns of two rows, all inside the output */
-                for (; oy + 1 < p->oh && 2 * tx + 16 <= p->ow; tx += 8) {
-                    const float *q = mm + ty * tw + tx;
-                    __m256 s0[4], s1[4];
-                    for (int j = 0; j < 4; j++) {
-                        const __m256 m0 = _mm256_loadu_ps(q + (0 + j) * M * tp), m1 = _mm256_loadu_ps(q + (4 + j) * M * tp);
-                        const __m256 m2 = _mm256_loadu_ps(q + (8 + j) * M * tp), m3 = _mm256_loadu_ps(q + (12 + j) * M * tp);
-                        s0[j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-                        s1[j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
-                    }
-                    const __m256 bv = _mm256_set1_ps(bias);
-                    __m256 r[2][2];
-                    r[0][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), bv);
-                    r[0][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), bv);
-                    r[1][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), bv);
-                    r[1][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), bv);
-                    for (int i = 0; i < 2; i++) {
-                        float *yr = ym + (oy + i) * p->ow + 2 * tx;
-                        __m256 e = r[i][0], o = r[i][1];
-                        if (am) {
-                            const float *ar = am + (oy + i) * p->ow + 2 * tx;
-                            e = _mm256_add_ps(e, load_even8(ar));
-                            o = _mm256_add_ps(o, _mm256_setr_ps(ar[1], ar[3], ar[5], ar[7], ar[9], ar[11], ar[13], ar[15]));
-                        }
-                        /* max/min return the second operand for a NaN: Relu
-                         * gives 0, Clip keeps it, as the reference */
-                        if (clamp == 1) {
-                            e = _mm256_max_ps(e, _mm256_set1_ps(lo));
-                            o = _mm256_max_ps(o, _mm256_set1_ps(lo));
-                        } else if (clamp == 3) {
-                            e = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), e));
-                            o = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), o));
-                        }
-                        const __m256 l = _mm256_unpacklo_ps(e, o), h = _mm256_unpackhi_ps(e, o);
-                        _mm256_storeu_ps(yr, _mm256_permute2f128_ps(l, h, 0x20));
-                        _mm256_storeu_ps(yr + 8, _mm256_permute2f128_ps(l, h, 0x31));
+                        micro_kernel_off(C, ax, vx + sb * TW, off, &tt[0]);
                     }
                 }
-#endif
-                for (; tx < tw; tx++) {
-                    const float *q = mm + ty * tw + tx;
-                    float s0[4], s1[4];
-                    for (int j = 0; j < 4; j++) {
-                        const float m0 = q[(0 + j) * M * tp], m1 = q[(4 + j) * M * tp];
-                        const float m2 = q[(8 + j) * M * tp], m3 = q[(12 + j) * M * tp];
-                        s0[j] = m0 + m1 + m2;
-                        s1[j] = m1 - m2 - m3;
+                /* 3. the output transform of the panels' channels */
+                const int64_t m1 = min64((pi + 1 + two) * MR, M);
+                for (int64_t m = pi * MR; m < m1; m++) {
+                    const float *mm = Mt + (m - pi * MR) * WINO_NB;
+                    const int64_t yo = (n * M + m) * npix;
+                    for (int64_t t = t0; t < t1;) {
+                        const int64_t ty = t / tw, tx = t % tw, cnt = min64(tw - tx, t1 - t);
+                        wino_out_run(p, mm + (t - t0), 2 * MR * WINO_NB, cnt, ty, tx, b ? b[m] : 0.0f,
+                                     add ? add + yo : 0, y + yo, clamp, lo, hi);
+                        t += cnt;
                     }
-                    const float r[2][2] = { { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3] },
-                                            { s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] } };
-                    for (int i = 0; i < 2 && oy + i < p->oh; i++)
-                        for (int j = 0; j < 2 && 2 * tx + j < p->ow; j++) {
-                            const int64_t o = (oy + i) * p->ow + 2 * tx + j;
-                            float v = r[i][j] + bias;
-                            if (am)
-                                v += am[o];
-                            if (clamp == 1)
-                                v = v > lo ? v : lo;
-                            if (clamp == 3) {
-                                v = v < lo ? lo : v;
-                                v = v > hi ? hi : v;
-                            }
-                            ym[o] = v;
-                        }
                 }
+                pi += 1 + two;
             }
         }
     }

@@ -181,7 +181,8 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *   depthwise  one input channel per group (group == C): nncc_conv2d_depthwise_f32,
  *              vectorised along output rows (a 1-row GEMM would waste the
  *              micro-kernel);
- *   implicit   constant weight, any kernel, stride and dilation: the packed
+ *   implicit   constant weight, any kernel, stride and dilation (where
+ *              winograd is not picked): the packed
  *              micro-kernel reading a zero-padded copy of the input in place
  *              (nncc_conv2d_implicit_f32; a strided one's copy is split into
  *              the stride's phases; a 1x1 without padding or stride reads the
@@ -190,12 +191,16 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *              the implicit kernel's 32-bit offsets: im2col packed block by
  *              block into the micro-kernel's panels (nncc_conv2d_gemm_f32);
  *   direct     the reference, for what is left (a weight computed at run time);
- *   winograd   only when asked for (3x3, stride 1, no dilation or groups,
- *              constant weight): F(2x2, 3x3) (nncc_conv2d_winograd_f32) with
- *              the weight transformed at compile time. Not chosen by shape:
- *              its transforms run over whole feature maps, and on the AVX-512
- *              machine it measured slower than the implicit GEMM (e.g. 3x3
- *              64->64 at 56x56: 1406 us against 1138 us).
+ *   winograd   3x3, stride 1, no dilation or groups, constant weight, where
+ *              it measured faster than the implicit GEMM (conv_winograd_wins):
+ *              F(2x2, 3x3) (nncc_conv2d_winograd_f32), the weight
+ *              transformed at compile time, the input transformed block by
+ *              block of 64 output tiles. On the AVX-512 machine, 1 thread:
+ *              ResNet-18's 3x3 64->64 at 56x56 600 us against 1000 us
+ *              (implicit), 128->128 at 28x28 570 against 1020, 256->256 at
+ *              14x14 630 against 1020; it loses at 7x7 (16 tiles fill half
+ *              a 32-column micro-kernel tile: 512->512 1550 against 1210) and
+ *              with few channels (3->64 at 224x224: 2100 against 1240).
  * Each is checked against the reference in tests/unit/test_kernels.c. */
 enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_N_ALGOS };
 static const char *const conv_algo_names[CONV_N_ALGOS] = {
@@ -256,12 +261,47 @@ static const char *conv_algo_unfit(nncc_graph *g, nncc_node *n, const nncc_conv2
             return "the weight is not a constant nncc can transform";
         if (p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->dh != 1 || p->dw != 1 || p->group != 1)
             return "it needs a 3x3 kernel, stride 1, no dilation and one group";
-        if (nncc_conv2d_winograd_scratch_size(p) >= ((int64_t)1 << 30))
-            return "the feature map is too large for its 32-bit offsets";
+        if (p->c >= ((int64_t)1 << 24))
+            return "the input has too many channels for its 32-bit offsets";
         return NULL;
     default:
         return NULL;
     }
+}
+
+/* The bytes of the largest tensor computed at run time between nodes (one
+ * the arena holds: not a graph input or output). */
+static int64_t conv_largest_intermediate(nncc_graph *g)
+{
+    int64_t most = 0;
+    for (int t = 0; t < g->n_t; t++) {
+        const nncc_tensor *x = &g->t[t];
+        if (x->data || !x->has_shape || x->is_input || x->is_output || x->producer < 0 || g->n[x->producer].dead)
+            continue;
+        const int64_t b = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
+/* Whether Winograd (when it fits) is picked over the implicit GEMM: enough
+ * channels to spread the transforms over (C, M >= 16, C * M >= 512: at
+ * 16 -> 16 the two measured even); the 16 products' columns, tiles rounded
+ * up to whole 32-column micro-kernel tiles, fewer than the direct
+ * convolution's 9 per output pixel (7x7: 16 tiles -> 512 > 441, slower;
+ * 8x8: 512 < 576, faster); and its scratch (16 x C x 64 floats per thread)
+ * no larger than the largest intermediate tensor, which the arena holds
+ * anyway: the arena at most doubles, and in networks whose early layers are
+ * the largest it does not grow at all (ResNet-18), while a small model's
+ * stays (feature_extractor, 32 -> 64 at 16x16: 181 KB of scratch against
+ * 128 KB, would grow the arena from 160 KB to 273 KB). */
+static bool conv_winograd_wins(nncc_graph *g, const nncc_conv2d_params *p)
+{
+    const int64_t tile_cols = 2 * NNCC_GEMM_NR; /* the AVX-512 micro-kernel's, the widest */
+    const int64_t tiles = ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+    return p->c >= 16 && p->m >= 16 && p->c * p->m >= 512 &&
+           16 * ((tiles + tile_cols - 1) / tile_cols * tile_cols) < 9 * p->oh * p->ow &&
+           nncc_conv2d_winograd_scratch_size(p) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
 }
 
 static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
@@ -274,6 +314,8 @@ static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
             return i; /* an unfit request is reported by nncc_conv_check_algos */
     if (p->group == p->c)
         return CONV_DEPTHWISE;
+    if (!conv_algo_unfit(g, n, p, CONV_WINOGRAD) && conv_winograd_wins(g, p))
+        return CONV_WINOGRAD;
     if (!conv_algo_unfit(g, n, p, CONV_IMPLICIT))
         return CONV_IMPLICIT;
     if (!conv_algo_unfit(g, n, p, CONV_IM2COL))

@@ -206,6 +206,52 @@ static void test_conv_random(void **state)
     }
 }
 
+/* Winograd's tile blocking (nncc_rt_sgemm.c): blocks of 64 tiles of 2x2
+ * outputs cut across tile rows, the last block partial (fewer tiles than
+ * one 32-column micro-kernel tile, or between one and two), rows of more
+ * than 16 tiles (several vectors of the AVX-512 transform per row, the
+ * left-edge shift with padding 1 and 2), rows of one tile, padding larger
+ * than the patch (tile rows entirely outside the input), odd output sizes,
+ * output channels that fill no panel pair, several images; and, in the
+ * OpenMP build, few blocks for 3 threads (output panels split). */
+static void test_winograd_blocks(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m  kh kw sh sw dh dw pt pl pb pr g  act                   bias add */
+        { 1, 8, 16, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* 64 tiles: one block */
+        { 1, 8, 18, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* 72: a block of 8 */
+        { 1, 5, 19, 17, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },    /* 90: a block of 26 */
+        { 1, 3, 5, 80, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_NONE, 1, 1 },    /* 40 tiles a row */
+        { 2, 6, 9, 70, 5, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 1, NNCC_ACT_RELU, 0, 1 },     /* pads 2, rows of 37 */
+        { 1, 4, 40, 2, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 0 },     /* one tile a row */
+        { 1, 4, 3, 3, 6, 3, 3, 1, 1, 1, 1, 4, 3, 5, 4, 1, NNCC_ACT_RELU, 1, 1 },      /* pads > patch */
+        { 3, 7, 13, 11, 19, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 1, NNCC_ACT_SIGMOID, 1, 1 },/* asymmetric, 3 images */
+        { 1, 1, 7, 9, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_NONE, 0, 0 },      /* one channel */
+        { 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },  /* resnet layer1 */
+        { 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 0 },/* resnet layer3 */
+        { 1, 40, 8, 8, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },    /* 16 tiles, 5 panels */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_conv(&cases[i]);
+    /* random 3x3 stride-1 shapes, which the random test above meets rarely */
+    for (int t = 0; t < 60; t++) {
+        conv_case k;
+        memset(&k, 0, sizeof k);
+        k.n = rnd(1, 2), k.c = rnd(1, 24), k.m = rnd(1, 30), k.group = 1;
+        k.kh = k.kw = 3, k.sh = k.sw = k.dh = k.dw = 1;
+        k.pt = rnd(0, 3), k.pl = rnd(0, 3), k.pb = rnd(0, 3), k.pr = rnd(0, 3);
+        k.h = rnd(1, 40), k.w = rnd(1, 90);
+        if (k.h + k.pt + k.pb < 3)
+            k.h = 3;
+        if (k.w + k.pl + k.pr < 3)
+            k.w = 3;
+        k.act = (int)rnd(0, 3);
+        k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
+        run_conv(&k);
+    }
+}
+
 /* ---- pooling ---- */
 
 static void run_pool(int kind, int incl, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
@@ -352,6 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_winograd_blocks),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_gemm),
