@@ -1093,18 +1093,29 @@ static void wino_tiles(const nncc_conv2d_params *p, int64_t *th, int64_t *tw)
     *th = (p->oh + 1) / 2, *tw = (p->ow + 1) / 2;
 }
 
-/* The distance between V_xi and V_xi+1 (floats): C x WINO_NB and 16 more,
- * so that the 16 stores of a tile's transform do not all fall in one L1 set
- * (C * WINO_NB floats are a multiple of 4 KB). */
-static int64_t wino_vs(int64_t c)
+/* Tiles per block: WINO_NB, or half that where the whole map has at most
+ * WINO_NB tiles (a 16x16 map: two blocks, half the scratch, a block for
+ * each of two threads) */
+static int64_t wino_bw(const nncc_conv2d_params *p)
 {
-    return c * WINO_NB + 16;
+    int64_t th, tw;
+    wino_tiles(p, &th, &tw);
+    return th * tw <= WINO_NB ? WINO_NB / 2 : WINO_NB;
+}
+
+/* The distance between V_xi and V_xi+1 (floats): C x bw and 16 more,
+ * so that the 16 stores of a tile's transform do not all fall in one L1 set
+ * (C * bw floats are a multiple of 4 KB). */
+static int64_t wino_vs(int64_t c, int64_t bw)
+{
+    return c * bw + 16;
 }
 
 /* Floats of one thread's part of the scratch: V and Mt. */
 static int64_t wino_per_thread(const nncc_conv2d_params *p)
 {
-    return 16 * wino_vs(p->c) + 16 * 2 * MR * WINO_NB;
+    const int64_t bw = wino_bw(p);
+    return 16 * wino_vs(p->c, bw) + 16 * 2 * MR * bw;
 }
 
 int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
@@ -1160,11 +1171,11 @@ static __m256 load_odd8(const float *x)
 /* The input transform of n <= 16 consecutive tiles of one tile row, for all
  * C channels of the image x(C,H,W): tile j's patch is rows iy..iy+3 and
  * columns ix + 2j .. ix + 2j + 3 (zero outside the input); channel c's
- * goes to v[xi * vs + c * WINO_NB + j]. zrow: W zeros, read for the rows
+ * goes to v[xi * vs + c * bw + j] (bw: the block's tiles). zrow: W zeros, read for the rows
  * outside the input. Written out in full (no arrays of vectors: gcc -O2
  * keeps those on the stack). */
 static void wino_in16(const nncc_conv2d_params *p, const float *x, const float *zrow, int64_t iy, int64_t ix,
-                      int64_t n, float *v, int64_t vs)
+                      int64_t n, float *v, int64_t vs, int64_t bw)
 {
     const int64_t w = p->w, hw = p->h * p->w;
     const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -1195,7 +1206,7 @@ static void wino_in16(const nncc_conv2d_params *p, const float *x, const float *
     NNCC_WRM(0) NNCC_WRM(1) NNCC_WRM(2) NNCC_WRM(3)
 #undef NNCC_WRM
     for (int64_t c = 0; c < p->c; c++, x0 += step0, x1 += step1, x2 += step2, x3 += step3) {
-        float *vc = v + c * WINO_NB;
+        float *vc = v + c * bw;
 #define NNCC_WROW(i)                                                                             \
     __m512 a##i = _mm512_maskz_loadu_ps(kl0, x##i + at0);                                        \
     __m512 b##i = _mm512_maskz_loadu_ps(kl1, x##i + at1);                                        \
@@ -1428,15 +1439,15 @@ static void wino_out_run(const nncc_conv2d_params *p, const float *mm, int64_t m
  * columns [t1 - t0, up to a whole micro-kernel tile) are zeroed so the
  * products read no stale values. */
 static void wino_in_block(const nncc_conv2d_params *p, const float *x, const float *zrow, int64_t tw, int64_t t0,
-                          int64_t t1, float *V)
+                          int64_t t1, int64_t bw, float *V)
 {
-    const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C);
-    const int64_t zend = min64((nt + TW - 1) / TW * TW, WINO_NB);
+    const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C, bw);
+    const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
     for (int64_t t = t0; t < t1;) {
         const int64_t ty = t / tw, tx = t % tw, n = min64(tw - tx, t1 - t);
 #if defined(NNCC_SGEMM_WIDE)
         for (int64_t j = 0; j < n; j += 16)
-            wino_in16(p, x, zrow, 2 * ty - p->pt, 2 * (tx + j) - p->pl, min64(16, n - j), V + (t - t0) + j, vs);
+            wino_in16(p, x, zrow, 2 * ty - p->pt, 2 * (tx + j) - p->pl, min64(16, n - j), V + (t - t0) + j, vs, bw);
 #else
         for (int64_t c = 0; c < C; c++) {
             const float *xc = x + c * p->h * p->w, *r[4];
@@ -1444,7 +1455,7 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
                 const int64_t iy = 2 * ty + i - p->pt;
                 r[i] = iy >= 0 && iy < p->h ? xc + iy * p->w : zrow;
             }
-            wino_in_run(r, p->w, 2 * tx - p->pl, n, V + c * WINO_NB + (t - t0), vs);
+            wino_in_run(r, p->w, 2 * tx - p->pl, n, V + c * bw + (t - t0), vs);
         }
 #endif
         t += n;
@@ -1452,7 +1463,7 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
     for (int xi = 0; xi < 16; xi++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t j = nt; j < zend; j++)
-                V[xi * vs + c * WINO_NB + j] = 0.0f;
+                V[xi * vs + c * bw + j] = 0.0f;
 }
 
 void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
@@ -1461,7 +1472,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     int64_t th, tw;
     wino_tiles(p, &th, &tw);
     const int64_t C = p->c, M = p->m, T = th * tw, hw = p->h * p->w, npix = p->oh * p->ow;
-    const int64_t panels = (M + MR - 1) / MR, nb = (T + WINO_NB - 1) / WINO_NB;
+    const int64_t bw = wino_bw(p), panels = (M + MR - 1) / MR, nb = (T + bw - 1) / bw;
     const int32_t ak = p->act.kind;
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
@@ -1469,7 +1480,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     int32_t *const off = (int32_t *)(void *)scratch;
     float *const zrow = scratch + (C + 15) / 16 * 16, *const thr = scratch + wino_shared(p);
     for (int64_t c = 0; c < C; c++)
-        off[c] = (int32_t)(c * WINO_NB);
+        off[c] = (int32_t)(c * bw);
     for (int64_t s = 0; s < p->w; s++)
         zrow[s] = 0.0f;
     const int nt = p->threads > 1 ? (int)p->threads : 1;
@@ -1491,11 +1502,11 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
 #else
         const int64_t me = 0, team = 1;
 #endif
-        float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C);
+        float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C, bw);
         int64_t have = -1, done = 0; /* the (image, block) V holds; the cost of the items before */
         for (int64_t it = 0; it < items; it++) {
-            const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * WINO_NB;
-            const int64_t t1 = min64(t0 + WINO_NB, T), nsub = (t1 - t0 + TW - 1) / TW;
+            const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * bw;
+            const int64_t t1 = min64(t0 + bw, T), nsub = (t1 - t0 + TW - 1) / TW;
             const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
             const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts)), cost = nsub * (p1 - p0);
             const int64_t mid2 = 2 * done + cost; /* twice the item's middle */
@@ -1503,7 +1514,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
             if (mid2 * team / (2 * total) != me)
                 continue;
             if (have != nbk) {
-                wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, V);
+                wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, bw, V);
                 have = nbk;
             }
             for (int64_t pi = p0; pi < p1;) {
@@ -1514,12 +1525,12 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
                 /* 2. Mt[xi][h * MR + i][j] = U_xi V_xi for the one or two panels */
                 for (int xi = 0; xi < 16; xi++) {
-                    const float *ax = wp + (xi * panels + pi) * MR * C, *vx = V + xi * wino_vs(C);
+                    const float *ax = wp + (xi * panels + pi) * MR * C, *vx = V + xi * wino_vs(C, bw);
                     for (int64_t sb = 0; sb < nsub; sb++) {
                         tile tt[2];
                         for (int h = 0; h < 2; h++) {
                             tile *t = &tt[h];
-                            t->c = Mt + (xi * 2 + h) * MR * WINO_NB + sb * TW, t->ldc = WINO_NB;
+                            t->c = Mt + (xi * 2 + h) * MR * bw + sb * TW, t->ldc = bw;
                             t->mr = MR, t->nr = TW;
                             t->load = 0, t->bias = 0, t->add = 0, t->clamp = 0, t->lo = t->hi = 0.0f;
                             t->gw = t->gow = t->gx = 0;
@@ -1536,11 +1547,11 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
                 /* 3. the output transform of the panels' channels */
                 const int64_t m1 = min64((pi + 1 + two) * MR, M);
                 for (int64_t m = pi * MR; m < m1; m++) {
-                    const float *mm = Mt + (m - pi * MR) * WINO_NB;
+                    const float *mm = Mt + (m - pi * MR) * bw;
                     const int64_t yo = (n * M + m) * npix;
                     for (int64_t t = t0; t < t1;) {
                         const int64_t ty = t / tw, tx = t % tw, cnt = min64(tw - tx, t1 - t);
-                        wino_out_run(p, mm + (t - t0), 2 * MR * WINO_NB, cnt, ty, tx, b ? b[m] : 0.0f,
+                        wino_out_run(p, mm + (t - t0), 2 * MR * bw, cnt, ty, tx, b ? b[m] : 0.0f,
                                      add ? add + yo : 0, y + yo, clamp, lo, hi);
                         t += cnt;
                     }

@@ -289,19 +289,22 @@ static int64_t conv_largest_intermediate(nncc_graph *g)
  * 16 -> 16 the two measured even); the 16 products' columns, tiles rounded
  * up to whole 32-column micro-kernel tiles, fewer than the direct
  * convolution's 9 per output pixel (7x7: 16 tiles -> 512 > 441, slower;
- * 8x8: 512 < 576, faster); and its scratch (16 x C x 64 floats per thread)
- * no larger than the largest intermediate tensor, which the arena holds
- * anyway: the arena at most doubles, and in networks whose early layers are
- * the largest it does not grow at all (ResNet-18), while a small model's
- * stays (feature_extractor, 32 -> 64 at 16x16: 181 KB of scratch against
- * 128 KB, would grow the arena from 160 KB to 273 KB). */
+ * 8x8: 512 < 576, faster); and one thread's scratch (16 x C x 64 floats,
+ * 32 for a map of at most 64 tiles) no larger than the largest
+ * intermediate tensor, which the arena holds anyway: with one thread the
+ * arena at most doubles, and in networks whose early layers are the largest
+ * it does not grow at all (ResNet-18); feature_extractor's 32 -> 64 at
+ * 16x16 (91 KB of scratch against 128 KB) takes it from 160 KB to 185 KB
+ * for 50 -> 28 us. */
 static bool conv_winograd_wins(nncc_graph *g, const nncc_conv2d_params *p)
 {
     const int64_t tile_cols = 2 * NNCC_GEMM_NR; /* the AVX-512 micro-kernel's, the widest */
+    nncc_conv2d_params one = *p; /* the scratch of one thread: more threads, more memory anyway */
+    one.threads = 1;
     const int64_t tiles = ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
     return p->c >= 16 && p->m >= 16 && p->c * p->m >= 512 &&
            16 * ((tiles + tile_cols - 1) / tile_cols * tile_cols) < 9 * p->oh * p->ow &&
-           nncc_conv2d_winograd_scratch_size(p) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
+           nncc_conv2d_winograd_scratch_size(&one) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
 }
 
 static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)

@@ -207,7 +207,7 @@ static void test_conv_random(void **state)
 }
 
 /* Winograd's tile blocking (nncc_rt_sgemm.c): blocks of 64 tiles of 2x2
- * outputs cut across tile rows, the last block partial (fewer tiles than
+ * outputs (32 where the map has at most 64 tiles) cut across tile rows, the last block partial (fewer tiles than
  * one 32-column micro-kernel tile, or between one and two), rows of more
  * than 16 tiles (several vectors of the AVX-512 transform per row, the
  * left-edge shift with padding 1 and 2), rows of one tile, padding larger
@@ -219,7 +219,9 @@ static void test_winograd_blocks(void **state)
     (void)state;
     static const conv_case cases[] = {
         /* n  c   h   w   m  kh kw sh sw dh dw pt pl pb pr g  act                   bias add */
-        { 1, 8, 16, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* 64 tiles: one block */
+        { 1, 8, 16, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* 64 tiles: two blocks of 32 */
+        { 1, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 0 },  /* feature_extractor's conv */
+        { 1, 8, 14, 18, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },   /* 63 tiles: 32 and 31 */
         { 1, 8, 18, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },   /* 72: a block of 8 */
         { 1, 5, 19, 17, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_CLIP, 1, 1 },    /* 90: a block of 26 */
         { 1, 3, 5, 80, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_NONE, 1, 1 },    /* 40 tiles a row */
