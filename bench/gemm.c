@@ -1,12 +1,15 @@
 /*
- * gemm.c - single-thread GEMM throughput of the runtime's packed kernel:
- * a 1x1 convolution (M x C weight, C x P input) is the matrix product
- * Y(M,P) = W(M,C) X(C,P), run through nncc_conv2d_gemm_f32 with the weight
+ * gemm.c - single-thread throughput of the runtime's packed kernels: a 1x1
+ * convolution (M x C weight, C x P input) is the matrix product
+ * Y(M,P) = W(M,C) X(C,P), run through the implicit GEMM with the weight
  * packed as nncc packs it, and through nncc_sgemm_f32 (the Gemm/MatMul
- * kernel). Also times 3x3 convolutions (im2col packing included) and the
- * reference direct convolution for comparison, and ResNet-18's stride-1 3x3
- * layers through the implicit GEMM and Winograd (GFLOP/s counted as the
- * direct convolution's multiply-adds, so the two compare by time).
+ * kernel); then convolution layers through the kernel -O2 picks for them
+ * (Winograd, implicit GEMM, the implicit GEMM over a strided layer's phase
+ * planes), with im2col and the reference direct convolution for comparison;
+ * `resnet` times ResNet-18's stride-1 3x3 layers through the implicit GEMM
+ * and Winograd. GFLOP/s count the direct convolution's multiply-adds, so
+ * Winograd's figure may pass the machine's peak; the inputs and weights stay
+ * in cache between the timed calls (in a model the weights come from memory).
  *
  *   cc -O2 -march=native -Iruntime bench/gemm.c runtime/nncc_rt_*.c -lm -o gemm
  *   ./gemm            # 512x512x512 and a few conv layers; GFLOP/s, best of 7
@@ -85,7 +88,7 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
             best = t;
     }
     double gf = flops / best * 1e-9;
-    printf("%-44s %9.1f us  %7.2f GFLOP/s\n", what, best * 1e6, gf);
+    printf("%-46s %9.1f us  %7.2f GFLOP/s\n", what, best * 1e6, gf);
     free(x), free(wt), free(b), free(y), free(wp), free(scratch);
     return gf;
 }
@@ -112,7 +115,7 @@ static double sgemm_case(const char *what, int64_t m, int64_t k, int64_t n)
             best = t;
     }
     double gf = flops / best * 1e-9;
-    printf("%-44s %9.1f us  %7.2f GFLOP/s (%s)\n", what, best * 1e6, gf, nncc_sgemm_kernel());
+    printf("%-46s %9.1f us  %7.2f GFLOP/s (%s)\n", what, best * 1e6, gf, nncc_sgemm_kernel());
     free(a), free(b), free(y), free(bp), free(scratch);
     return gf;
 }
@@ -141,12 +144,16 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    conv_case("GEMM 512x512x512 (1x1 conv, packed kernel)", 512, 16, 32, 512, 1, 1, ALGO_GEMM);
+    conv_case("GEMM 512x512x512 (1x1 conv, implicit GEMM)", 512, 16, 32, 512, 1, 1, ALGO_IMPLICIT);
     sgemm_case("GEMM 512x512x512 (nncc_sgemm_f32)", 512, 512, 512);
     sgemm_case("Gemm 1x512 x 512x1000 (fc at batch 1)", 1, 512, 1000);
-    conv_case("conv 3x3 64->64 56x56 (packed kernel)", 64, 56, 56, 64, 3, 1, ALGO_GEMM);
+    conv_case("conv 3x3 64->64 56x56 (Winograd)", 64, 56, 56, 64, 3, 1, ALGO_WINOGRAD);
+    conv_case("conv 3x3 64->64 56x56 (implicit GEMM)", 64, 56, 56, 64, 3, 1, ALGO_IMPLICIT);
+    conv_case("conv 3x3 64->64 56x56 (im2col + packed GEMM)", 64, 56, 56, 64, 3, 1, ALGO_GEMM);
     conv_case("conv 3x3 64->64 56x56 (reference direct)", 64, 56, 56, 64, 3, 1, ALGO_REF);
-    conv_case("conv 3x3 256->256 14x14 (packed kernel)", 256, 14, 14, 256, 3, 1, ALGO_GEMM);
-    conv_case("conv 7x7/2 3->64 224x224 (packed kernel)", 3, 224, 224, 64, 7, 2, ALGO_GEMM);
+    conv_case("conv 3x3 256->256 14x14 (Winograd)", 256, 14, 14, 256, 3, 1, ALGO_WINOGRAD);
+    conv_case("conv 3x3 512->512 7x7 (implicit GEMM)", 512, 7, 7, 512, 3, 1, ALGO_IMPLICIT);
+    conv_case("conv 3x3/2 128->256 28x28 (implicit, phases)", 128, 28, 28, 256, 3, 2, ALGO_IMPLICIT);
+    conv_case("conv 7x7/2 3->64 224x224 (implicit, phases)", 3, 224, 224, 64, 7, 2, ALGO_IMPLICIT);
     return 0;
 }
