@@ -26,23 +26,13 @@
 #include <time.h>
 
 #include "nncc_runtime.h"
+#include "bench_util.h"
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return bench_seconds(CLOCK_MONOTONIC);
 }
 
-static float *buf(int64_t n)
-{
-    float *p = malloc((size_t)(n ? n : 1) * sizeof *p);
-    if (!p)
-        exit(3);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    return p;
-}
 
 enum { ALGO_GEMM, ALGO_REF, ALGO_IMPLICIT, ALGO_WINOGRAD };
 static int64_t threads = 1;
@@ -62,8 +52,8 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
     const int64_t ns = wino                   ? nncc_conv2d_winograd_scratch_size(&p)
                        : algo == ALGO_IMPLICIT ? nncc_conv2d_implicit_scratch_size(&p)
                                                : nncc_conv2d_scratch_size(&p);
-    float *x = buf(c * h * w), *wt = buf(m * c * k * k), *b = buf(m), *y = buf(m * p.oh * p.ow);
-    float *wp = buf(nwp), *scratch = buf(ns);
+    float *x = bench_buf(c * h * w), *wt = bench_buf(m * c * k * k), *b = bench_buf(m), *y = bench_buf(m * p.oh * p.ow);
+    float *wp = bench_buf(nwp), *scratch = bench_buf(ns);
     if (wino)
         nncc_conv2d_winograd_pack_f32(&p, wt, wp);
     else
@@ -100,8 +90,8 @@ static double sgemm_case(const char *what, int64_t m, int64_t k, int64_t n)
     nncc_sgemm_params p;
     memset(&p, 0, sizeof p);
     p.m = m, p.n = n, p.k = k, p.batch = 1;
-    float *a = buf(m * k), *b = buf(k * n), *y = buf(m * n);
-    float *bp = buf(nncc_sgemm_packed_size(k, n)), *scratch = buf(nncc_sgemm_scratch_size(&p));
+    float *a = bench_buf(m * k), *b = bench_buf(k * n), *y = bench_buf(m * n);
+    float *bp = bench_buf(nncc_sgemm_packed_size(k, n)), *scratch = bench_buf(nncc_sgemm_scratch_size(&p));
     nncc_sgemm_pack_b_f32(k, n, 0, 1.0f, b, bp);
     const double flops = 2.0 * (double)(m * n * k);
     int reps = (int)(2e8 / flops) + 1;

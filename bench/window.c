@@ -18,26 +18,16 @@
 #include <time.h>
 
 #include "nncc_runtime.h"
+#include "bench_util.h"
 
 /* one thread: its CPU time (steadier on a shared machine); more: wall time */
 static int use_cpu_time;
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return bench_seconds(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC);
 }
 
-static float *buf(int64_t n)
-{
-    float *p = malloc((size_t)(n ? n : 1) * sizeof *p);
-    if (!p)
-        exit(3);
-    for (int64_t i = 0; i < n; i++)
-        p[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    return p;
-}
 
 enum { K_POOL, K_GAP, K_DW };
 
@@ -58,7 +48,8 @@ static double best_us(const layer *l, int64_t threads, double *mb)
         oh = (l->ceil ? span + l->s - 1 : span) / l->s + 1;
         ow = (l->ceil ? spanw + l->s - 1 : spanw) / l->s + 1;
     }
-    float *x = buf(l->c * l->h * l->w), *y = buf(l->c * oh * ow), *wt = buf(l->c * 9), *b = buf(l->c);
+    float *x = bench_buf(l->c * l->h * l->w), *y = bench_buf(l->c * oh * ow);
+    float *wt = bench_buf(l->c * 9), *b = bench_buf(l->c);
     nncc_pool2d_params pp;
     nncc_conv2d_params cp;
     float *scratch = NULL;
@@ -73,7 +64,7 @@ static double best_us(const layer *l, int64_t threads, double *mb)
         cp.n = 1, cp.c = cp.m = cp.group = l->c, cp.h = l->h, cp.w = l->w, cp.oh = oh, cp.ow = ow;
         cp.kh = cp.kw = l->k, cp.sh = cp.sw = l->s, cp.dh = cp.dw = 1, cp.pt = cp.pl = l->pad;
         cp.act.kind = NNCC_ACT_CLIP, cp.act.alpha = 0.0f, cp.act.beta = 6.0f, cp.threads = threads;
-        scratch = buf(nncc_conv2d_depthwise_scratch_size(&cp));
+        scratch = bench_buf(nncc_conv2d_depthwise_scratch_size(&cp));
     }
     *mb = (double)(l->c * (l->h * l->w + oh * ow)) * 4e-6;
     double best = 1e30;

@@ -823,7 +823,8 @@ static void copy_even(const float *s, int64_t n, float *d)
 #if defined(__AVX512F__)
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (; j + 16 <= n; j += 16)
-        _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * j), even, _mm512_loadu_ps(s + 2 * j + 16)));
+        _mm512_storeu_ps(d + j,
+                         _mm512_permutex2var_ps(_mm512_loadu_ps(s + 2 * j), even, _mm512_loadu_ps(s + 2 * j + 16)));
 #endif
 #if defined(NNCC_SGEMM_AVX2)
     for (; j + 8 <= n; j += 8)
@@ -1014,7 +1015,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         continue;
                     }
 #endif
-                    for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1; ti++, grid_step(wg, &gy, &gx)) {
+                    for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
+                         ti++, grid_step(wg, &gy, &gx)) {
                         const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
                         tile t;
                         t.ldc = npix;
