@@ -885,6 +885,28 @@ static int64_t grid_first(int64_t ow, int64_t gy, int64_t gx)
     return gx < ow ? gy * ow + gx : (gy + 1) * ow;
 }
 
+/* What every output tile of one image and group shares (nncc_conv2d_implicit_f32) */
+typedef struct {
+    tile base;           /* ldc, load, clamp, lo, hi, gw, gow */
+    float *y;            /* the group's first output channel */
+    const float *add;    /* the same in the residual, or NULL */
+    const float *bias;   /* the group's first bias, or NULL */
+    int64_t npix, mg, Q; /* output pixels, channels of the group, grid positions used */
+    int direct;          /* a 1x1 read in place: tiles are plain runs of pixels */
+} implicit_out;
+
+/* The tile of output channels [mh, mh + MR) at the grid tile from q0 (grid
+ * column gx; fo: its first output pixel) */
+static void implicit_tile(tile *t, const implicit_out *o, int64_t mh, int64_t q0, int64_t gx, int64_t fo)
+{
+    const int64_t at = mh * o->npix + (o->direct ? q0 : fo);
+    *t = o->base;
+    t->mr = (int)min64(MR, o->mg - mh), t->nr = (int)min64(TW, o->Q - q0);
+    t->bias = o->bias ? o->bias + mh : 0;
+    t->c = o->y + at, t->add = o->add ? o->add + at : 0;
+    t->gx = o->direct ? 0 : gx;
+}
+
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch)
 {
@@ -943,6 +965,11 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
             const float *src = direct ? xg : pad;
+            implicit_out o;
+            o.base = (tile){ .ldc = npix, .clamp = clamp, .lo = lo, .hi = hi, .gw = direct ? 0 : wg,
+                             .gow = direct ? 0 : p->ow };
+            o.y = y + yoff, o.add = add ? add + yoff : 0, o.bias = b ? b + g * mg : 0;
+            o.npix = npix, o.mg = mg, o.Q = Q, o.direct = direct;
             if (!direct) {
 #ifdef _OPENMP
 #pragma omp for schedule(static)
@@ -977,39 +1004,22 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                 const int64_t pend = min64((pg + 1) * pairs / npg * 2, panels);
                 for (int64_t pi = pg * pairs / npg * 2; pi < pend; pi++) {
                     const float *a = ag + pi * MR * K;
-                    const int64_t m0 = pi * MR, cbase = yoff + m0 * npix;
+                    const int64_t m0 = pi * MR;
 #if defined(NNCC_SGEMM_OFF2)
-                    /* two panels at once where two remain (not the tail tile of a
-                     * direct 1x1, which reads another B) */
+                    /* two panels at once where two remain (but for the tail
+                     * tile of a direct 1x1, which reads another B) */
                     if (pi + 1 < pend) {
                         for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
                              ti++, grid_step(wg, &gy, &gx)) {
                             const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
-                            if (direct && q0 + TW > Q) {
-                                for (int h = 0; h < 2; h++) {
-                                    tile t;
-                                    const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
-                                    t.ldc = npix, t.mr = (int)min64(MR, mg - mh), t.nr = (int)min64(TW, Q - q0);
-                                    t.load = 0, t.bias = b ? b + g * mg + mh : 0, t.clamp = clamp, t.lo = lo, t.hi = hi;
-                                    t.c = y + ch + q0, t.add = add ? add + ch + q0 : 0, t.gw = t.gow = t.gx = 0;
-                                    micro_kernel_off(K, a + h * MR * K, tail, toff, &t);
-                                }
-                                continue;
-                            }
                             tile tt[2];
-                            for (int h = 0; h < 2; h++) {
-                                tile *t = &tt[h];
-                                const int64_t mh = m0 + h * MR, ch = yoff + mh * npix;
-                                t->ldc = npix, t->mr = (int)min64(MR, mg - mh), t->nr = (int)min64(TW, Q - q0);
-                                t->load = 0, t->bias = b ? b + g * mg + mh : 0, t->clamp = clamp, t->lo = lo, t->hi = hi;
-                                if (direct) {
-                                    t->c = y + ch + q0, t->add = add ? add + ch + q0 : 0, t->gw = t->gow = t->gx = 0;
-                                } else {
-                                    t->c = y + ch + fo, t->add = add ? add + ch + fo : 0;
-                                    t->gw = wg, t->gow = p->ow, t->gx = gx;
-                                }
-                            }
-                            micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
+                            for (int h = 0; h < 2; h++)
+                                implicit_tile(&tt[h], &o, m0 + h * MR, q0, gx, fo);
+                            if (direct && q0 + TW > Q)
+                                for (int h = 0; h < 2; h++)
+                                    micro_kernel_off(K, a + h * MR * K, tail, toff, &tt[h]);
+                            else
+                                micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
                         }
                         pi++;
                         continue;
@@ -1017,32 +1027,13 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
                     for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
                          ti++, grid_step(wg, &gy, &gx)) {
-                        const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
+                        const int64_t q0 = ti * TW;
                         tile t;
-                        t.ldc = npix;
-                        t.mr = (int)min64(MR, mg - m0);
-                        t.nr = (int)min64(TW, Q - q0);
-                        t.load = 0;
-                        t.bias = b ? b + g * mg + m0 : 0;
-                        t.clamp = clamp;
-                        t.lo = lo;
-                        t.hi = hi;
-                        if (direct) {
-                            t.c = y + cbase + q0;
-                            t.add = add ? add + cbase + q0 : 0;
-                            t.gw = t.gow = t.gx = 0;
-                            if (q0 + TW > Q)
-                                micro_kernel_off(K, a, tail, toff, &t);
-                            else
-                                micro_kernel_off(K, a, src + q0, off, &t);
-                        } else {
-                            t.c = y + cbase + fo;
-                            t.add = add ? add + cbase + fo : 0;
-                            t.gw = wg;
-                            t.gow = p->ow;
-                            t.gx = gx;
+                        implicit_tile(&t, &o, m0, q0, gx, grid_first(p->ow, gy, gx));
+                        if (direct && q0 + TW > Q)
+                            micro_kernel_off(K, a, tail, toff, &t);
+                        else
                             micro_kernel_off(K, a, src + q0, off, &t);
-                        }
                     }
                 }
             }

@@ -52,6 +52,28 @@ typedef struct {
     int bias, add;
 } conv_case;
 
+typedef void conv_kernel(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
+                         const float *add, float *y, float *scratch);
+
+/* Runs `fn` (weight w as it wants it, ns floats of scratch) into a fresh
+ * output, checks the canaries after the output and the scratch, and returns
+ * the output's relative error against ref. */
+static double try_conv(conv_kernel *fn, const char *what, const nncc_conv2d_params *p, const float *x,
+                       const float *w, const float *b, const float *add, const float *ref, int64_t ns)
+{
+    const int64_t ny = p->n * p->m * p->oh * p->ow;
+    float *y = rand_buf(ny), *scratch = rand_buf(ns);
+    fn(p, x, w, b, add, y, scratch);
+    char name[64];
+    snprintf(name, sizeof name, "%s output", what);
+    check_canary(y, ny, name);
+    snprintf(name, sizeof name, "%s scratch", what);
+    check_canary(scratch, ns, name);
+    const double e = rel_err(y, ref, ny);
+    free(y), free(scratch);
+    return e;
+}
+
 static void run_conv(const conv_case *k)
 {
     nncc_conv2d_params p;
@@ -70,48 +92,32 @@ static void run_conv(const conv_case *k)
     const int64_t nx = p.n * p.c * p.h * p.w, nw = p.m * (p.c / p.group) * p.kh * p.kw;
     const int64_t ny = p.n * p.m * p.oh * p.ow;
     float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(p.m), *add = rand_buf(ny);
-    float *ref = rand_buf(ny), *got = rand_buf(ny);
-    const int64_t np = nncc_conv2d_packed_size(&p), ns = nncc_conv2d_scratch_size(&p);
-    float *wp = rand_buf(np), *scratch = rand_buf(ns);
+    float *ref = rand_buf(ny);
+    const int64_t np = nncc_conv2d_packed_size(&p);
+    float *wp = rand_buf(np);
     nncc_conv2d_pack_f32(&p, w, wp);
     check_canary(wp, np, "packed weight");
-    nncc_conv2d_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, ref);
-    nncc_conv2d_gemm_f32(&p, x, wp, k->bias ? b : NULL, k->add ? add : NULL, got, scratch);
-    check_canary(got, ny, "output");
-    check_canary(scratch, ns, "scratch");
-    double e = rel_err(got, ref, ny);
+    const float *bb = k->bias ? b : NULL, *aa = k->add ? add : NULL;
+    nncc_conv2d_f32(&p, x, w, bb, aa, ref);
+    /* each fast kernel in turn, until one is off */
     const char *kernel = "packed GEMM";
+    double e = try_conv(nncc_conv2d_gemm_f32, "packed GEMM", &p, x, wp, bb, aa, ref, nncc_conv2d_scratch_size(&p));
     if (e <= TOL) {
-        const int64_t ni = nncc_conv2d_implicit_scratch_size(&p);
-        float *got2 = rand_buf(ny), *scratch2 = rand_buf(ni);
-        nncc_conv2d_implicit_f32(&p, x, wp, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
-        check_canary(got2, ny, "implicit GEMM output");
-        check_canary(scratch2, ni, "implicit GEMM scratch");
-        e = rel_err(got2, ref, ny);
         kernel = "implicit GEMM";
-        free(got2), free(scratch2);
+        e = try_conv(nncc_conv2d_implicit_f32, kernel, &p, x, wp, bb, aa, ref, nncc_conv2d_implicit_scratch_size(&p));
     }
     if (e <= TOL && p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.group == 1) {
-        const int64_t nwp = nncc_conv2d_winograd_packed_size(&p), nws = nncc_conv2d_winograd_scratch_size(&p);
-        float *got2 = rand_buf(ny), *wp2 = rand_buf(nwp), *scratch2 = rand_buf(nws);
+        const int64_t nwp = nncc_conv2d_winograd_packed_size(&p);
+        float *wp2 = rand_buf(nwp);
         nncc_conv2d_winograd_pack_f32(&p, w, wp2);
         check_canary(wp2, nwp, "Winograd weight");
-        nncc_conv2d_winograd_f32(&p, x, wp2, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
-        check_canary(got2, ny, "Winograd output");
-        check_canary(scratch2, nws, "Winograd scratch");
-        e = rel_err(got2, ref, ny);
         kernel = "Winograd";
-        free(got2), free(wp2), free(scratch2);
+        e = try_conv(nncc_conv2d_winograd_f32, kernel, &p, x, wp2, bb, aa, ref, nncc_conv2d_winograd_scratch_size(&p));
+        free(wp2);
     }
     if (e <= TOL && p.group == p.c) {
-        const int64_t nd = nncc_conv2d_depthwise_scratch_size(&p);
-        float *got2 = rand_buf(ny), *scratch2 = rand_buf(nd);
-        nncc_conv2d_depthwise_f32(&p, x, w, k->bias ? b : NULL, k->add ? add : NULL, got2, scratch2);
-        check_canary(got2, ny, "depthwise output");
-        check_canary(scratch2, nd, "depthwise scratch");
-        e = rel_err(got2, ref, ny);
         kernel = "depthwise";
-        free(got2), free(scratch2);
+        e = try_conv(nncc_conv2d_depthwise_f32, kernel, &p, x, w, bb, aa, ref, nncc_conv2d_depthwise_scratch_size(&p));
     }
     if (!(e <= TOL))
         fail_msg("%s: conv n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld d%lld,%lld pads %lld,%lld,%lld,%lld "
@@ -120,7 +126,7 @@ static void run_conv(const conv_case *k)
                  (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->dh, (long long)k->dw,
                  (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->group, k->act,
                  e);
-    free(x), free(w), free(b), free(add), free(ref), free(got), free(wp), free(scratch);
+    free(x), free(w), free(b), free(add), free(ref), free(wp);
 }
 
 static void test_conv_fixed(void **state)
