@@ -16,6 +16,9 @@
  *   ./gemm M K N      # one GEMM of that size
  *   ./gemm resnet [T] # implicit vs Winograd on ResNet-18's 3x3 stride-1 layers
  *                     # (T threads: build with -fopenmp)
+ *   ./gemm small [T]  # implicit vs its transposed form on small maps (7x7 to
+ *                     # 14x14 of MobileNetV2, SqueezeNet, ResNet-18), and larger
+ *                     # maps where the transposed one loses
  * Compare with bench/peak.c built with the same flags. Not a test.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -34,7 +37,7 @@ static double now(void)
 }
 
 
-enum { ALGO_GEMM, ALGO_REF, ALGO_IMPLICIT, ALGO_WINOGRAD };
+enum { ALGO_GEMM, ALGO_REF, ALGO_IMPLICIT, ALGO_WINOGRAD, ALGO_IMPLICIT_T };
 static int64_t threads = 1;
 
 /* times one conv layer through `algo`; returns GFLOP/s (best of 7 after a warm-up) */
@@ -47,15 +50,20 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
     p.oh = (h + 2 * (k / 2) - k) / s + 1, p.ow = (w + 2 * (k / 2) - k) / s + 1;
     p.act.kind = NNCC_ACT_RELU;
     p.threads = threads;
-    const int wino = algo == ALGO_WINOGRAD;
-    const int64_t nwp = wino ? nncc_conv2d_winograd_packed_size(&p) : nncc_conv2d_packed_size(&p);
+    const int wino = algo == ALGO_WINOGRAD, tr = algo == ALGO_IMPLICIT_T;
+    const int64_t nwp = wino ? nncc_conv2d_winograd_packed_size(&p)
+                        : tr ? nncc_conv2d_implicit_t_packed_size(&p)
+                             : nncc_conv2d_packed_size(&p);
     const int64_t ns = wino                   ? nncc_conv2d_winograd_scratch_size(&p)
+                       : tr                    ? nncc_conv2d_implicit_t_scratch_size(&p)
                        : algo == ALGO_IMPLICIT ? nncc_conv2d_implicit_scratch_size(&p)
                                                : nncc_conv2d_scratch_size(&p);
     float *x = bench_buf(c * h * w), *wt = bench_buf(m * c * k * k), *b = bench_buf(m), *y = bench_buf(m * p.oh * p.ow);
     float *wp = bench_buf(nwp), *scratch = bench_buf(ns);
     if (wino)
         nncc_conv2d_winograd_pack_f32(&p, wt, wp);
+    else if (tr)
+        nncc_conv2d_implicit_t_pack_f32(&p, wt, wp);
     else
         nncc_conv2d_pack_f32(&p, wt, wp);
     const double flops = 2.0 * (double)(m * p.oh * p.ow * c * k * k);
@@ -70,6 +78,8 @@ static double conv_case(const char *what, int64_t c, int64_t h, int64_t w, int64
                 nncc_conv2d_implicit_f32(&p, x, wp, b, NULL, y, scratch);
             else if (wino)
                 nncc_conv2d_winograd_f32(&p, x, wp, b, NULL, y, scratch);
+            else if (tr)
+                nncc_conv2d_implicit_t_f32(&p, x, wp, b, NULL, y, scratch);
             else
                 nncc_conv2d_gemm_f32(&p, x, wp, b, NULL, y, scratch);
         }
@@ -117,6 +127,26 @@ int main(int argc, char **argv)
         char what[64];
         snprintf(what, sizeof what, "GEMM %lldx%lldx%lld", (long long)M, (long long)K, (long long)N);
         conv_case(what, K, 1, N, M, 1, 1, ALGO_GEMM);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "small")) {
+        /* small maps: the implicit GEMM against its transposed form */
+        static const int64_t layers[][4] = { { 160, 960, 7, 1 }, { 960, 160, 7, 1 }, { 320, 1280, 7, 1 },
+                                             { 960, 320, 7, 1 }, { 96, 576, 14, 1 }, { 576, 96, 14, 1 },
+                                             { 64, 384, 14, 1 }, { 384, 64, 14, 1 }, { 512, 1000, 13, 1 },
+                                             { 64, 256, 13, 1 }, { 64, 256, 13, 3 }, { 512, 512, 7, 3 },
+                                             { 32, 192, 28, 1 }, { 144, 24, 56, 1 }, { 32, 16, 112, 1 } };
+        threads = argc > 2 ? atol(argv[2]) : 1;
+        for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+            const int64_t c = layers[i][0], m = layers[i][1], hw = layers[i][2], k = layers[i][3];
+            char what[64];
+            snprintf(what, sizeof what, "conv %lldx%lld %lld->%lld %lldx%lld implicit", (long long)k, (long long)k,
+                     (long long)c, (long long)m, (long long)hw, (long long)hw);
+            conv_case(what, c, hw, hw, m, k, 1, ALGO_IMPLICIT);
+            snprintf(what, sizeof what, "conv %lldx%lld %lld->%lld %lldx%lld transposed", (long long)k, (long long)k,
+                     (long long)c, (long long)m, (long long)hw, (long long)hw);
+            conv_case(what, c, hw, hw, m, k, 1, ALGO_IMPLICIT_T);
+        }
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "resnet")) {

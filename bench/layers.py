@@ -8,7 +8,8 @@ calls that follow a `/* node ...` comment, so a fused group counts as its
 first node's line), builds it with the runtime (default gcc -O2
 -march=native; -fopenmp above 1 thread), runs it RUNS times on a fixed input
 and prints, per call in model order: the fastest time seen (the minimum is
-the figure least disturbed by other work on a shared machine), its share of
+the figure least disturbed by other work on a shared machine; --stat median
+gives the median, which keeps the cache misses of a whole inference), its share of
 the sum, the call's GFLOP/s for Conv (2 flops per multiply-add, from the
 shapes in the call's comment), and the node names. A second table sums the
 time by kernel (nncc_conv2d_implicit_f32, ...).
@@ -34,37 +35,46 @@ import model_zoo  # noqa: E402
 
 PRELUDE = r"""#define _POSIX_C_SOURCE 199309L
 #include <time.h>
-static double nncc_layers_t[%(n)d];
+static double nncc_layers_t[%(runs)d][%(n)d];
+static long nncc_layers_r; /* the run being timed */
 static double nncc_layers_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
 }
-double nncc_layers_min(int i) { return nncc_layers_t[i]; }
+double nncc_layers_time(long r, int i) { return nncc_layers_t[r][i]; }
+void nncc_layers_next(void) { nncc_layers_r++; }
 """
 
 MAIN = r"""#include <stdio.h>
 #include <stdlib.h>
 #include "model.h"
-double nncc_layers_min(int i);
+double nncc_layers_time(long r, int i);
+void nncc_layers_next(void);
 static float in[%(nin)d], out[%(nout)d];
 int main(int argc, char **argv)
 {
-    long runs = argc > 1 ? atol(argv[1]) : 20;
+    const long runs = %(runs)d;
+    (void)argc;
+    (void)argv;
     for (long i = 0; i < %(nin)d; i++)
         in[i] = (float)((i * 7919) %% 1000) * 1e-3f - 0.5f;
     for (long r = 0; r < runs; r++)
+    {
         if (model_run(%(args)s) != 0)
             return 4;
-    for (int i = 0; i < %(n)d; i++)
-        printf("%%.3f\n", nncc_layers_min(i));
+        nncc_layers_next();
+    }
+    for (long r = 0; r < runs; r++)
+        for (int i = 0; i < %(n)d; i++)
+            printf("%%.3f\n", nncc_layers_time(r, i));
     return 0;
 }
 """
 
 
-def instrument(src):
+def instrument(src, runs):
     """The generated C with a min-time record around each kernel call of the
     run function; returns (text, [(label, comment lines, kernel)])."""
     out, calls, label, comment, in_run = [], [], None, [], False
@@ -83,13 +93,12 @@ def instrument(src):
                 calls.append((label, " ".join(comment), m.group(1)))
                 out += ["    { const double nncc_t0 = nncc_layers_now();", line,
                         "      const double nncc_dt = nncc_layers_now() - nncc_t0;",
-                        "      if (nncc_layers_t[%d] == 0.0 || nncc_dt < nncc_layers_t[%d]) nncc_layers_t[%d] = nncc_dt; }"
-                        % (i, i, i)]
+                        "      nncc_layers_t[nncc_layers_r][%d] = nncc_dt; }" % i]
                 continue
             if line == "}":
                 in_run = False
         out.append(line)
-    return PRELUDE % {"n": max(len(calls), 1)} + "\n".join(out), calls
+    return PRELUDE % {"n": max(len(calls), 1), "runs": runs} + "\n".join(out), calls
 
 
 def conv_gflop(comment):
@@ -113,6 +122,9 @@ def main():
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--stat", choices=("min", "median"), default="min",
+                    help="per call: the fastest run (default) or the median run, which includes the cache misses "
+                         "a whole inference sees")
     ap.add_argument("--keep", help="build in this directory (kept)")
     ap.add_argument("--nncc-args", default="", help="more nncc options, e.g. \"--conv-algo winograd\"")
     args = ap.parse_args()
@@ -126,7 +138,7 @@ def main():
     extra = ["--threads", str(args.threads)] if args.threads > 1 else []
     extra += args.nncc_args.split()
     m = H.compile_model(path, d, name="model", opt=args.opt, extra=extra)
-    src, calls = instrument(open(m.c_path).read())
+    src, calls = instrument(open(m.c_path).read(), args.runs)
     if not calls:
         sys.exit("layers.py: found no kernel call in %s" % m.c_path)
     with open(m.c_path, "w") as f:
@@ -136,7 +148,7 @@ def main():
     call = ("1, in, out" if m.has_batch else "in, out")
     with open(os.path.join(d, "layers_main.c"), "w") as f:
         f.write(MAIN % {"nin": m.inputs[0].per_sample_count(), "nout": m.outputs[0].per_sample_count() + 1,
-                        "args": call, "n": len(calls)})
+                        "args": call, "n": len(calls), "runs": args.runs})
     cflags = args.cflags.split() + (["-fopenmp"] if args.threads > 1 else [])
     objs = []
     for c in sorted(os.listdir(d)):
@@ -146,12 +158,14 @@ def main():
             objs.append(o)
     exe = os.path.join(d, "layers")
     subprocess.run([args.cc] + cflags + ["-o", exe] + objs + ["-lm"], check=True)
-    times = [float(v) for v in subprocess.run([exe, str(args.runs)], check=True, capture_output=True,
-                                              text=True).stdout.split()]
+    raw = [float(v) for v in subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()]
+    n = len(calls)
+    per_call = [sorted(raw[r * n + i] for r in range(args.runs)) for i in range(n)]
+    times = [t[0] if args.stat == "min" else t[len(t) // 2] for t in per_call]
     total = sum(times)
-    print("%s, nncc %s%s, %s %s, fastest of %d runs" % (os.path.basename(path), args.opt,
-                                                         " ".join([""] + extra), args.cc,
-                                                         " ".join(cflags), args.runs))
+    print("%s, nncc %s%s, %s %s, %s of %d runs" % (os.path.basename(path), args.opt, " ".join([""] + extra),
+                                                    args.cc, " ".join(cflags),
+                                                    "fastest" if args.stat == "min" else "median", args.runs))
     print("\n| # | us | share | GFLOP/s | kernel | node |\n|---:|---:|---:|---:|---|---|")
     by_kernel = {}
     for i, ((label, comment, kernel), t) in enumerate(zip(calls, times)):

@@ -872,6 +872,33 @@ static void implicit_plane(const nncc_conv2d_params *p, const float *xc, int64_t
     }
 }
 
+/* off[k]: where row k = (c, ky, kx) of the im2col matrix starts in the
+ * phase-split padded copy (see above), or in the input itself for a direct
+ * 1x1 (spy = spx = 1, plane = H*W) */
+static void implicit_offsets(const nncc_conv2d_params *p, int64_t spy, int64_t spx, int64_t plane, int64_t wg,
+                             int32_t *off)
+{
+    const int64_t K = p->c / p->group * p->kh * p->kw;
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t c = k / (p->kh * p->kw), r = k % (p->kh * p->kw);
+        const int64_t dy = (r / p->kw) * p->dh, dx = (r % p->kw) * p->dw;
+        off[k] = (int32_t)(((c * spy + dy % p->sh) * spx + dx % p->sw) * plane + (dy / p->sh) * wg + dx / p->sw);
+    }
+}
+
+/* The phase-split padded copy of one group's input xg into pad, its planes
+ * shared among the threads of the enclosing parallel region */
+static void implicit_copy(const nncc_conv2d_params *p, const float *xg, int64_t spy, int64_t spx, int64_t hg,
+                          int64_t wg, float *pad)
+{
+    const int64_t nplanes = p->c / p->group * spy * spx, hw = p->h * p->w;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int64_t pl = 0; pl < nplanes; pl++)
+        implicit_plane(p, xg + pl / (spy * spx) * hw, pl / spx % spy, pl % spx, hg, wg, pad + pl * hg * wg);
+}
+
 /* The next tile's grid row and column (TW columns on) */
 static void grid_step(int64_t wg, int64_t *gy, int64_t *gx)
 {
@@ -925,11 +952,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
     int32_t *const off = (int32_t *)(void *)scratch, *const toff = off + K;
     float *const pad = scratch + K, *const tail = scratch + 2 * K;
-    for (int64_t k = 0; k < K; k++) {
-        const int64_t c = k / (p->kh * p->kw), r = k % (p->kh * p->kw);
-        const int64_t dy = (r / p->kw) * p->dh, dx = (r % p->kw) * p->dw;
-        off[k] = (int32_t)(((c * spy + dy % p->sh) * spx + dx % p->sw) * plane + (dy / p->sh) * wg + dx / p->sw);
-    }
+    implicit_offsets(p, spy, spx, plane, wg, off);
     const int64_t ntiles = (Q + TW - 1) / TW, tq = (Q / TW) * TW; /* a partial tile starts at tq < Q */
     if (direct)
         for (int64_t k = 0; k < K; k++)
@@ -971,11 +994,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             o.y = y + yoff, o.add = add ? add + yoff : 0, o.bias = b ? b + g * mg : 0;
             o.npix = npix, o.mg = mg, o.Q = Q, o.direct = direct;
             if (!direct) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                for (int64_t pl = 0; pl < nplanes; pl++)
-                    implicit_plane(p, xg + pl / (spy * spx) * hw, pl / spx % spy, pl % spx, hg, wg, pad + pl * plane);
+                implicit_copy(p, xg, spy, spx, hg, wg, pad);
             } else if (tq < Q) {
 #ifdef _OPENMP
 #pragma omp for schedule(static)
@@ -1042,6 +1061,358 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     if (ak != NNCC_ACT_NONE && !clamp)
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
 }
+
+/* ---- the implicit GEMM transposed (nncc_conv2d_implicit_t_f32) ----
+ * On a small map the implicit GEMM's tiles of 32 pixels waste lanes: a 7x7
+ * map is 49 pixels in 64 columns, 14x14 is 196 in 224. Transposed,
+ * Y^T(P x M) = X_col^T(P x K) W^T(K x M): a tile holds R consecutive output
+ * pixels of one output row (the row split evenly in tiles of at most
+ * T_ROWS: 7x7 in rows of 7, 56 in four of 14) by TC = 32 output channels.
+ * Step k broadcasts the R pixels' values of im2col row k (consecutive grid
+ * positions, read in place as by the implicit GEMM: same offsets, same
+ * padded copy) and multiplies them into row k of the channel panel, packed
+ * wp[group][panel][k][j] by nncc at compile time. No row of a tile is
+ * padding; only a last channel panel may be partial. The tile goes to Y
+ * (NCHW) through a small buffer, bias, residual and Relu/Clip applied on
+ * the way. Panels are the outer loop: each panel of weights comes from
+ * memory once, the (small) input is read from cache for every panel. */
+#define TC NNCC_GEMM_TC
+#define T_ROWS 14 /* pixels per tile, at most */
+/* The weights stream 128 bytes a step (against 24 for the implicit GEMM's
+ * panels): prefetched 32 steps ahead (cold weights, 960->320 at 7x7: 185
+ * us at NNCC_PF_BYTES, 165 at 4096; from the next panel on: 170 cold but
+ * 160 instead of 133 hot) */
+#define T_PF_BYTES 4096
+
+int64_t nncc_conv2d_implicit_t_packed_size(const nncc_conv2d_params *p)
+{
+    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
+    return p->group * ((mg + TC - 1) / TC) * TC * K;
+}
+
+void nncc_conv2d_implicit_t_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+{
+    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
+    const int64_t panels = (mg + TC - 1) / TC;
+    for (int64_t g = 0; g < p->group; g++)
+        for (int64_t pi = 0; pi < panels; pi++)
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t j = 0; j < TC; j++) {
+                    const int64_t m = pi * TC + j;
+                    *wp++ = m < mg ? w[(g * mg + m) * K + k] : 0.0f;
+                }
+}
+
+int64_t nncc_conv2d_implicit_t_scratch_size(const nncc_conv2d_params *p)
+{
+    const int64_t cg = p->c / p->group, K = cg * p->kh * p->kw;
+    int64_t spy, spx, hg, wg;
+    implicit_geometry(p, &spy, &spx, &hg, &wg);
+    return K + (implicit_direct(p) ? 0 : cg * spy * spx * hg * wg);
+}
+
+/* t_rows(R, ...): the R rows (pixels, R a constant where inlined, at most
+ * T_SUB) of a tile: row i = sum over k of a[off[k] + i] * b[k][0..TC). With
+ * AVX-512 the tile goes on to Y from the registers (t_out512); elsewhere
+ * into tmp[i][0..TC), for t_store. */
+/* Where a tile goes: Y (NCHW) and its epilogue */
+typedef struct {
+    float *yc;         /* the tile's first channel, first pixel */
+    int64_t npix;      /* Y's channel stride */
+    const float *bias; /* the panel's first bias, or NULL */
+    const float *ac;   /* the residual at yc's place, or NULL */
+    int nm, clamp;     /* channels in the panel; Relu/Clip as in tile */
+    float lo, hi;
+} t_dst;
+
+#if defined(NNCC_SGEMM_WIDE)
+#define T_SUB 14 /* 28 zmm accumulators */
+
+/* Rows [0, rv) (rv <= 8 pixels) of 16 channels, r[i] lane j = pixel i of
+ * channel j, bias added, to Y at yc (channel j at yc + j*npix; only the
+ * nch < 16 first where the panel ends): a transpose in three shuffle
+ * steps (pairs of rows, pairs of pairs, then 128-bit quarters), giving
+ * vectors that each hold the 8 pixels of two channels; then residual and
+ * Relu/Clip, and one masked store per channel. */
+NNCC_TILE_INLINE void t_out512(const __m512 *r, int rv, int nch, float *yc, int64_t npix, const float *ac, int clamp,
+                               __m512 lo, __m512 hi)
+{
+    __m512 t[8], u[8];
+    for (int q = 0; q < 4; q++) {
+        t[2 * q] = _mm512_unpacklo_ps(r[2 * q], r[2 * q + 1]);     /* per quarter: p0c0 p1c0 p0c1 p1c1 */
+        t[2 * q + 1] = _mm512_unpackhi_ps(r[2 * q], r[2 * q + 1]); /* p0c2 p1c2 p0c3 p1c3 */
+    }
+    for (int h = 0; h < 2; h++) /* u[q + 4h], quarter L: pixels 4h..4h+3 of channel 4L + q */
+        for (int e = 0; e < 2; e++) {
+            const __m512d a = _mm512_castps_pd(t[4 * h + e]), b = _mm512_castps_pd(t[4 * h + e + 2]);
+            u[4 * h + 2 * e] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            u[4 * h + 2 * e + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+    const __m512i lo2 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi2 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    const __mmask16 keep = (__mmask16)((1u << rv) - 1);
+    for (int q = 0; q < 4; q++)
+        for (int s = 0; s < 2; s++) {
+            /* channels c0 (lanes 0..7) and c0 + 4 (lanes 8..15), c0 = 8s + q */
+            __m512 v = _mm512_permutex2var_ps(u[q], s ? hi2 : lo2, u[q + 4]);
+            const int c0 = 8 * s + q;
+            if (ac) {
+                const __m512 a0 = _mm512_maskz_loadu_ps(c0 < nch ? keep : 0, ac + c0 * npix);
+                const __m512 a1 = _mm512_maskz_loadu_ps(c0 + 4 < nch ? keep : 0, ac + (c0 + 4) * npix);
+                v = _mm512_add_ps(v, _mm512_shuffle_f32x4(a0, a1, _MM_SHUFFLE(1, 0, 1, 0)));
+            }
+            if (clamp == 1)
+                v = _mm512_max_ps(v, lo);
+            else if (clamp == 3)
+                v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+            if (c0 < nch)
+                _mm512_mask_storeu_ps(yc + c0 * npix, keep, v);
+            if (c0 + 4 < nch)
+                _mm512_mask_storeu_ps(yc + (c0 + 4) * npix, keep, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+}
+
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d)
+{
+#define NNCC_TZ(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0
+    NNCC_TZ(0); NNCC_TZ(1); NNCC_TZ(2); NNCC_TZ(3); NNCC_TZ(4); NNCC_TZ(5); NNCC_TZ(6);
+    NNCC_TZ(7); NNCC_TZ(8); NNCC_TZ(9); NNCC_TZ(10); NNCC_TZ(11); NNCC_TZ(12); NNCC_TZ(13);
+#undef NNCC_TZ
+    for (int64_t k = 0; k < K; k++, b += TC) {
+        const float *ak = a + off[k];
+        NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES);
+        NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES + 64);
+        const __m512 v0 = _mm512_loadu_ps(b), v1 = _mm512_loadu_ps(b + 16);
+#define NNCC_TF(i)                                          \
+    if (i < R) {                                            \
+        const __m512 av = _mm512_set1_ps(ak[i]);            \
+        c##i##0 = _mm512_fmadd_ps(av, v0, c##i##0);         \
+        c##i##1 = _mm512_fmadd_ps(av, v1, c##i##1);         \
+    }
+        NNCC_TF(0) NNCC_TF(1) NNCC_TF(2) NNCC_TF(3) NNCC_TF(4) NNCC_TF(5) NNCC_TF(6)
+        NNCC_TF(7) NNCC_TF(8) NNCC_TF(9) NNCC_TF(10) NNCC_TF(11) NNCC_TF(12) NNCC_TF(13)
+#undef NNCC_TF
+    }
+    /* rows (pixels) 8 by 8, zero rows past R; 16 channels at a time */
+    __m512 h[2][16];
+    h[0][0] = c00, h[1][0] = c01, h[0][1] = c10, h[1][1] = c11, h[0][2] = c20, h[1][2] = c21;
+    h[0][3] = c30, h[1][3] = c31, h[0][4] = c40, h[1][4] = c41, h[0][5] = c50, h[1][5] = c51;
+    h[0][6] = c60, h[1][6] = c61, h[0][7] = c70, h[1][7] = c71, h[0][8] = c80, h[1][8] = c81;
+    h[0][9] = c90, h[1][9] = c91, h[0][10] = c100, h[1][10] = c101, h[0][11] = c110, h[1][11] = c111;
+    h[0][12] = c120, h[1][12] = c121, h[0][13] = c130, h[1][13] = c131;
+    h[0][14] = h[0][15] = h[1][14] = h[1][15] = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(d->lo), hi = _mm512_set1_ps(d->hi);
+    for (int s = 0; s < 2 && 16 * s < d->nm; s++) {
+        const int nch = d->nm - 16 * s < 16 ? d->nm - 16 * s : 16;
+        if (d->bias) {
+            const __m512 bv = _mm512_maskz_loadu_ps((__mmask16)((1u << nch) - 1), d->bias + 16 * s);
+            for (int i = 0; i < R; i++)
+                h[s][i] = _mm512_add_ps(h[s][i], bv);
+        }
+        for (int i0 = 0; i0 < R; i0 += 8)
+            t_out512(h[s] + i0, R - i0 < 8 ? R - i0 : 8, nch, d->yc + 16 * s * d->npix + i0, d->npix,
+                     d->ac ? d->ac + 16 * s * d->npix + i0 : 0, d->clamp, lo, hi);
+    }
+}
+#elif defined(NNCC_SGEMM_AVX2)
+#define T_SUB 3 /* 12 ymm accumulators */
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+{
+#define NNCC_TZ(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0
+    NNCC_TZ(0); NNCC_TZ(1); NNCC_TZ(2);
+#undef NNCC_TZ
+    for (int64_t k = 0; k < K; k++, b += TC) {
+        const float *ak = a + off[k];
+        NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES);
+        NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES + 64);
+        const __m256 v0 = _mm256_loadu_ps(b), v1 = _mm256_loadu_ps(b + 8);
+        const __m256 v2 = _mm256_loadu_ps(b + 16), v3 = _mm256_loadu_ps(b + 24);
+#define NNCC_TF(i)                                          \
+    if (i < R) {                                            \
+        const __m256 av = _mm256_broadcast_ss(ak + i);      \
+        c##i##0 = _mm256_fmadd_ps(av, v0, c##i##0);         \
+        c##i##1 = _mm256_fmadd_ps(av, v1, c##i##1);         \
+        c##i##2 = _mm256_fmadd_ps(av, v2, c##i##2);         \
+        c##i##3 = _mm256_fmadd_ps(av, v3, c##i##3);         \
+    }
+        NNCC_TF(0) NNCC_TF(1) NNCC_TF(2)
+#undef NNCC_TF
+    }
+#define NNCC_TS(i)                                          \
+    if (i < R) {                                            \
+        _mm256_storeu_ps(tmp + (i) * TC, c##i##0);          \
+        _mm256_storeu_ps(tmp + (i) * TC + 8, c##i##1);      \
+        _mm256_storeu_ps(tmp + (i) * TC + 16, c##i##2);     \
+        _mm256_storeu_ps(tmp + (i) * TC + 24, c##i##3);     \
+    }
+    NNCC_TS(0) NNCC_TS(1) NNCC_TS(2)
+#undef NNCC_TS
+}
+#elif defined(NNCC_SGEMM_NEON)
+#define T_SUB 2 /* 16 q accumulators */
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+{
+    float32x4_t c0[8], c1[8];
+    for (int j = 0; j < 8; j++)
+        c0[j] = c1[j] = vdupq_n_f32(0.0f);
+    for (int64_t k = 0; k < K; k++, b += TC) {
+        const float *ak = a + off[k];
+        const float a0 = ak[0], a1 = R > 1 ? ak[1] : 0.0f;
+        for (int j = 0; j < 8; j++) {
+            const float32x4_t v = vld1q_f32(b + 4 * j);
+            c0[j] = vfmaq_n_f32(c0[j], v, a0);
+            if (R > 1)
+                c1[j] = vfmaq_n_f32(c1[j], v, a1);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+        vst1q_f32(tmp + 4 * j, c0[j]);
+        if (R > 1)
+            vst1q_f32(tmp + TC + 4 * j, c1[j]);
+    }
+}
+#else
+#define T_SUB 2
+/* portable: constant trip counts over j, which compilers vectorise */
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+{
+    float acc[2][TC];
+    for (int j = 0; j < TC; j++)
+        acc[0][j] = acc[1][j] = 0.0f;
+    for (int64_t k = 0; k < K; k++, b += TC) {
+        const float *ak = a + off[k];
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < TC; j++)
+                acc[i][j] += ak[i] * b[j];
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < TC; j++)
+            tmp[i * TC + j] = acc[i][j];
+}
+#endif
+
+#if !defined(NNCC_SGEMM_WIDE)
+/* The tile tmp[i][j] (rv pixels) to Y: + bias, + residual, then Relu/Clip */
+static void t_store(const float *tmp, int rv, const t_dst *d)
+{
+    for (int j = 0; j < d->nm; j++) {
+        float *yr = d->yc + j * d->npix;
+        const float *ar = d->ac ? d->ac + j * d->npix : 0;
+        const float bj = d->bias ? d->bias[j] : 0.0f;
+        for (int i = 0; i < rv; i++) {
+            float v = tmp[i * TC + j] + bj;
+            if (ar)
+                v += ar[i];
+            /* NaN as the reference: Relu gives 0, Clip keeps it */
+            if (d->clamp == 1)
+                v = v > d->lo ? v : d->lo;
+            if (d->clamp == 3) {
+                v = v < d->lo ? d->lo : v;
+                v = v > d->hi ? d->hi : v;
+            }
+            yr[i] = v;
+        }
+    }
+}
+#endif
+
+/* A tile of rv <= T_ROWS pixels: t_rows with a constant row count (in
+ * calls of at most T_SUB rows) */
+static void t_tile(int rv, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d)
+{
+#if defined(NNCC_SGEMM_WIDE)
+#define NNCC_T_DST d
+#else
+    float tmp[T_ROWS * TC];
+#define NNCC_T_DST tmp + i0 * TC
+#endif
+    for (int i0 = 0; i0 < rv; i0 += T_SUB) {
+        switch (rv - i0 < T_SUB ? rv - i0 : T_SUB) {
+#define NNCC_TC(r)                                         \
+    case r:                                                \
+        t_rows(r, K, a + i0, off, b, NNCC_T_DST);          \
+        break;
+            NNCC_TC(1)
+            NNCC_TC(2)
+#if T_SUB > 2
+            NNCC_TC(3)
+#endif
+#if T_SUB > 3
+            NNCC_TC(4) NNCC_TC(5) NNCC_TC(6) NNCC_TC(7) NNCC_TC(8) NNCC_TC(9)
+            NNCC_TC(10) NNCC_TC(11) NNCC_TC(12) NNCC_TC(13) NNCC_TC(14)
+#endif
+#undef NNCC_TC
+        default:
+            break;
+        }
+    }
+#undef NNCC_T_DST
+#if !defined(NNCC_SGEMM_WIDE)
+    t_store(tmp, rv, d);
+#endif
+}
+
+void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                                const float *add, float *y, float *scratch)
+{
+    const int64_t cg = p->c / p->group, mg = p->m / p->group;
+    const int64_t K = cg * p->kh * p->kw, npix = p->oh * p->ow, hw = p->h * p->w;
+    const int64_t panels = (mg + TC - 1) / TC;
+    const int direct = implicit_direct(p);
+    int64_t spy, spx, hg, wg;
+    implicit_geometry(p, &spy, &spx, &hg, &wg);
+    if (direct)
+        spy = spx = 1, hg = p->h, wg = p->w;
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    int32_t *const off = (int32_t *)(void *)scratch;
+    float *const pad = scratch + K;
+    implicit_offsets(p, spy, spx, hg * wg, wg, off);
+    /* tiles: each output row in `per_row` tiles of at most R pixels */
+    const int64_t per_row = (p->ow + T_ROWS - 1) / T_ROWS, R = (p->ow + per_row - 1) / per_row;
+    const int64_t tiles = p->oh * per_row;
+#ifdef _OPENMP
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+#else
+    const int nt = 1;
+#endif
+    /* work items: panels, each split in `chunks` runs of tiles where there
+     * are too few panels to give every thread 4 */
+    int64_t chunks = nt > 1 && panels < 4 * nt ? (4 * nt + panels - 1) / panels : 1;
+    chunks = chunks < tiles ? chunks : tiles;
+    const int64_t nitems = panels * chunks;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t n = 0; n < p->n; n++) {
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->c + g * cg) * hw;
+            const int64_t yoff = (n * p->m + g * mg) * npix;
+            if (!direct)
+                implicit_copy(p, xg, spy, spx, hg, wg, pad);
+            const float *src = direct ? xg : pad;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int64_t it = 0; it < nitems; it++) {
+                const int64_t pi = it / chunks, ch = it % chunks, m0 = pi * TC;
+                const float *bp = wp + (g * panels + pi) * K * TC;
+                t_dst d = { .npix = npix, .bias = b ? b + g * mg + m0 : 0, .nm = (int)min64(TC, mg - m0),
+                            .clamp = clamp, .lo = lo, .hi = hi };
+                for (int64_t t = ch * tiles / chunks; t < (ch + 1) * tiles / chunks; t++) {
+                    const int64_t oy = t / per_row, ox = t % per_row * R, o = yoff + m0 * npix + oy * p->ow + ox;
+                    d.yc = y + o, d.ac = add ? add + o : 0;
+                    t_tile((int)min64(R, p->ow - ox), K, src + oy * wg + ox, off, bp, &d);
+                }
+            }
+        }
+    }
+    if (ak != NNCC_ACT_NONE && !clamp)
+        nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+#undef TC
 
 /* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions ----
  * Each 2x2 block of outputs of a channel comes from a 4x4 tile of the

@@ -127,14 +127,28 @@ int64_t nncc_conv2d_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const float *wp,
                           const float *b, const float *add, float *y, float *scratch);
 
-/* Stride-1 convolution as an implicit GEMM (nncc_rt_sgemm.c): the same
- * result and packed weight as nncc_conv2d_gemm_f32, with the micro-kernel
- * reading the (zero-padded) input in place instead of an im2col copy.
- * Needs sh == sw == 1 and the padded input's size below 2^31 elements;
+/* Convolution as an implicit GEMM (nncc_rt_sgemm.c): the same result and
+ * packed weight as nncc_conv2d_gemm_f32, with the micro-kernel reading a
+ * zero-padded copy of the input (split into the stride's phases) in place
+ * instead of an im2col copy. Needs the copy's size below 2^31 elements;
  * `scratch` holds nncc_conv2d_implicit_scratch_size(p) floats. */
 int64_t nncc_conv2d_implicit_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch);
+
+/* The implicit GEMM transposed, for small maps (nncc_rt_sgemm.c): output
+ * pixels are the rows of the register tile and output channels its vector
+ * lanes, so a 7x7 map wastes no lane. The weight is packed by nncc at
+ * compile time in panels of NNCC_GEMM_TC output channels
+ * (nncc_conv2d_implicit_t_pack_f32, nncc_conv2d_implicit_t_packed_size
+ * floats); the input is read as by nncc_conv2d_implicit_f32, and `scratch`
+ * holds nncc_conv2d_implicit_t_scratch_size(p) floats. */
+#define NNCC_GEMM_TC 32 /* output channels per panel of the transposed kernel */
+int64_t nncc_conv2d_implicit_t_packed_size(const nncc_conv2d_params *p);
+void nncc_conv2d_implicit_t_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp);
+int64_t nncc_conv2d_implicit_t_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                                const float *add, float *y, float *scratch);
 
 /* 3x3 stride-1 convolution without dilation or groups by Winograd
  * F(2x2, 3x3) (nncc_rt_sgemm.c): the same result as nncc_conv2d_f32 within

@@ -187,6 +187,10 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *              (nncc_conv2d_implicit_f32; a strided one's copy is split into
  *              the stride's phases; a 1x1 without padding or stride reads the
  *              input itself);
+ *   implicit-t the same transposed (nncc_conv2d_implicit_t_f32): output
+ *              channels across the vector lanes, pixels of an output row in
+ *              the tile's rows, where that wastes fewer lanes
+ *              (conv_transposed_wins: small maps such as 7x7);
  *   im2col     only when asked for, or when the padded copy is too large for
  *              the implicit kernel's 32-bit offsets: im2col packed block by
  *              block into the micro-kernel's panels (nncc_conv2d_gemm_f32);
@@ -202,10 +206,10 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *              a 32-column micro-kernel tile: 512->512 1550 against 1210) and
  *              with few channels (3->64 at 224x224: 2100 against 1240).
  * Each is checked against the reference in tests/unit/test_kernels.c. */
-enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_N_ALGOS };
+enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT, CONV_IMPLICIT_T, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_N_ALGOS };
 static const char *const conv_algo_names[CONV_N_ALGOS] = {
-    [CONV_DIRECT] = "direct", [CONV_IM2COL] = "im2col", [CONV_IMPLICIT] = "implicit", [CONV_DEPTHWISE] = "depthwise",
-    [CONV_WINOGRAD] = "winograd"
+    [CONV_DIRECT] = "direct", [CONV_IM2COL] = "im2col", [CONV_IMPLICIT] = "implicit", [CONV_IMPLICIT_T] = "implicit-t",
+    [CONV_DEPTHWISE] = "depthwise", [CONV_WINOGRAD] = "winograd"
 };
 
 int nncc_conv_algo_name_ok(const char *name)
@@ -249,6 +253,7 @@ static const char *conv_algo_unfit(nncc_graph *g, nncc_node *n, const nncc_conv2
     case CONV_IM2COL:
         return wconst ? NULL : "the weight is not a constant nncc can pack";
     case CONV_IMPLICIT:
+    case CONV_IMPLICIT_T:
         if (!wconst)
             return "the weight is not a constant nncc can pack";
         if (nncc_conv2d_implicit_scratch_size(p) >= ((int64_t)1 << 30))
@@ -307,6 +312,32 @@ static bool conv_winograd_wins(nncc_graph *g, const nncc_conv2d_params *p)
            nncc_conv2d_winograd_scratch_size(&one) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
 }
 
+/* Whether the transposed implicit GEMM is picked over the implicit GEMM:
+ * the share of the micro-kernels' lanes that compute outputs (implicit:
+ * the grid positions, output pixels and for a kernel wider than 1 the
+ * grid's padding columns, in whole 32-column tiles, times the channels in
+ * panels of 6; transposed: the channels in panels of 32, its tiles hold
+ * only output pixels) must be ahead by more than the transposed kernel's
+ * overheads: a transpose per tile, which weighs more where K is small, and
+ * short scattered output rows (slower where Y is not in cache): 1.05 +
+ * 16/K. Measured (bench/gemm.c `small`, AVX-512, one thread, weights in
+ * cache / from memory): 7x7 1x1 layers 1.2-1.3x / 1.1x faster (960->160 89
+ * -> 69 / 102 -> 88 us), 3x3 512->512 at 7x7 1220 -> 1040 us, 576->96 at
+ * 14x14 102 -> 91 / 112 -> 107; slower at 96->576 14x14 from memory (129 ->
+ * 181: the short rows of 576 output planes), at 64->384 (K = 64) and at
+ * 28x28 and up (no lanes to gain). */
+static bool conv_transposed_wins(const nncc_conv2d_params *p)
+{
+    const int64_t mg = p->m / p->group, K = p->c / p->group * p->kh * p->kw;
+    const int64_t tile_cols = 2 * NNCC_GEMM_NR, mr = NNCC_GEMM_MR, tc = NNCC_GEMM_TC;
+    const int64_t wg = p->ow + (p->kw - 1) * p->dw / p->sw; /* the grid's width (a 1x1: the map's) */
+    const int64_t q = (p->oh - 1) * wg + p->ow; /* grid positions up to the last output pixel */
+    const double use_i = (double)(p->oh * p->ow) / (double)((q + tile_cols - 1) / tile_cols * tile_cols) *
+                         (double)mg / (double)((mg + mr - 1) / mr * mr);
+    const double use_t = (double)mg / (double)((mg + tc - 1) / tc * tc);
+    return use_t > use_i * (1.05 + 16.0 / (double)K);
+}
+
 static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
 {
     if (g->ctx->opt.opt_level < 1)
@@ -320,7 +351,7 @@ static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
     if (!conv_algo_unfit(g, n, p, CONV_WINOGRAD) && conv_winograd_wins(g, p))
         return CONV_WINOGRAD;
     if (!conv_algo_unfit(g, n, p, CONV_IMPLICIT))
-        return CONV_IMPLICIT;
+        return conv_transposed_wins(p) ? CONV_IMPLICIT_T : CONV_IMPLICIT;
     if (!conv_algo_unfit(g, n, p, CONV_IM2COL))
         return CONV_IM2COL;
     return CONV_DIRECT;
@@ -375,6 +406,8 @@ static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
         return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_IMPLICIT:
         return nncc_conv2d_implicit_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_IMPLICIT_T:
+        return nncc_conv2d_implicit_t_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_DEPTHWISE:
         return nncc_conv2d_depthwise_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_WINOGRAD:
@@ -410,19 +443,25 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
                 nncc_emit_scratch(e, g, n));
         return;
     }
-    if (algo == CONV_IM2COL || algo == CONV_IMPLICIT) {
+    if (algo == CONV_IM2COL || algo == CONV_IMPLICIT || algo == CONV_IMPLICIT_T) {
         /* the weight packed into the micro-kernel's layout, at compile time */
+        const bool tr = algo == CONV_IMPLICIT_T;
         nncc_tensor *w = nncc_in(g, n, 1);
-        int64_t np = nncc_conv2d_packed_size(&p);
+        int64_t np = tr ? nncc_conv2d_implicit_t_packed_size(&p) : nncc_conv2d_packed_size(&p);
         float *wp = nncc_alloc_array(g->ctx, (size_t)np + 1, sizeof(float));
         if (!wp)
             return;
-        nncc_conv2d_pack_f32(&p, w->data, wp);
-        const char *fn = algo == CONV_IM2COL ? "nncc_conv2d_gemm_f32" : "nncc_conv2d_implicit_f32";
+        if (tr)
+            nncc_conv2d_implicit_t_pack_f32(&p, w->data, wp);
+        else
+            nncc_conv2d_pack_f32(&p, w->data, wp);
+        const char *fn = algo == CONV_IM2COL ? "nncc_conv2d_gemm_f32"
+                         : tr                ? "nncc_conv2d_implicit_t_f32"
+                                             : "nncc_conv2d_implicit_f32";
         const char *wn = nncc_emit_weights_f32(
             e, "wpacked",
             nncc_fmt(g->ctx, "'%s' %s packed for %s (panels of %d output channels)", w->name,
-                     nncc_shape_str(g->ctx, &w->shape), fn, NNCC_GEMM_MR),
+                     nncc_shape_str(g->ctx, &w->shape), fn, tr ? NNCC_GEMM_TC : NNCC_GEMM_MR),
             wp, np);
         fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s, %s);\n", fn, name, x, wn, b, add, y, nncc_emit_scratch(e, g, n));
         return;

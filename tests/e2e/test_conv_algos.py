@@ -6,7 +6,8 @@ a 3x3 stride-1 conv with bias and Relu (implicit GEMM over a padded grid),
 a 1x1 stride-1 conv reading its input in place (implicit, no copy, partial
 last tile), a residual Add fused into a 3x3 conv, depthwise 3x3 convs at
 stride 1 and 2 with Clip(0, 6) (Relu6), a depthwise 5x5 with multiplier 2,
-a 3x3 stride-2 conv (im2col), MaxPool 3x3/2 pad 1, MaxPool 2x2/2,
+a 3x3 stride-2 conv to a 5x6 map (the transposed implicit GEMM over the
+stride's phases: channels across the lanes), MaxPool 3x3/2 pad 1, MaxPool 2x2/2,
 AveragePool 3x3/1 pad 1 with and without count_include_pad.
 
 Compiled at -O2 with the automatic choice, then with each global
@@ -60,7 +61,7 @@ def build_model(path):
     d2 = op("Clip", [conv("dw2", r, 20, 20, 3, stride=2, group=20)], "dw2_relu6")
     nodes[-1].input.extend([lo, hi])
     d3 = conv("dw5", d2, 20, 40, 5, group=20)                                # multiplier 2
-    s2 = op("Relu", [conv("c3s2", d3, 40, 16, 3, stride=2)], "c3s2_relu")     # implicit, 2x2 phases
+    s2 = op("Relu", [conv("c3s2", d3, 40, 16, 3, stride=2)], "c3s2_relu")     # implicit-t, 2x2 phases
     p1 = op("MaxPool", [x], "mp3", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     p2 = op("MaxPool", [a], "mp2", kernel_shape=[2, 2], strides=[2, 2])
     p3 = op("AveragePool", [d1], "ap_incl", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)
@@ -72,7 +73,7 @@ def build_model(path):
 
 
 EXPECT = {"c3": "implicit", "pw": "implicit", "dw1": "depthwise", "c3r": "implicit", "dw2": "depthwise",
-          "dw5": "depthwise", "c3s2": "implicit"}
+          "dw5": "depthwise", "c3s2": "implicit-t"}
 
 
 def main():
@@ -85,7 +86,8 @@ def main():
     ref = H.run_ort(path, [x])
 
     variants = [("auto", "-O2", []), ("O0", "-O0", [])]
-    variants += [(a, "-O2", ["--conv-algo", a]) for a in ("direct", "im2col", "depthwise", "winograd")]
+    variants += [(a, "-O2", ["--conv-algo", a]) for a in ("direct", "im2col", "implicit", "implicit-t", "depthwise",
+                                                               "winograd")]
     for name, opt, extra in variants:
         for flags in ([], ["-O2", "-march=native"]):
             tag = "%s %s" % (name, " ".join(flags) or "default flags")
@@ -114,7 +116,7 @@ def main():
             "an unfit per-node request fails naming the node: %d %s" % (p.returncode, p.stderr))
     rep = H.nncc_cmd([path, "--report", "--conv-algo", "winograd"], check=True).stderr
     t.check(any(l.startswith("conv: 'c3r' ") and l.endswith(": winograd") for l in rep.splitlines()) and
-            any(l.startswith("conv: 'c3s2' ") and l.endswith(": implicit") for l in rep.splitlines()),
+            any(l.startswith("conv: 'c3s2' ") and l.endswith(": implicit-t") for l in rep.splitlines()),
             "a global --conv-algo winograd applies where it fits, the rest falls back:\n" + rep)
     p = H.nncc_cmd([path, "--conv-algo", "nosuch=im2col"])
     t.check(p.returncode == 1 and "nosuch" in p.stderr, "a request naming no Conv fails: %s" % p.stderr)

@@ -9,6 +9,7 @@
  *
  *   nncc_conv2d_gemm_f32 (packed GEMM)  vs  nncc_conv2d_f32 (direct)
  *   nncc_conv2d_implicit_f32            vs  nncc_conv2d_f32
+ *   nncc_conv2d_implicit_t_f32          vs  nncc_conv2d_f32
  *   nncc_conv2d_winograd_f32 (3x3/1)    vs  nncc_conv2d_f32
  *   nncc_conv2d_depthwise_f32 (group C) vs  nncc_conv2d_f32
  *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
@@ -106,6 +107,15 @@ static void run_conv(const conv_case *k)
         kernel = "implicit GEMM";
         e = try_conv(nncc_conv2d_implicit_f32, kernel, &p, x, wp, bb, aa, ref, nncc_conv2d_implicit_scratch_size(&p));
     }
+    if (e <= TOL) {
+        const int64_t nwt = nncc_conv2d_implicit_t_packed_size(&p);
+        float *wt = rand_buf(nwt);
+        nncc_conv2d_implicit_t_pack_f32(&p, w, wt);
+        check_canary(wt, nwt, "transposed packed weight");
+        kernel = "transposed implicit GEMM";
+        e = try_conv(nncc_conv2d_implicit_t_f32, kernel, &p, x, wt, bb, aa, ref, nncc_conv2d_implicit_t_scratch_size(&p));
+        free(wt);
+    }
     if (e <= TOL && p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.group == 1) {
         const int64_t nwp = nncc_conv2d_winograd_packed_size(&p);
         float *wp2 = rand_buf(nwp);
@@ -173,6 +183,15 @@ static void test_conv_fixed(void **state)
         { 1, 6, 15, 16, 9, 2, 3, 3, 2, 2, 3, 1, 0, 1, 2, 1, NNCC_ACT_CLIP, 1, 1 },      /* stride and dilation */
         { 1, 9, 12, 10, 11, 1, 1, 2, 3, 1, 1, 1, 0, 0, 1, 1, NNCC_ACT_RELU, 0, 1 },     /* 1x1, stride 2x3, pads */
         { 1, 3, 64, 61, 32, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, NNCC_ACT_RELU, 1, 0 },     /* 7x7/2 stem, odd width */
+        /* the transposed kernel: rows of 1 to 14 pixels (one or two 8-row
+         * transposes), rows split evenly (29 = 10 + 10 + 9), channel panels
+         * of 32 full, partial in either 16-channel half */
+        { 1, 160, 7, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_CLIP, 1, 1 },    /* mobilenet's 7x7 1x1 */
+        { 1, 37, 13, 13, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_RELU, 1, 1 },    /* 13 rows, 20 channels */
+        { 1, 16, 9, 29, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },     /* 3 tiles a row, 6 left */
+        { 1, 24, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, NNCC_ACT_CLIP, 1, 1 },    /* strided, 2 groups */
+        { 2, 12, 5, 1, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 0, 1 },      /* rows of 1 pixel */
+        { 1, 8, 11, 12, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_SIGMOID, 1, 0 },  /* 12 rows, 17 channels */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_conv(&cases[i]);
