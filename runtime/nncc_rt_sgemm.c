@@ -236,15 +236,32 @@ static void micro_kernel(int64_t kc, const float *a, const float *b, const tile 
  * zmm registers, c(6x32) (+)= a(kc x 6) [b0 b1](kc x 32). */
 #define NNCC_SGEMM_WIDE 1
 /* Epilogue and store of a 6x32 tile held in acc[2*i], acc[2*i+1] (row i). */
+/* bit j: column j of a grid tile is an output pixel (a run of them per grid row) */
+static inline uint32_t grid_cols(const tile *t)
+{
+    uint32_t m = 0;
+    for (int64_t j = 0, ox = t->gx; j < t->nr;) {
+        if (ox < t->gow) {
+            const int64_t seg = min64(t->gow - ox, t->nr - j);
+            m |= (seg >= 32 ? 0xffffffffu : (1u << seg) - 1) << j;
+            j += seg, ox += seg;
+        } else {
+            j += t->gw - ox, ox = 0;
+        }
+    }
+    return m;
+}
+
 NNCC_TILE_INLINE void finish16(const __m512 *acc, const tile *t)
 {
-    if (!t->gw) {
-        /* any plain tile: rows past the panel's last are skipped, columns
-         * past the tile's last masked off (a partial panel or tile through
-         * the scalar store cost as much as the multiplies where K is small:
-         * 32 -> 16 at 28x28 8.1 -> 5.5 us) */
+    const uint32_t cols = t->gw ? grid_cols(t) : t->nr >= 32 ? 0xffffffffu : (1u << t->nr) - 1;
+    if ((cols & (cols + 1)) == 0) {
+        /* the tile's output pixels are its first columns (a plain tile, or
+         * a grid tile inside one grid row): rows past the panel's last are
+         * skipped, columns past the last pixel masked off (partial panels
+         * and tiles through the scalar store cost as much as the multiplies
+         * where K is small: 1x1 32 -> 16 at 28x28 8.1 -> 4.9 us) */
         const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
-        const uint32_t cols = t->nr >= 32 ? 0xffffffffu : (1u << t->nr) - 1;
         const __mmask16 k0 = (__mmask16)(cols & 0xffffu), k1 = (__mmask16)(cols >> 16);
         for (int i = 0; i < t->mr; i++) {
             float *c = t->c + i * t->ldc;
@@ -275,21 +292,13 @@ NNCC_TILE_INLINE void finish16(const __m512 *acc, const tile *t)
         }
         return;
     }
-    if (t->gw && !t->load) {
-        /* a grid tile: its output pixels, in order, are consecutive in Y
-         * (the grid's padding columns are exactly the gaps), so per half of
-         * 16 columns: compress the pixels' lanes together, store them with
-         * one masked store (and read the residual the same way) */
-        uint32_t m = 0; /* bit j: column j is an output pixel; a run of them per grid row */
-        for (int64_t j = 0, ox = t->gx; j < t->nr;) {
-            if (ox < t->gow) {
-                const int64_t seg = min64(t->gow - ox, t->nr - j);
-                m |= (seg >= 32 ? 0xffffffffu : (1u << seg) - 1) << j;
-                j += seg, ox += seg;
-            } else {
-                j += t->gw - ox, ox = 0;
-            }
-        }
+    if (!t->load) {
+        /* a grid tile across grid rows: its output pixels, in order, are
+         * consecutive in Y (the grid's padding columns are exactly the
+         * gaps), so per half of 16 columns: compress the pixels' lanes
+         * together, store them with one masked store (and read the residual
+         * the same way) */
+        const uint32_t m = cols;
         const __mmask16 keep[2] = { (__mmask16)(m & 0xffffu), (__mmask16)(m >> 16) };
         const int cnt[2] = { __builtin_popcount(m & 0xffffu), __builtin_popcount(m >> 16) };
         const int64_t first[2] = { 0, cnt[0] }; /* from t->c: the first output pixel */
