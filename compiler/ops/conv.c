@@ -320,12 +320,13 @@ static bool conv_winograd_wins(nncc_graph *g, const nncc_conv2d_params *p)
  * only output pixels) must be ahead by more than the transposed kernel's
  * overheads: a transpose per tile, which weighs more where K is small, and
  * short scattered output rows (slower where Y is not in cache): 1.05 +
- * 16/K. Measured (bench/gemm.c `small`, AVX-512, one thread, weights in
+ * 8/K. Measured (bench/gemm.c `small`, AVX-512, one thread, weights in
  * cache / from memory): 7x7 1x1 layers 1.2-1.3x / 1.1x faster (960->160 89
  * -> 69 / 102 -> 88 us), 3x3 512->512 at 7x7 1220 -> 1040 us, 576->96 at
- * 14x14 102 -> 91 / 112 -> 107; slower at 96->576 14x14 from memory (129 ->
- * 181: the short rows of 576 output planes), at 64->384 (K = 64) and at
- * 28x28 and up (no lanes to gain). */
+ * 14x14 102 -> 91 / 112 -> 107; 96->576 at 14x14 level in cache, slower
+ * with Y flushed from the caches (129 -> 181: short rows into 576 output
+ * planes) but 6% faster inside MobileNetV2 (bench/layers.py: 115 -> 108);
+ * slower at 64->384 (K = 64) and at 28x28 and up (no lanes to gain). */
 static bool conv_transposed_wins(const nncc_conv2d_params *p)
 {
     const int64_t mg = p->m / p->group, K = p->c / p->group * p->kh * p->kw;
@@ -335,7 +336,7 @@ static bool conv_transposed_wins(const nncc_conv2d_params *p)
     const double use_i = (double)(p->oh * p->ow) / (double)((q + tile_cols - 1) / tile_cols * tile_cols) *
                          (double)mg / (double)((mg + mr - 1) / mr * mr);
     const double use_t = (double)mg / (double)((mg + tc - 1) / tc * tc);
-    return use_t > use_i * (1.05 + 16.0 / (double)K);
+    return use_t > use_i * (1.05 + 8.0 / (double)K);
 }
 
 static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
