@@ -544,12 +544,24 @@ static inline const float *dw_row(const float *xc, const float *zr, int64_t iy, 
     return iy >= 0 && iy < h ? xc + iy * w : zr;
 }
 
+/* Prefetches the n floats from x + off into L1: the rows a later pass over
+ * the plane reads (the hardware prefetcher does not follow the several row
+ * streams at once). Past the plane they are the next plane's rows; a
+ * prefetch never faults, and the address is made as an integer. */
+static inline void dw_prefetch(const float *x, int64_t off, int64_t n)
+{
+    const uintptr_t a = (uintptr_t)x + (uintptr_t)off * sizeof(float);
+    for (uintptr_t i = 0; i < (uintptr_t)n * sizeof(float); i += 64)
+        _mm_prefetch((const char *)(a + i), _MM_HINT_T0);
+}
+
 /* dw_plane512 for 3x3 stride 1 without dilation, written out with the 9
  * weights in registers. Every output row takes three input rows: a row
  * outside the input is the zero row zr (W floats), so all rows run the same
  * code. With vertical stride 1, two output rows at once share their input
- * rows (4 rows read for 2 rows out). Each kernel row sums into its own
- * accumulator (short dependency chains). */
+ * rows (4 rows read for 2 rows out), and the next pair's rows are
+ * prefetched. Each kernel row sums into its own accumulator (short
+ * dependency chains). */
 WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
                                  const float *am, float *ym, int clamp, float lo, float hi, const float *zr)
 {
@@ -569,6 +581,8 @@ WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, c
             const float *q2 = dw_row(xc, zr, iy + 2, H, W);
             if (sh == 1 && oy + 1 < oh) {
                 const float *q3 = dw_row(xc, zr, iy + 3, H, W);
+                if (ox0 == 0 && iy + 4 >= 0) /* the next pair's two new rows */
+                    dw_prefetch(xc, (iy + 4) * W, 2 * W);
                 for (int64_t b = 0; b < nb; b++) {
                     const int64_t ox = ox0 + 16 * b, c0 = ox - p->pl, o = oy * ow + ox;
                     const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
@@ -626,7 +640,9 @@ static inline void dw3_cols_s2(const float *q, __mmask16 ma, __mmask16 mb, __m51
 
 /* dw3_plane512 for stride 2 across: the blocks of a row run left to right,
  * each row's taps from dw3_cols_s2; with vertical stride 2, two output rows
- * at once share their middle input row (5 rows read for 2 rows out). */
+ * at once share their middle input row (5 rows read for 2 rows out), and
+ * the next pair's rows are prefetched (a quarter less time on MobileNetV2's
+ * 112x112 and 56x56 layers, whose input comes from L3). */
 WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
                                    const float *am, float *ym, int clamp, float lo, float hi, const float *zr)
 {
@@ -653,6 +669,8 @@ WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc,
             if (sh == 2 && oy + 1 < oh) {
                 const float *q3 = dw_row(xc, zr, iy + 3, H, W), *q4 = dw_row(xc, zr, iy + 4, H, W);
                 __m512 p3 = _mm512_maskz_loadu_ps(mp, q3 + s0 - 16), p4 = _mm512_maskz_loadu_ps(mp, q4 + s0 - 16);
+                if (ox0 == 0 && iy + 5 >= 0) /* the next pair's four new rows */
+                    dw_prefetch(xc, (iy + 5) * W, 4 * W);
                 for (int64_t b = 0; b < nb; b++) {
                     const int64_t ox = ox0 + 16 * b, c0 = s0 + 32 * b, r = oy * ow + ox;
                     const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
@@ -707,7 +725,7 @@ WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc,
  *     padding, P[-1] and the zero half of a last odd row the top and
  *     bottom. No masks in the loop; the columns W..7 of the result are
  *     squeezed out by one permute before the store.
- *   stride 2 across (dw3_pair512): lanes 0..ow-1 hold output row oy, lanes
+ *   stride 2 (dw3_pair512): lanes 0..ow-1 hold output row oy, lanes
  *     ow..2ow-1 row oy+1 (contiguous in the output); each input row loads
  *     as one vector from column -pl (masked to the row), and a tap's inputs
  *     are one two-source permute of the rows of oy and oy+1.
@@ -739,7 +757,7 @@ static void dw_plan_init(const nncc_conv2d_params *p, dw_plan *s)
         for (int l = 0; l < 16; l++)
             t[l] = l < 2 * w ? (l / w) * 8 + l % w : 0;
         s->idx[1] = _mm512_loadu_si512(t);
-    } else if (p->sw == 2 && p->ow <= 7 && p->pl < 16) {
+    } else if (p->sh == 2 && p->sw == 2 && p->ow <= 7 && p->pl < 16) {
         s->kind = DW3_PAIR;
         /* lane j (output column j of row oy) reads register lane 2j + kx of
          * the first row, lane ow + j lane 16 + 2j + kx of the second */
@@ -779,35 +797,35 @@ WIN_SPECIALISE void dw3_narrow512(const nncc_conv2d_params *p, const float *xc, 
 #undef DW3_LANES
 }
 
-/* one plane, stride 2 across, two output rows of at most 7 at once (see above) */
+/* one plane, stride 2, two output rows of at most 7 at once (see above):
+ * the last input row of a pair of output rows is the first of the next */
 WIN_SPECIALISE void dw3_pair512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
                                 const float *am, float *ym, int clamp, float lo, float hi, const float *zr,
                                 const dw_plan *s)
 {
-    const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, sh = p->sh, pl = p->pl;
+    const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, pl = p->pl;
     const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
     const __m512i i0 = s->idx[0], i1 = s->idx[1], i2 = s->idx[2];
     /* register lane c + pl holds column c: the row is lanes pl .. pl+W-1 */
     const __mmask16 mr = (__mmask16)(bits32(pl, pl + W) & 0xffffu);
+#define DW3_IN(iy) _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy, H, W) - pl)
+    __m512 r0 = DW3_IN(-p->pt);
     for (int64_t oy = 0; oy < oh; oy += 2) {
-        const int64_t iy = oy * sh - p->pt, o = oy * ow;
+        const int64_t iy = 2 * oy - p->pt, o = oy * ow;
         const __mmask16 keep = (__mmask16)((1u << (oh - oy >= 2 ? 2 * ow : ow)) - 1);
-        const __m512 r0 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy, H, W) - pl);
-        const __m512 r1 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy + 1, H, W) - pl);
-        const __m512 r2 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy + 2, H, W) - pl);
-        const __m512 s0 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy + sh, H, W) - pl);
-        const __m512 s1 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy + sh + 1, H, W) - pl);
-        const __m512 s2 = _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy + sh + 2, H, W) - pl);
+        const __m512 r1 = DW3_IN(iy + 1), r2 = DW3_IN(iy + 2), r3 = DW3_IN(iy + 3), r4 = DW3_IN(iy + 4);
         __m512 a0 = k->b, a1 = z, a2 = z;
-        DW3_ROW(a0, _mm512_permutex2var_ps(r0, i0, s0), _mm512_permutex2var_ps(r0, i1, s0),
-                _mm512_permutex2var_ps(r0, i2, s0), k->w0, k->w1, k->w2);
-        DW3_ROW(a1, _mm512_permutex2var_ps(r1, i0, s1), _mm512_permutex2var_ps(r1, i1, s1),
-                _mm512_permutex2var_ps(r1, i2, s1), k->w3, k->w4, k->w5);
-        DW3_ROW(a2, _mm512_permutex2var_ps(r2, i0, s2), _mm512_permutex2var_ps(r2, i1, s2),
-                _mm512_permutex2var_ps(r2, i2, s2), k->w6, k->w7, k->w8);
+        DW3_ROW(a0, _mm512_permutex2var_ps(r0, i0, r2), _mm512_permutex2var_ps(r0, i1, r2),
+                _mm512_permutex2var_ps(r0, i2, r2), k->w0, k->w1, k->w2);
+        DW3_ROW(a1, _mm512_permutex2var_ps(r1, i0, r3), _mm512_permutex2var_ps(r1, i1, r3),
+                _mm512_permutex2var_ps(r1, i2, r3), k->w3, k->w4, k->w5);
+        DW3_ROW(a2, _mm512_permutex2var_ps(r2, i0, r4), _mm512_permutex2var_ps(r2, i1, r4),
+                _mm512_permutex2var_ps(r2, i2, r4), k->w6, k->w7, k->w8);
         const __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
         _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v, am, o, keep, clamp, lov, hiv));
+        r0 = r4;
     }
+#undef DW3_IN
 }
 #undef DW3_TAPS
 #undef DW3_ROW
