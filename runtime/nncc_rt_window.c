@@ -654,21 +654,21 @@ WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc,
         const int64_t nb = (ow - ox0 + 15) / 16 < DW_CHUNK ? (ow - ox0 + 15) / 16 : DW_CHUNK;
         const int64_t s0 = 2 * ox0 - p->pl + 1; /* the first block's second tap column */
         /* the column before the strip (lane 15 of the first block's prev) */
-        const __mmask16 mp = (__mmask16)(s0 - 1 >= 0 && s0 - 1 < W ? 0x8000u : 0);
+        const int edge = s0 - 1 >= 0 && s0 - 1 < W;
         __mmask32 mk[DW_CHUNK];
         for (int64_t b = 0; b < nb; b++) {
             const int64_t ox = ox0 + 16 * b, cnt = ow - ox < 16 ? ow - ox : 16;
             mk[b] = tap_mask(2 * ox - p->pl + 1, 0, W, 2 * cnt);
         }
+#define DW3_EDGE(q) (edge ? _mm512_maskz_loadu_ps(0x8000, (q) + s0 - 16) : z)
         for (int64_t oy = 0; oy < oh;) {
             const int64_t iy = oy * sh - p->pt; /* the window's first row */
             const float *q0 = dw_row(xc, zr, iy, H, W), *q1 = dw_row(xc, zr, iy + 1, H, W);
             const float *q2 = dw_row(xc, zr, iy + 2, H, W);
-            __m512 p0 = _mm512_maskz_loadu_ps(mp, q0 + s0 - 16), p1 = _mm512_maskz_loadu_ps(mp, q1 + s0 - 16);
-            __m512 p2 = _mm512_maskz_loadu_ps(mp, q2 + s0 - 16), l, e, o;
+            __m512 p0 = DW3_EDGE(q0), p1 = DW3_EDGE(q1), p2 = DW3_EDGE(q2), l, e, o;
             if (sh == 2 && oy + 1 < oh) {
                 const float *q3 = dw_row(xc, zr, iy + 3, H, W), *q4 = dw_row(xc, zr, iy + 4, H, W);
-                __m512 p3 = _mm512_maskz_loadu_ps(mp, q3 + s0 - 16), p4 = _mm512_maskz_loadu_ps(mp, q4 + s0 - 16);
+                __m512 p3 = DW3_EDGE(q3), p4 = DW3_EDGE(q4);
                 if (ox0 == 0 && iy + 5 >= 0) /* the next pair's four new rows */
                     dw_prefetch(xc, (iy + 5) * W, 4 * W);
                 for (int64_t b = 0; b < nb; b++) {
@@ -711,6 +711,7 @@ WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc,
             }
             oy++;
         }
+#undef DW3_EDGE
     }
 }
 
@@ -813,7 +814,13 @@ WIN_SPECIALISE void dw3_pair512(const nncc_conv2d_params *p, const float *xc, co
     for (int64_t oy = 0; oy < oh; oy += 2) {
         const int64_t iy = 2 * oy - p->pt, o = oy * ow;
         const __mmask16 keep = (__mmask16)((1u << (oh - oy >= 2 ? 2 * ow : ow)) - 1);
-        const __m512 r1 = DW3_IN(iy + 1), r2 = DW3_IN(iy + 2), r3 = DW3_IN(iy + 3), r4 = DW3_IN(iy + 4);
+        __m512 r1, r2, r3, r4;
+        if (iy + 1 >= 0 && iy + 4 < H) { /* all inside: one address */
+            const float *q = xc + (iy + 1) * W - pl;
+            r1 = _mm512_maskz_loadu_ps(mr, q), r2 = _mm512_maskz_loadu_ps(mr, q + W);
+            r3 = _mm512_maskz_loadu_ps(mr, q + 2 * W), r4 = _mm512_maskz_loadu_ps(mr, q + 3 * W);
+        } else
+            r1 = DW3_IN(iy + 1), r2 = DW3_IN(iy + 2), r3 = DW3_IN(iy + 3), r4 = DW3_IN(iy + 4);
         __m512 a0 = k->b, a1 = z, a2 = z;
         DW3_ROW(a0, _mm512_permutex2var_ps(r0, i0, r2), _mm512_permutex2var_ps(r0, i1, r2),
                 _mm512_permutex2var_ps(r0, i2, r2), k->w0, k->w1, k->w2);
@@ -863,7 +870,9 @@ WIN_SPECIALISE void dw_planes512(const nncc_conv2d_params *p, const float *x, co
     (void)nt;
 #endif
     for (int64_t nc = 0; nc < p->n * p->c; nc++) {
-        const int64_t n = nc / p->c, c = nc % p->c;
+        /* the channel; no division with one image (a division costs as
+         * much as a small plane's set-up) */
+        const int64_t c = nc < p->c ? nc : nc % p->c;
 #ifdef _OPENMP
         const float *const zr = scratch + (int64_t)omp_get_thread_num() * ps;
 #else
@@ -871,11 +880,11 @@ WIN_SPECIALISE void dw_planes512(const nncc_conv2d_params *p, const float *x, co
         (void)ps;
 #endif
         for (int64_t j = 0; j < mult; j++) {
-            const int64_t m = c * mult + j;
+            const int64_t m = c * mult + j, o = (nc * mult + j) * osz; /* output plane (n, m) */
             const float *wm = w + m * ntap, *xc = x + nc * p->h * p->w;
             const float bias = b ? b[m] : 0.0f;
-            float *ym = y + (n * p->m + m) * osz;
-            const float *am = add ? add + (n * p->m + m) * osz : 0;
+            float *ym = y + o;
+            const float *am = add ? add + o : 0;
             if (kind == DW_ROWS1 || kind == DW_ROWS2) {
                 dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, kind == DW_ROWS1 ? 1 : 2);
             } else { /* 3x3 (nearly all depthwise layers) written out */
