@@ -10,12 +10,15 @@
  * 16 outputs by masked loads: a load's lanes outside the input row read
  * nothing and give the padding's value (0; -inf for max), so the borders
  * need no code of their own and nothing is copied.
- *   depthwise 3x3: the 9 weights in registers; with stride 1 two output rows
- *     per pass (4 input rows read for 2 out); with stride 2 each tap loads
- *     the 32 inputs from its column (two vectors) and accumulates on all 32
- *     "wide" lanes, the even ones picked by one permute at the end. Rows
- *     outside the input read a zero row in the scratch. Other kernels: the
- *     same with loops over the taps.
+ *   depthwise 3x3: the 9 weights in registers, two output rows per pass
+ *     sharing their input rows; with stride 2 each input row is read once
+ *     per block of 16 outputs (32 columns) and split into its even and odd
+ *     columns by permutes, the taps then lanes of those. Rows of at most 7
+ *     outputs run two rows to a vector (the taps by lane shifts or
+ *     permutes). The next pair's input rows are prefetched. Rows outside
+ *     the input read a zero row in the scratch. Other kernels: 16 outputs
+ *     per vector with loops over the taps, stride 2 on 32 "wide" lanes and
+ *     one permute picking the even ones.
  *   pooling 2-3 wide, stride 1 or 2: the window's rows combined first on
  *     whole input vectors (each input row read once per block), the taps
  *     then from lane shifts of the combined vectors (valignd) and with
@@ -726,11 +729,12 @@ WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc,
  *     padding, P[-1] and the zero half of a last odd row the top and
  *     bottom. No masks in the loop; the columns W..7 of the result are
  *     squeezed out by one permute before the store.
- *   stride 2 (dw3_pair512): lanes 0..ow-1 hold output row oy, lanes
- *     ow..2ow-1 row oy+1 (contiguous in the output); each input row loads
- *     as one vector from column -pl (masked to the row), and a tap's inputs
- *     are one two-source permute of the rows of oy and oy+1.
- * The index tables and masks are found once per call. */
+ *   stride 2 down and across (dw3_pair512): lanes 0..ow-1 hold output row
+ *     oy, lanes ow..2ow-1 row oy+1 (contiguous in the output); each input
+ *     row loads as one vector from column -pl (masked to the row), and a
+ *     tap's inputs are one two-source permute of the rows of oy and oy+1.
+ * The index tables are found once per call (dw_plan_init). */
+
 /* the AVX-512 depthwise kernels */
 enum { DW_ROWS1, DW_ROWS2, DW3_ROWS1, DW3_ROWS2, DW3_NARROW, DW3_PAIR };
 
@@ -779,8 +783,13 @@ WIN_SPECIALISE void dw3_narrow512(const nncc_conv2d_params *p, const float *xc, 
     const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
     const __m512i spread = s->idx[0], squeeze = s->idx[1];
     const __mmask16 full = (__mmask16)((1u << (2 * W)) - 1), half = (__mmask16)((1u << W) - 1);
-#define DW3_P(r) _mm512_maskz_permutexvar_ps(s->spread, spread, _mm512_maskz_loadu_ps(2 * (r) + 1 < H ? full : half, xc + 2 * (r) * W))
-#define DW3_LANES(hi, lo, i) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), i))
+    /* P[r]: input rows 2r and 2r+1 (the second zero past the last row) */
+#define DW3_P(r)                                                                                       \
+    _mm512_maskz_permutexvar_ps(s->spread, spread,                                                     \
+                                _mm512_maskz_loadu_ps(2 * (r) + 1 < H ? full : half, xc + 2 * (r) * W))
+    /* lanes i .. i+15 of (lo, hi) */
+#define DW3_LANES(hi, lo, i)                                                                           \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), i))
     __m512 prev = z, cur = DW3_P(0);
     for (int64_t r = 0; r < n; r++) {
         const __m512 next = r + 1 < n ? DW3_P(r + 1) : z;
