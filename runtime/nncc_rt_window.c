@@ -10,12 +10,15 @@
  * 16 outputs by masked loads: a load's lanes outside the input row read
  * nothing and give the padding's value (0; -inf for max), so the borders
  * need no code of their own and nothing is copied.
- *   depthwise 3x3: the 9 weights in registers; with stride 1 two output rows
- *     per pass (4 input rows read for 2 out); with stride 2 each tap loads
- *     the 32 inputs from its column (two vectors) and accumulates on all 32
- *     "wide" lanes, the even ones picked by one permute at the end. Rows
- *     outside the input read a zero row in the scratch. Other kernels: the
- *     same with loops over the taps.
+ *   depthwise 3x3: the 9 weights in registers, two output rows per pass
+ *     sharing their input rows; with stride 2 each input row is read once
+ *     per block of 16 outputs (32 columns) and split into its even and odd
+ *     columns by permutes, the taps then lanes of those. Rows of at most 7
+ *     outputs run two rows to a vector (the taps by lane shifts or
+ *     permutes). The next pair's input rows are prefetched. Rows outside
+ *     the input read a zero row in the scratch. Other kernels: 16 outputs
+ *     per vector with loops over the taps, stride 2 on 32 "wide" lanes and
+ *     one permute picking the even ones.
  *   pooling 2-3 wide, stride 1 or 2: the window's rows combined first on
  *     whole input vectors (each input row read once per block), the taps
  *     then from lane shifts of the combined vectors (valignd) and with
@@ -514,53 +517,86 @@ WIN_SPECIALISE void dw_plane512(const nncc_conv2d_params *p, const float *xc, co
 
 #define DW_CHUNK 32 /* blocks of 16 columns whose masks are found together */
 
-/* acc += the three taps of input row q (its block's first tap column) */
-#define DW3_TAPS(acc, q, l0, l1, l2, wa, wb, wc)                                                         \
-    acc = _mm512_fmadd_ps(wa, _mm512_maskz_loadu_ps(l0, q), acc);                                      \
-    acc = _mm512_fmadd_ps(wb, _mm512_maskz_loadu_ps(l1, (q) + 1), acc);                                \
-    acc = _mm512_fmadd_ps(wc, _mm512_maskz_loadu_ps(l2, (q) + 2), acc)
+/* The 9 weights of a 3x3 kernel and the bias, broadcast. */
+typedef struct {
+    __m512 w0, w1, w2, w3, w4, w5, w6, w7, w8, b;
+} dw3_weights;
 
-/* dw_plane512 for 3x3 without dilation, written out with the 9 weights in
- * registers. Every output row takes three input rows: a row outside the
- * input is the zero row zr (W floats), so all rows run the same code. With
- * stride 1, two output rows at once share their input rows (4 rows read
- * for 2 rows out). Each kernel row sums into its own accumulator (short
+static inline dw3_weights dw3_load(const float *wm, float bias)
+{
+    dw3_weights k;
+    k.w0 = _mm512_set1_ps(wm[0]), k.w1 = _mm512_set1_ps(wm[1]), k.w2 = _mm512_set1_ps(wm[2]);
+    k.w3 = _mm512_set1_ps(wm[3]), k.w4 = _mm512_set1_ps(wm[4]), k.w5 = _mm512_set1_ps(wm[5]);
+    k.w6 = _mm512_set1_ps(wm[6]), k.w7 = _mm512_set1_ps(wm[7]), k.w8 = _mm512_set1_ps(wm[8]);
+    k.b = _mm512_set1_ps(bias);
+    return k;
+}
+
+/* acc += wa*ta + wb*tb + wc*tc: the three taps of one kernel row */
+#define DW3_ROW(acc, ta, tb, tc, wa, wb, wc)                                                          \
+    acc = _mm512_fmadd_ps(wc, tc, _mm512_fmadd_ps(wb, tb, _mm512_fmadd_ps(wa, ta, acc)))
+
+/* acc += the three taps of input row q (its block's first tap column) */
+#define DW3_TAPS(acc, q, l0, l1, l2, wa, wb, wc)                                                      \
+    DW3_ROW(acc, _mm512_maskz_loadu_ps(l0, q), _mm512_maskz_loadu_ps(l1, (q) + 1),                    \
+            _mm512_maskz_loadu_ps(l2, (q) + 2), wa, wb, wc)
+
+/* input row iy of plane xc, or the zero row zr where iy is outside the input */
+static inline const float *dw_row(const float *xc, const float *zr, int64_t iy, int64_t h, int64_t w)
+{
+    return iy >= 0 && iy < h ? xc + iy * w : zr;
+}
+
+/* Prefetches the n floats from x + off into L1: the rows a later pass over
+ * the plane reads (the hardware prefetcher does not follow the several row
+ * streams at once). Past the plane they are the next plane's rows; a
+ * prefetch never faults, and the address is made as an integer. */
+static inline void dw_prefetch(const float *x, int64_t off, int64_t n)
+{
+    const uintptr_t a = (uintptr_t)x + (uintptr_t)off * sizeof(float);
+    for (uintptr_t i = 0; i < (uintptr_t)n * sizeof(float); i += 64)
+        _mm_prefetch((const char *)(a + i), _MM_HINT_T0);
+}
+
+/* dw_plane512 for 3x3 stride 1 without dilation, written out with the 9
+ * weights in registers. Every output row takes three input rows: a row
+ * outside the input is the zero row zr (W floats), so all rows run the same
+ * code. With vertical stride 1, two output rows at once share their input
+ * rows (4 rows read for 2 rows out), and the next pair's rows are
+ * prefetched. Each kernel row sums into its own accumulator (short
  * dependency chains). */
-WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, const float *wm, float bias,
-                                 const float *am, float *ym, int clamp, float lo, float hi, const float *zr,
-                                 const int64_t sw)
+WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
+                                 const float *am, float *ym, int clamp, float lo, float hi, const float *zr)
 {
     const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, sh = p->sh;
-    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), bv = _mm512_set1_ps(bias);
-    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
-    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
-    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
     for (int64_t ox0 = 0; ox0 < ow; ox0 += 16 * DW_CHUNK) {
         const int64_t nb = (ow - ox0 + 15) / 16 < DW_CHUNK ? (ow - ox0 + 15) / 16 : DW_CHUNK;
         __mmask32 mk[DW_CHUNK][3];
-        for (int64_t k = 0; k < nb; k++) {
-            const int64_t ox = ox0 + 16 * k, cnt = ow - ox < 16 ? ow - ox : 16, nw = sw == 1 ? cnt : 2 * cnt - 1;
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t ox = ox0 + 16 * b, cnt = ow - ox < 16 ? ow - ox : 16;
             for (int kx = 0; kx < 3; kx++)
-                mk[k][kx] = tap_mask(ox * sw - p->pl + kx, 0, W, nw);
+                mk[b][kx] = tap_mask(ox - p->pl + kx, 0, W, cnt);
         }
         for (int64_t oy = 0; oy < oh;) {
             const int64_t iy = oy * sh - p->pt; /* the window's first row */
-            const float *q0 = iy >= 0 && iy < H ? xc + iy * W : zr;
-            const float *q1 = iy + 1 >= 0 && iy + 1 < H ? xc + (iy + 1) * W : zr;
-            const float *q2 = iy + 2 >= 0 && iy + 2 < H ? xc + (iy + 2) * W : zr;
-            if (sw == 1 && sh == 1 && oy + 1 < oh) {
-                const float *q3 = iy + 3 >= 0 && iy + 3 < H ? xc + (iy + 3) * W : zr;
-                for (int64_t k = 0; k < nb; k++) {
-                    const int64_t ox = ox0 + 16 * k, c0 = ox - p->pl, o = oy * ow + ox;
+            const float *q0 = dw_row(xc, zr, iy, H, W), *q1 = dw_row(xc, zr, iy + 1, H, W);
+            const float *q2 = dw_row(xc, zr, iy + 2, H, W);
+            if (sh == 1 && oy + 1 < oh) {
+                const float *q3 = dw_row(xc, zr, iy + 3, H, W);
+                if (ox0 == 0 && iy + 4 >= 0) /* the next pair's two new rows */
+                    dw_prefetch(xc, (iy + 4) * W, 2 * W);
+                for (int64_t b = 0; b < nb; b++) {
+                    const int64_t ox = ox0 + 16 * b, c0 = ox - p->pl, o = oy * ow + ox;
                     const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
-                    const __mmask16 l0 = (__mmask16)mk[k][0], l1 = (__mmask16)mk[k][1], l2 = (__mmask16)mk[k][2];
-                    __m512 a0 = bv, a1 = _mm512_setzero_ps(), a2 = a1, e0 = bv, e1 = a1, e2 = a1;
-                    DW3_TAPS(a0, q0 + c0, l0, l1, l2, w0, w1, w2);
-                    DW3_TAPS(a1, q1 + c0, l0, l1, l2, w3, w4, w5);
-                    DW3_TAPS(e0, q1 + c0, l0, l1, l2, w0, w1, w2);
-                    DW3_TAPS(a2, q2 + c0, l0, l1, l2, w6, w7, w8);
-                    DW3_TAPS(e1, q2 + c0, l0, l1, l2, w3, w4, w5);
-                    DW3_TAPS(e2, q3 + c0, l0, l1, l2, w6, w7, w8);
+                    const __mmask16 l0 = (__mmask16)mk[b][0], l1 = (__mmask16)mk[b][1], l2 = (__mmask16)mk[b][2];
+                    __m512 a0 = k->b, a1 = z, a2 = z, e0 = k->b, e1 = z, e2 = z;
+                    DW3_TAPS(a0, q0 + c0, l0, l1, l2, k->w0, k->w1, k->w2);
+                    DW3_TAPS(a1, q1 + c0, l0, l1, l2, k->w3, k->w4, k->w5);
+                    DW3_TAPS(e0, q1 + c0, l0, l1, l2, k->w0, k->w1, k->w2);
+                    DW3_TAPS(a2, q2 + c0, l0, l1, l2, k->w6, k->w7, k->w8);
+                    DW3_TAPS(e1, q2 + c0, l0, l1, l2, k->w3, k->w4, k->w5);
+                    DW3_TAPS(e2, q3 + c0, l0, l1, l2, k->w6, k->w7, k->w8);
                     const __m512 v0 = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
                     const __m512 v1 = _mm512_add_ps(_mm512_add_ps(e0, e1), e2);
                     /* both rows computed before either is stored (a store
@@ -571,31 +607,244 @@ WIN_SPECIALISE void dw3_plane512(const nncc_conv2d_params *p, const float *xc, c
                 oy += 2;
                 continue;
             }
-            for (int64_t k = 0; k < nb; k++) {
-                const int64_t ox = ox0 + 16 * k, c0 = ox * sw - p->pl, o = oy * ow + ox;
+            for (int64_t b = 0; b < nb; b++) {
+                const int64_t ox = ox0 + 16 * b, c0 = ox - p->pl, o = oy * ow + ox;
                 const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
-                const __mmask16 l0 = (__mmask16)mk[k][0], l1 = (__mmask16)mk[k][1], l2 = (__mmask16)mk[k][2];
-                __m512 a0 = bv, a1 = _mm512_setzero_ps(), a2 = a1;
-                DW3_TAPS(a0, q0 + c0, l0, l1, l2, w0, w1, w2);
-                DW3_TAPS(a1, q1 + c0, l0, l1, l2, w3, w4, w5);
-                DW3_TAPS(a2, q2 + c0, l0, l1, l2, w6, w7, w8);
-                __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
-                if (sw == 2) { /* wide lanes 16..31 */
-                    const __mmask16 h0 = (__mmask16)(mk[k][0] >> 16), h1 = (__mmask16)(mk[k][1] >> 16);
-                    const __mmask16 h2 = (__mmask16)(mk[k][2] >> 16);
-                    __m512 b0 = bv, b1 = _mm512_setzero_ps(), b2 = b1;
-                    DW3_TAPS(b0, q0 + c0 + 16, h0, h1, h2, w0, w1, w2);
-                    DW3_TAPS(b1, q1 + c0 + 16, h0, h1, h2, w3, w4, w5);
-                    DW3_TAPS(b2, q2 + c0 + 16, h0, h1, h2, w6, w7, w8);
-                    v = even_lanes(v, _mm512_add_ps(_mm512_add_ps(b0, b1), b2));
-                }
+                const __mmask16 l0 = (__mmask16)mk[b][0], l1 = (__mmask16)mk[b][1], l2 = (__mmask16)mk[b][2];
+                __m512 a0 = k->b, a1 = z, a2 = z;
+                DW3_TAPS(a0, q0 + c0, l0, l1, l2, k->w0, k->w1, k->w2);
+                DW3_TAPS(a1, q1 + c0, l0, l1, l2, k->w3, k->w4, k->w5);
+                DW3_TAPS(a2, q2 + c0, l0, l1, l2, k->w6, k->w7, k->w8);
+                const __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
                 _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v, am, o, keep, clamp, lov, hiv));
             }
             oy++;
         }
     }
 }
+
+/* The taps of 16 outputs of a 3x3 stride-2 window in input row q: the 32
+ * columns from the block's second tap column c0 load once (two vectors,
+ * masks ma, mb) and split into even and odd columns: output j's taps are
+ * then lane j of (l, e, o) with l the odd columns moved up one lane, the
+ * previous block's last odd column (carried in *prev) coming in at lane 0.
+ * So each input row is read once per block, its loads start on an even
+ * column, and the taps cost three shuffles instead of 32-lane loads per
+ * tap. */
+static inline void dw3_cols_s2(const float *q, __mmask16 ma, __mmask16 mb, __m512i ie, __m512i io, __m512 *prev,
+                               __m512 *l, __m512 *e, __m512 *o)
+{
+    const __m512 a = _mm512_maskz_loadu_ps(ma, q), b = _mm512_maskz_loadu_ps(mb, q + 16);
+    *e = _mm512_permutex2var_ps(a, ie, b);
+    *o = _mm512_permutex2var_ps(a, io, b);
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(*o), _mm512_castps_si512(*prev), 15));
+    *prev = *o;
+}
+
+/* dw3_plane512 for stride 2 across: the blocks of a row run left to right,
+ * each row's taps from dw3_cols_s2; with vertical stride 2, two output rows
+ * at once share their middle input row (5 rows read for 2 rows out), and
+ * the next pair's rows are prefetched (a quarter less time on MobileNetV2's
+ * 112x112 and 56x56 layers, whose input comes from L3). */
+WIN_SPECIALISE void dw3s2_plane512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
+                                   const float *am, float *ym, int clamp, float lo, float hi, const float *zr)
+{
+    const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, sh = p->sh;
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t ox0 = 0; ox0 < ow; ox0 += 16 * DW_CHUNK) {
+        const int64_t nb = (ow - ox0 + 15) / 16 < DW_CHUNK ? (ow - ox0 + 15) / 16 : DW_CHUNK;
+        const int64_t s0 = 2 * ox0 - p->pl + 1; /* the first block's second tap column */
+        /* the column before the strip (lane 15 of the first block's prev) */
+        const int edge = s0 - 1 >= 0 && s0 - 1 < W;
+        __mmask32 mk[DW_CHUNK];
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t ox = ox0 + 16 * b, cnt = ow - ox < 16 ? ow - ox : 16;
+            mk[b] = tap_mask(2 * ox - p->pl + 1, 0, W, 2 * cnt);
+        }
+#define DW3_EDGE(q) (edge ? _mm512_maskz_loadu_ps(0x8000, (q) + s0 - 16) : z)
+        for (int64_t oy = 0; oy < oh;) {
+            const int64_t iy = oy * sh - p->pt; /* the window's first row */
+            const float *q0 = dw_row(xc, zr, iy, H, W), *q1 = dw_row(xc, zr, iy + 1, H, W);
+            const float *q2 = dw_row(xc, zr, iy + 2, H, W);
+            __m512 p0 = DW3_EDGE(q0), p1 = DW3_EDGE(q1), p2 = DW3_EDGE(q2), l, e, o;
+            if (sh == 2 && oy + 1 < oh) {
+                const float *q3 = dw_row(xc, zr, iy + 3, H, W), *q4 = dw_row(xc, zr, iy + 4, H, W);
+                __m512 p3 = DW3_EDGE(q3), p4 = DW3_EDGE(q4);
+                if (ox0 == 0 && iy + 5 >= 0) /* the next pair's four new rows */
+                    dw_prefetch(xc, (iy + 5) * W, 4 * W);
+                for (int64_t b = 0; b < nb; b++) {
+                    const int64_t ox = ox0 + 16 * b, c0 = s0 + 32 * b, r = oy * ow + ox;
+                    const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
+                    const __mmask16 ma = (__mmask16)mk[b], mb = (__mmask16)(mk[b] >> 16);
+                    __m512 a0 = k->b, a1 = z, a2 = z, b0 = k->b, b1 = z, b2 = z;
+                    dw3_cols_s2(q0 + c0, ma, mb, ie, io, &p0, &l, &e, &o);
+                    DW3_ROW(a0, l, e, o, k->w0, k->w1, k->w2);
+                    dw3_cols_s2(q1 + c0, ma, mb, ie, io, &p1, &l, &e, &o);
+                    DW3_ROW(a1, l, e, o, k->w3, k->w4, k->w5);
+                    dw3_cols_s2(q2 + c0, ma, mb, ie, io, &p2, &l, &e, &o);
+                    DW3_ROW(a2, l, e, o, k->w6, k->w7, k->w8);
+                    DW3_ROW(b0, l, e, o, k->w0, k->w1, k->w2);
+                    dw3_cols_s2(q3 + c0, ma, mb, ie, io, &p3, &l, &e, &o);
+                    DW3_ROW(b1, l, e, o, k->w3, k->w4, k->w5);
+                    dw3_cols_s2(q4 + c0, ma, mb, ie, io, &p4, &l, &e, &o);
+                    DW3_ROW(b2, l, e, o, k->w6, k->w7, k->w8);
+                    const __m512 v0 = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                    const __m512 v1 = _mm512_add_ps(_mm512_add_ps(b0, b1), b2);
+                    _mm512_mask_storeu_ps(ym + r, keep, dw_epilogue(v0, am, r, keep, clamp, lov, hiv));
+                    _mm512_mask_storeu_ps(ym + r + ow, keep, dw_epilogue(v1, am, r + ow, keep, clamp, lov, hiv));
+                }
+                oy += 2;
+                continue;
+            }
+            for (int64_t b = 0; b < nb; b++) {
+                const int64_t ox = ox0 + 16 * b, c0 = s0 + 32 * b, r = oy * ow + ox;
+                const __mmask16 keep = (__mmask16)((1u << (ow - ox < 16 ? ow - ox : 16)) - 1);
+                const __mmask16 ma = (__mmask16)mk[b], mb = (__mmask16)(mk[b] >> 16);
+                __m512 a0 = k->b, a1 = z, a2 = z;
+                dw3_cols_s2(q0 + c0, ma, mb, ie, io, &p0, &l, &e, &o);
+                DW3_ROW(a0, l, e, o, k->w0, k->w1, k->w2);
+                dw3_cols_s2(q1 + c0, ma, mb, ie, io, &p1, &l, &e, &o);
+                DW3_ROW(a1, l, e, o, k->w3, k->w4, k->w5);
+                dw3_cols_s2(q2 + c0, ma, mb, ie, io, &p2, &l, &e, &o);
+                DW3_ROW(a2, l, e, o, k->w6, k->w7, k->w8);
+                const __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                _mm512_mask_storeu_ps(ym + r, keep, dw_epilogue(v, am, r, keep, clamp, lov, hiv));
+            }
+            oy++;
+        }
+#undef DW3_EDGE
+    }
+}
+
+/* ---- 3x3 on narrow planes ----
+ * A 16-lane row block on a row of 7 outputs wastes 9 lanes, and the per-row
+ * and per-block set-up is paid many times per plane, so rows of at most 7
+ * outputs run with two output rows in one vector:
+ *   stride 1, padding 1 all round (dw3_narrow512): two input rows per vector
+ *     P[r], each in 8 lanes, its W columns then zeros; the taps of output
+ *     vector r (rows 2r, 2r+1, the same layout) are lane shifts (valignd)
+ *     of P[r-1], P[r], P[r+1]: the zero lanes give the left and right
+ *     padding, P[-1] and the zero half of a last odd row the top and
+ *     bottom. No masks in the loop; the columns W..7 of the result are
+ *     squeezed out by one permute before the store.
+ *   stride 2 down and across (dw3_pair512): lanes 0..ow-1 hold output row
+ *     oy, lanes ow..2ow-1 row oy+1 (contiguous in the output); each input
+ *     row loads as one vector from column -pl (masked to the row), and a
+ *     tap's inputs are one two-source permute of the rows of oy and oy+1.
+ * The index tables are found once per call (dw_plan_init). */
+
+/* the AVX-512 depthwise kernels */
+enum { DW_ROWS1, DW_ROWS2, DW3_ROWS1, DW3_ROWS2, DW3_NARROW, DW3_PAIR };
+
+typedef struct {
+    int kind;          /* DW_ROWS1 (dw_plane512, stride 1) .. DW3_PAIR */
+    __m512i idx[3];    /* narrow: spread, squeeze; pair: the lanes of tap kx in (row of oy, row of oy+1) */
+    __mmask16 spread;  /* narrow: the lanes of P[r] that hold columns */
+} dw_plan;
+
+/* the kernel for p (stride 1 or 2 across, kw <= 16) and its tables */
+static void dw_plan_init(const nncc_conv2d_params *p, dw_plan *s)
+{
+    const int w = (int)p->w, ow = (int)p->ow;
+    int32_t t[16];
+    if (p->kh != 3 || p->kw != 3 || p->dh != 1 || p->dw != 1)
+        s->kind = p->sw == 1 ? DW_ROWS1 : DW_ROWS2;
+    else if (p->sh == 1 && p->sw == 1 && p->pt == 1 && p->pl == 1 && p->oh == p->h && p->ow == p->w && p->w <= 7) {
+        s->kind = DW3_NARROW;
+        /* P lane 8h + c holds column c of the vector's row h: loaded input lane h*W + c */
+        for (int l = 0; l < 16; l++)
+            t[l] = l % 8 < w ? (l / 8) * w + l % 8 : 0;
+        s->idx[0] = _mm512_loadu_si512(t);
+        s->spread = (__mmask16)(((1u << w) - 1) * 0x101u);
+        /* output lane h*W + c from result lane 8h + c */
+        for (int l = 0; l < 16; l++)
+            t[l] = l < 2 * w ? (l / w) * 8 + l % w : 0;
+        s->idx[1] = _mm512_loadu_si512(t);
+    } else if (p->sh == 2 && p->sw == 2 && p->ow <= 7 && p->pl < 16) {
+        s->kind = DW3_PAIR;
+        /* lane j (output column j of row oy) reads register lane 2j + kx of
+         * the first row, lane ow + j lane 16 + 2j + kx of the second */
+        for (int kx = 0; kx < 3; kx++) {
+            for (int j = 0; j < 16; j++)
+                t[j] = j < ow ? 2 * j + kx : j < 2 * ow ? 16 + 2 * (j - ow) + kx : 0;
+            s->idx[kx] = _mm512_loadu_si512(t);
+        }
+    } else
+        s->kind = p->sw == 1 ? DW3_ROWS1 : DW3_ROWS2;
+}
+
+/* one plane, stride 1 on rows of at most 7 (see above) */
+WIN_SPECIALISE void dw3_narrow512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
+                                  const float *am, float *ym, int clamp, float lo, float hi, const dw_plan *s)
+{
+    const int64_t W = p->w, H = p->h, n = (H + 1) / 2;
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
+    const __m512i spread = s->idx[0], squeeze = s->idx[1];
+    const __mmask16 full = (__mmask16)((1u << (2 * W)) - 1), half = (__mmask16)((1u << W) - 1);
+    /* P[r]: input rows 2r and 2r+1 (the second zero past the last row) */
+#define DW3_P(r)                                                                                       \
+    _mm512_maskz_permutexvar_ps(s->spread, spread,                                                     \
+                                _mm512_maskz_loadu_ps(2 * (r) + 1 < H ? full : half, xc + 2 * (r) * W))
+    /* lanes i .. i+15 of (lo, hi) */
+#define DW3_LANES(hi, lo, i)                                                                           \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), i))
+    __m512 prev = z, cur = DW3_P(0);
+    for (int64_t r = 0; r < n; r++) {
+        const __m512 next = r + 1 < n ? DW3_P(r + 1) : z;
+        __m512 a0 = k->b, a1 = z, a2 = z;
+        DW3_ROW(a0, DW3_LANES(cur, prev, 7), DW3_LANES(cur, prev, 8), DW3_LANES(cur, prev, 9), k->w0, k->w1, k->w2);
+        DW3_ROW(a1, DW3_LANES(cur, prev, 15), cur, DW3_LANES(next, cur, 1), k->w3, k->w4, k->w5);
+        DW3_ROW(a2, DW3_LANES(next, cur, 7), DW3_LANES(next, cur, 8), DW3_LANES(next, cur, 9), k->w6, k->w7, k->w8);
+        const __m512 v = _mm512_permutexvar_ps(squeeze, _mm512_add_ps(_mm512_add_ps(a0, a1), a2));
+        const __mmask16 keep = 2 * r + 1 < H ? full : half;
+        const int64_t o = 2 * r * W;
+        _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v, am, o, keep, clamp, lov, hiv));
+        prev = cur, cur = next;
+    }
+#undef DW3_P
+#undef DW3_LANES
+}
+
+/* one plane, stride 2, two output rows of at most 7 at once (see above):
+ * the last input row of a pair of output rows is the first of the next */
+WIN_SPECIALISE void dw3_pair512(const nncc_conv2d_params *p, const float *xc, const dw3_weights *k,
+                                const float *am, float *ym, int clamp, float lo, float hi, const float *zr,
+                                const dw_plan *s)
+{
+    const int64_t W = p->w, H = p->h, ow = p->ow, oh = p->oh, pl = p->pl;
+    const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi), z = _mm512_setzero_ps();
+    const __m512i i0 = s->idx[0], i1 = s->idx[1], i2 = s->idx[2];
+    /* register lane c + pl holds column c: the row is lanes pl .. pl+W-1 */
+    const __mmask16 mr = (__mmask16)(bits32(pl, pl + W) & 0xffffu);
+#define DW3_IN(iy) _mm512_maskz_loadu_ps(mr, dw_row(xc, zr, iy, H, W) - pl)
+    __m512 r0 = DW3_IN(-p->pt);
+    for (int64_t oy = 0; oy < oh; oy += 2) {
+        const int64_t iy = 2 * oy - p->pt, o = oy * ow;
+        const __mmask16 keep = (__mmask16)((1u << (oh - oy >= 2 ? 2 * ow : ow)) - 1);
+        __m512 r1, r2, r3, r4;
+        if (iy + 1 >= 0 && iy + 4 < H) { /* all inside: one address */
+            const float *q = xc + (iy + 1) * W - pl;
+            r1 = _mm512_maskz_loadu_ps(mr, q), r2 = _mm512_maskz_loadu_ps(mr, q + W);
+            r3 = _mm512_maskz_loadu_ps(mr, q + 2 * W), r4 = _mm512_maskz_loadu_ps(mr, q + 3 * W);
+        } else
+            r1 = DW3_IN(iy + 1), r2 = DW3_IN(iy + 2), r3 = DW3_IN(iy + 3), r4 = DW3_IN(iy + 4);
+        __m512 a0 = k->b, a1 = z, a2 = z;
+        DW3_ROW(a0, _mm512_permutex2var_ps(r0, i0, r2), _mm512_permutex2var_ps(r0, i1, r2),
+                _mm512_permutex2var_ps(r0, i2, r2), k->w0, k->w1, k->w2);
+        DW3_ROW(a1, _mm512_permutex2var_ps(r1, i0, r3), _mm512_permutex2var_ps(r1, i1, r3),
+                _mm512_permutex2var_ps(r1, i2, r3), k->w3, k->w4, k->w5);
+        DW3_ROW(a2, _mm512_permutex2var_ps(r2, i0, r4), _mm512_permutex2var_ps(r2, i1, r4),
+                _mm512_permutex2var_ps(r2, i2, r4), k->w6, k->w7, k->w8);
+        const __m512 v = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+        _mm512_mask_storeu_ps(ym + o, keep, dw_epilogue(v, am, o, keep, clamp, lov, hiv));
+        r0 = r4;
+    }
+#undef DW3_IN
+}
 #undef DW3_TAPS
+#undef DW3_ROW
 #endif
 
 /* floats of one padded plane, with slack for the last block's reads past the end */
@@ -612,6 +861,59 @@ int64_t nncc_conv2d_depthwise_scratch_size(const nncc_conv2d_params *p)
     return dw_plane_size(p) * (p->threads > 1 ? p->threads : 1); /* a plane per thread */
 }
 
+#if defined(NNCC_WIN_AVX512)
+/* The depthwise convolution's planes by the AVX-512 kernel `kind` (a
+ * constant where inlined), with OpenMP shared by nt threads; scratch holds
+ * each thread's zero row. */
+WIN_SPECIALISE void dw_planes512(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
+                                 const float *add, float *y, float *scratch, int nt, const dw_plan *plan,
+                                 const int kind)
+{
+    const int32_t ak = p->act.kind;
+    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f, hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    const int64_t mult = p->m / p->c, osz = p->oh * p->ow, ntap = p->kh * p->kw, ps = dw_plane_size(p);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#else
+    (void)nt;
+#endif
+    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+        /* the channel; no division with one image (a division costs as
+         * much as a small plane's set-up) */
+        const int64_t c = nc < p->c ? nc : nc % p->c;
+#ifdef _OPENMP
+        const float *const zr = scratch + (int64_t)omp_get_thread_num() * ps;
+#else
+        const float *const zr = scratch;
+        (void)ps;
+#endif
+        for (int64_t j = 0; j < mult; j++) {
+            const int64_t m = c * mult + j, o = (nc * mult + j) * osz; /* output plane (n, m) */
+            const float *wm = w + m * ntap, *xc = x + nc * p->h * p->w;
+            const float bias = b ? b[m] : 0.0f;
+            float *ym = y + o;
+            const float *am = add ? add + o : 0;
+            if (kind == DW_ROWS1 || kind == DW_ROWS2) {
+                dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, kind == DW_ROWS1 ? 1 : 2);
+            } else { /* 3x3 (nearly all depthwise layers) written out */
+                const dw3_weights k = dw3_load(wm, bias);
+                if (kind == DW3_NARROW)
+                    dw3_narrow512(p, xc, &k, am, ym, clamp, lo, hi, plan);
+                else if (kind == DW3_PAIR)
+                    dw3_pair512(p, xc, &k, am, ym, clamp, lo, hi, zr, plan);
+                else if (kind == DW3_ROWS1)
+                    dw3_plane512(p, xc, &k, am, ym, clamp, lo, hi, zr);
+                else
+                    dw3s2_plane512(p, xc, &k, am, ym, clamp, lo, hi, zr);
+            }
+            if (ak != NNCC_ACT_NONE && !clamp) /* other activations: over the plane while it is in cache */
+                nncc_act_f32(&p->act, osz, ym);
+        }
+    }
+}
+#endif
+
 void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, const float *w, const float *b,
                                const float *add, float *y, float *scratch)
 {
@@ -627,37 +929,35 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
 #endif
 #if defined(NNCC_WIN_AVX512)
     if ((p->sw == 1 || p->sw == 2) && p->kw <= 16) {
-        const int k3 = p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#ifndef _OPENMP
+        const int nt = 1;
 #endif
-        for (int64_t nc = 0; nc < p->n * p->c; nc++) {
-            const int64_t n = nc / p->c, c = nc % p->c;
-            /* a zero row (rows outside the input) in this thread's scratch */
-#ifdef _OPENMP
-            float *const zr = scratch + (int64_t)omp_get_thread_num() * dw_plane_size(p);
-#else
-            float *const zr = scratch;
-#endif
-            memset(zr, 0, (size_t)p->w * sizeof(float));
-            for (int64_t j = 0; j < mult; j++) {
-                const int64_t m = c * mult + j;
-                const float *wm = w + m * ntap, *xc = x + nc * p->h * p->w;
-                const float bias = b ? b[m] : 0.0f;
-                float *ym = y + (n * p->m + m) * osz;
-                const float *am = add ? add + (n * p->m + m) * osz : 0;
-                /* 3x3 (nearly all depthwise layers) written out */
-                if (k3 && p->sw == 1)
-                    dw3_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, zr, 1);
-                else if (k3)
-                    dw3_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, zr, 2);
-                else if (p->sw == 1)
-                    dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, 1);
-                else
-                    dw_plane512(p, xc, wm, bias, am, ym, clamp, lo, hi, 2);
-                if (ak != NNCC_ACT_NONE && !clamp) /* other activations: over the plane while it is in cache */
-                    nncc_act_f32(&p->act, osz, ym);
-            }
+        dw_plan plan;
+        dw_plan_init(p, &plan);
+        /* a zero row (rows outside the input) in each thread's scratch */
+        for (int t = 0; t < nt; t++)
+            memset(scratch + t * dw_plane_size(p), 0, (size_t)p->w * sizeof(float));
+        /* each kernel in a loop of its own (one kernel to a loop keeps the
+         * compiler's register allocation to that kernel) */
+        switch (plan.kind) {
+        case DW_ROWS1:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW_ROWS1);
+            break;
+        case DW_ROWS2:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW_ROWS2);
+            break;
+        case DW3_ROWS1:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW3_ROWS1);
+            break;
+        case DW3_ROWS2:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW3_ROWS2);
+            break;
+        case DW3_NARROW:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW3_NARROW);
+            break;
+        default:
+            dw_planes512(p, x, w, b, add, y, scratch, nt, &plan, DW3_PAIR);
+            break;
         }
         return;
     }

@@ -279,6 +279,61 @@ static void test_winograd_blocks(void **state)
     }
 }
 
+/* The AVX-512 depthwise kernels' shapes (nncc_rt_window.c), which the
+ * random test above meets rarely: 3x3 stride 2 (each input row split into
+ * even and odd columns, each block carrying the column before it, two
+ * output rows sharing an input row; stride 2 across only, down only), the
+ * narrow planes (rows of at most 7: stride 1 with padding 1 two rows to a
+ * vector, stride 2 two output rows by permutes), odd and even sizes,
+ * planes of 1x1 to 8x8, rows of more than one chunk of blocks, channel
+ * counts not a multiple of 16, multiplier 2, the residual add, Relu and
+ * Clip; in the OpenMP build enough work for the threads to share. */
+static void test_depthwise(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m  kh kw sh sw dh dw pt pl pb pr g  act                   bias add */
+        { 1, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 96, NNCC_ACT_CLIP, 1, 0 }, /* MobileNetV2's */
+        { 1, 144, 56, 56, 144, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 144, NNCC_ACT_CLIP, 1, 0 },
+        { 1, 576, 14, 14, 576, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 576, NNCC_ACT_CLIP, 1, 1 }, /* 7x7 out: pairs */
+        { 1, 960, 7, 7, 960, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 960, NNCC_ACT_CLIP, 1, 1 },   /* narrow */
+        { 1, 17, 15, 15, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 17, NNCC_ACT_RELU, 1, 1 },    /* odd: 8x8 out */
+        { 1, 5, 16, 16, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, NNCC_ACT_CLIP, 0, 1 },       /* 8 wide: rows */
+        { 1, 5, 16, 16, 5, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 5, NNCC_ACT_RELU, 1, 0 },       /* TF pads: 8 wide */
+        { 2, 7, 9, 13, 14, 3, 3, 2, 2, 1, 1, 0, 2, 1, 0, 7, NNCC_ACT_CLIP, 1, 1 },       /* multiplier 2 */
+        { 1, 9, 8, 8, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 9, NNCC_ACT_NONE, 1, 1 },         /* 4x4 out */
+        { 1, 6, 9, 14, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, NNCC_ACT_CLIP, 1, 1 },        /* across only: pairs */
+        { 1, 6, 9, 40, 12, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, NNCC_ACT_RELU, 1, 1 },       /* across only: rows */
+        { 1, 6, 17, 40, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 6, NNCC_ACT_CLIP, 1, 1 },       /* down only */
+        { 1, 3, 5, 1100, 3, 3, 3, 2, 2, 1, 1, 2, 2, 2, 2, 3, NNCC_ACT_CLIP, 0, 1 },      /* 2 chunks, pads 2 */
+        { 1, 3, 6, 1100, 6, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 3, NNCC_ACT_RELU, 1, 1 },      /* 2 chunks, no pads */
+        { 1, 33, 1, 1, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 33, NNCC_ACT_CLIP, 1, 1 },      /* 1x1 narrow */
+        { 1, 4, 1, 1, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4, NNCC_ACT_RELU, 1, 1 },         /* 1x1 pairs */
+        { 2, 20, 5, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 20, NNCC_ACT_TANH, 1, 1 },      /* odd rows, other act */
+        { 1, 64, 28, 28, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 64, NNCC_ACT_RELU, 0, 1 },    /* threads share */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_conv(&cases[i]);
+    for (int t = 0; t < 200; t++) {
+        conv_case k;
+        memset(&k, 0, sizeof k);
+        k.n = rnd(1, 2), k.c = rnd(1, 40), k.group = k.c, k.m = k.c * rnd(1, 2);
+        k.kh = k.kw = 3, k.dh = k.dw = 1;
+        k.sh = rnd(1, 2), k.sw = rnd(1, 2);
+        k.pt = rnd(0, 2), k.pl = rnd(0, 2), k.pb = rnd(0, 2), k.pr = rnd(0, 2);
+        k.h = rnd(1, 18), k.w = t % 2 ? rnd(1, 9) : rnd(1, 70);
+        if (t % 3 == 0) /* the narrow stride-1 shape */
+            k.sh = k.sw = 1, k.pt = k.pl = k.pb = k.pr = 1, k.w = rnd(1, 8);
+        if (k.h + k.pt + k.pb < 3)
+            k.h = 3;
+        if (k.w + k.pl + k.pr < 3)
+            k.w = 3;
+        k.act = (int)rnd(0, 3);
+        k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
+        run_conv(&k);
+    }
+}
+
 /* ---- pooling ---- */
 
 static void run_pool(int kind, int incl, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
@@ -426,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_winograd_blocks),
+        cmocka_unit_test(test_depthwise),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_gemm),
