@@ -927,6 +927,33 @@ static void grid_step(int64_t wg, int64_t *gy, int64_t *gx)
         ++*gy;
 }
 
+/* Where tile ti of a grid lies: at grid position q0, grid row gy, column
+ * gx. Tiles are TW consecutive grid positions, across grid rows; or, "by
+ * rows" (tpr > 0), each grid row's output columns in tpr tiles that start
+ * at columns 0, TW, ...: where TW * tpr <= the grid's width (e.g. a 3x3 over
+ * 32 columns: one tile of 32 pixels a row, not tiles across the rows' 2
+ * padding columns), a tile never holds a padding column between pixels,
+ * so its epilogue is a plain store. */
+typedef struct {
+    int64_t gy, gx, q0;
+} tile_at;
+
+static void tile_start(tile_at *w, int64_t ti, int64_t wg, int64_t tpr)
+{
+    w->gy = tpr ? ti / tpr : ti * TW / wg;
+    w->gx = tpr ? ti % tpr * TW : ti * TW % wg;
+    w->q0 = w->gy * wg + w->gx;
+}
+
+static void tile_next(tile_at *w, int64_t wg, int64_t tpr)
+{
+    if (!tpr)
+        grid_step(wg, &w->gy, &w->gx);
+    else if ((w->gx += TW) >= tpr * TW)
+        w->gx = 0, w->gy++;
+    w->q0 = w->gy * wg + w->gx;
+}
+
 /* The output index of the first output pixel at or after grid (gy, gx) */
 static int64_t grid_first(int64_t ow, int64_t gy, int64_t gx)
 {
@@ -988,7 +1015,10 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     int32_t *const off = (int32_t *)(void *)scratch, *const toff = off + K;
     float *const pad = scratch + K, *const tail = scratch + 2 * K;
     implicit_offsets(p, spy, spx, plane, wg, off);
-    const int64_t ntiles = (Q + TW - 1) / TW, tq = (Q / TW) * TW; /* a partial tile starts at tq < Q */
+    /* tiles by rows where that computes no more columns (see tile_at) */
+    const int64_t tpr = !direct && (p->ow + TW - 1) / TW * TW <= wg ? (p->ow + TW - 1) / TW : 0;
+    const int64_t ntiles = tpr ? p->oh * tpr : (Q + TW - 1) / TW;
+    const int64_t tq = (Q / TW) * TW; /* direct: a partial tile starts at tq < Q */
     if (direct)
         for (int64_t k = 0; k < K; k++)
             toff[k] = (int32_t)(k * TW);
@@ -1063,12 +1093,13 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                     /* two panels at once where two remain (but for the tail
                      * tile of a direct 1x1, which reads another B) */
                     if (pi + 1 < pend) {
-                        for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
-                             ti++, grid_step(wg, &gy, &gx)) {
-                            const int64_t q0 = ti * TW, fo = grid_first(p->ow, gy, gx);
+                        tile_at w;
+                        tile_start(&w, t0, wg, tpr);
+                        for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
+                            const int64_t q0 = w.q0, fo = grid_first(p->ow, w.gy, w.gx);
                             tile tt[2];
                             for (int h = 0; h < 2; h++)
-                                implicit_tile(&tt[h], &o, m0 + h * MR, q0, gx, fo);
+                                implicit_tile(&tt[h], &o, m0 + h * MR, q0, w.gx, fo);
                             if (direct && q0 + TW > Q)
                                 for (int h = 0; h < 2; h++)
                                     micro_kernel_off(K, a + h * MR * K, tail, toff, &tt[h]);
@@ -1082,11 +1113,12 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         continue;
                     }
 #endif
-                    for (int64_t ti = t0, gy = t0 * TW / wg, gx = t0 * TW % wg; ti < t1;
-                         ti++, grid_step(wg, &gy, &gx)) {
-                        const int64_t q0 = ti * TW;
+                    tile_at w;
+                    tile_start(&w, t0, wg, tpr);
+                    for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
+                        const int64_t q0 = w.q0;
                         tile t;
-                        implicit_tile(&t, &o, m0, q0, gx, grid_first(p->ow, gy, gx));
+                        implicit_tile(&t, &o, m0, q0, w.gx, grid_first(p->ow, w.gy, w.gx));
                         prefetch_next_out(&t);
                         if (direct && q0 + TW > Q)
                             micro_kernel_off(K, a, tail, toff, &t);

@@ -183,6 +183,10 @@ static void test_conv_fixed(void **state)
         { 1, 6, 15, 16, 9, 2, 3, 3, 2, 2, 3, 1, 0, 1, 2, 1, NNCC_ACT_CLIP, 1, 1 },      /* stride and dilation */
         { 1, 9, 12, 10, 11, 1, 1, 2, 3, 1, 1, 1, 0, 0, 1, 1, NNCC_ACT_RELU, 0, 1 },     /* 1x1, stride 2x3, pads */
         { 1, 3, 64, 61, 32, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, NNCC_ACT_RELU, 1, 0 },     /* 7x7/2 stem, odd width */
+        /* grid tiles by rows (a row's output columns fill whole tiles within
+         * the grid's width): 62 = 32 + 30 columns in a grid of 64, 28 of 32 */
+        { 1, 6, 9, 62, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },
+        { 2, 4, 7, 28, 8, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, NNCC_ACT_CLIP, 1, 0 },
         /* the transposed kernel: rows of 1 to 14 pixels (one or two 8-row
          * transposes), rows split evenly (29 = 10 + 10 + 9), channel panels
          * of 32 full, partial in either 16-channel half */
