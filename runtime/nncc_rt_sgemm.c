@@ -938,14 +938,14 @@ typedef struct {
     int64_t gy, gx, q0;
 } tile_at;
 
-static void tile_start(tile_at *w, int64_t ti, int64_t wg, int64_t tpr)
+static inline void tile_start(tile_at *w, int64_t ti, int64_t wg, int64_t tpr)
 {
     w->gy = tpr ? ti / tpr : ti * TW / wg;
     w->gx = tpr ? ti % tpr * TW : ti * TW % wg;
     w->q0 = w->gy * wg + w->gx;
 }
 
-static void tile_next(tile_at *w, int64_t wg, int64_t tpr)
+static inline void tile_next(tile_at *w, int64_t wg, int64_t tpr)
 {
     if (!tpr)
         grid_step(wg, &w->gy, &w->gx);
@@ -975,7 +975,9 @@ typedef struct {
  * channels at 112x112 writes 4.8 MB) is not in cache, and the stores of
  * many channel planes at once were waiting for their lines (MobileNetV2's
  * 16 -> 96 conv: ~420 -> ~320 us, SqueezeNet's first conv ~440 -> ~380 us
- * inside the model) */
+ * inside the model). Only for outputs of more than PF_OUT_BYTES: a smaller
+ * one is in cache, where the hints cost issue slots for nothing. */
+#define PF_OUT_BYTES (1 << 20)
 static inline void prefetch_next_out(const tile *t)
 {
     for (int i = 0; i < t->mr; i++) {
@@ -986,7 +988,7 @@ static inline void prefetch_next_out(const tile *t)
 
 /* The tile of output channels [mh, mh + MR) at the grid tile from q0 (grid
  * column gx; fo: its first output pixel) */
-static void implicit_tile(tile *t, const implicit_out *o, int64_t mh, int64_t q0, int64_t gx, int64_t fo)
+static inline void implicit_tile(tile *t, const implicit_out *o, int64_t mh, int64_t q0, int64_t gx, int64_t fo)
 {
     const int64_t at = mh * o->npix + (o->direct ? q0 : fo);
     *t = o->base;
@@ -1039,6 +1041,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
         npg++;
     npg = npg < pairs ? npg : pairs;
     const int64_t nitems = nblocks * npg, nplanes = cg * spy * spx;
+    const int pf_out = mg * npix * (int64_t)sizeof(float) > PF_OUT_BYTES;
     if (!direct)
         for (int64_t s = 0; s < TW_MAX; s++) /* read past the last grid position */
             pad[nplanes * plane + s] = 0.0f;
@@ -1104,8 +1107,10 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                                 for (int h = 0; h < 2; h++)
                                     micro_kernel_off(K, a + h * MR * K, tail, toff, &tt[h]);
                             else {
-                                prefetch_next_out(&tt[0]);
-                                prefetch_next_out(&tt[1]);
+                                if (pf_out) {
+                                    prefetch_next_out(&tt[0]);
+                                    prefetch_next_out(&tt[1]);
+                                }
                                 micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
                             }
                         }
@@ -1119,7 +1124,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
                         const int64_t q0 = w.q0;
                         tile t;
                         implicit_tile(&t, &o, m0, q0, w.gx, grid_first(p->ow, w.gy, w.gx));
-                        prefetch_next_out(&t);
+                        if (pf_out)
+                            prefetch_next_out(&t);
                         if (direct && q0 + TW > Q)
                             micro_kernel_off(K, a, tail, toff, &t);
                         else
