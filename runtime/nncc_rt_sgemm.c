@@ -998,35 +998,148 @@ static inline void implicit_tile(tile *t, const implicit_out *o, int64_t mh, int
     t->gx = o->direct ? 0 : gx;
 }
 
+/* What nncc_conv2d_implicit_f32 works out once per call */
+typedef struct {
+    const nncc_conv2d_params *p;
+    int64_t cg, mg, K, npix, hw, panels, spy, spx, hg, wg, Q;
+    int direct, clamp, pf_out;
+    float lo, hi;
+    int32_t *off, *toff;           /* row offsets (scratch), the tail tile's (direct) */
+    float *pad, *tail;             /* the padded copy; the direct 1x1's last tile */
+    int64_t tpr, ntiles, tq;       /* tiles by rows (tile_at), tiles, the direct tail's start */
+} implicit_plan;
+
+static void implicit_plan_init(implicit_plan *ip, const nncc_conv2d_params *p, float *scratch)
+{
+    ip->p = p;
+    ip->cg = p->c / p->group, ip->mg = p->m / p->group;
+    ip->K = ip->cg * p->kh * p->kw, ip->npix = p->oh * p->ow, ip->hw = p->h * p->w;
+    ip->panels = (ip->mg + MR - 1) / MR;
+    ip->direct = implicit_direct(p);
+    implicit_geometry(p, &ip->spy, &ip->spx, &ip->hg, &ip->wg);
+    if (ip->direct)
+        ip->hg = p->h, ip->wg = p->w;
+    ip->Q = (p->oh - 1) * ip->wg + p->ow; /* grid positions used */
+    const int32_t ak = p->act.kind;
+    ip->clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
+    ip->lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
+    ip->hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
+    ip->off = (int32_t *)(void *)scratch, ip->toff = ip->off + ip->K;
+    ip->pad = scratch + ip->K, ip->tail = scratch + 2 * ip->K;
+    implicit_offsets(p, ip->spy, ip->spx, ip->hg * ip->wg, ip->wg, ip->off);
+    /* tiles by rows where that computes no more columns (see tile_at) */
+    ip->tpr = !ip->direct && (p->ow + TW - 1) / TW * TW <= ip->wg ? (p->ow + TW - 1) / TW : 0;
+    ip->ntiles = ip->tpr ? p->oh * ip->tpr : (ip->Q + TW - 1) / TW;
+    ip->tq = (ip->Q / TW) * TW; /* direct: a partial tile starts at tq < Q */
+    if (ip->direct)
+        for (int64_t k = 0; k < ip->K; k++)
+            ip->toff[k] = (int32_t)(k * TW);
+    else
+        for (int64_t s = 0; s < TW_MAX; s++) /* read past the last grid position */
+            ip->pad[ip->cg * ip->spy * ip->spx * ip->hg * ip->wg + s] = 0.0f;
+    ip->pf_out = ip->mg * ip->npix * (int64_t)sizeof(float) > PF_OUT_BYTES;
+}
+
+/* The input of one image and group made ready for the tiles, by the threads
+ * of the enclosing parallel region: the padded copy, or (a direct 1x1) the
+ * last, partial tile copied out. Returns where the tiles read. */
+static const float *implicit_prepare(const implicit_plan *ip, const float *xg)
+{
+    if (!ip->direct) {
+        implicit_copy(ip->p, xg, ip->spy, ip->spx, ip->hg, ip->wg, ip->pad);
+        return ip->pad;
+    }
+    if (ip->tq < ip->Q) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t k = 0; k < ip->K; k++) {
+            const float *s = xg + k * ip->hw + ip->tq;
+            float *d = ip->tail + k * TW;
+#if defined(__AVX512F__)
+            /* Q - tq < TW <= 32 columns, by masked loads */
+            const uint32_t m = (1u << (ip->Q - ip->tq)) - 1;
+            _mm512_storeu_ps(d, _mm512_maskz_loadu_ps((__mmask16)(m & 0xffffu), s));
+            if (TW > 16)
+                _mm512_storeu_ps(d + 16, _mm512_maskz_loadu_ps((__mmask16)(m >> 16), s + 16));
+#else
+            for (int64_t j = 0; j < TW; j++)
+                d[j] = ip->tq + j < ip->Q ? s[j] : 0.0f;
+#endif
+        }
+    }
+    return xg;
+}
+
+/* The tiles [t0, t1) of the output-channel panels [pa, pb) (weights ag: the
+ * group's packed panels), reading src, into o */
+static void implicit_run(const implicit_plan *ip, const float *src, const float *ag, int64_t pa, int64_t pb, int64_t t0,
+                         int64_t t1, const implicit_out *o)
+{
+    const int64_t K = ip->K, Q = ip->Q, wg = ip->wg, tpr = ip->tpr, ow = ip->p->ow;
+    for (int64_t pi = pa; pi < pb; pi++) {
+        const float *a = ag + pi * MR * K;
+        const int64_t m0 = pi * MR;
+#if defined(NNCC_SGEMM_OFF2)
+        /* two panels at once where two remain (but for the tail tile of a
+         * direct 1x1, which reads another B) */
+        if (pi + 1 < pb) {
+            tile_at w;
+            tile_start(&w, t0, wg, tpr);
+            for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
+                const int64_t q0 = w.q0, fo = grid_first(ow, w.gy, w.gx);
+                tile tt[2];
+                for (int h = 0; h < 2; h++)
+                    implicit_tile(&tt[h], o, m0 + h * MR, q0, w.gx, fo);
+                if (ip->direct && q0 + TW > Q)
+                    for (int h = 0; h < 2; h++)
+                        micro_kernel_off(K, a + h * MR * K, ip->tail, ip->toff, &tt[h]);
+                else {
+                    if (ip->pf_out) {
+                        prefetch_next_out(&tt[0]);
+                        prefetch_next_out(&tt[1]);
+                    }
+                    micro_kernel_off2(K, a, a + MR * K, src + q0, ip->off, &tt[0], &tt[1]);
+                }
+            }
+            pi++;
+            continue;
+        }
+#endif
+        tile_at w;
+        tile_start(&w, t0, wg, tpr);
+        for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
+            const int64_t q0 = w.q0;
+            tile t;
+            implicit_tile(&t, o, m0, q0, w.gx, grid_first(ow, w.gy, w.gx));
+            if (ip->pf_out)
+                prefetch_next_out(&t);
+            if (ip->direct && q0 + TW > Q)
+                micro_kernel_off(K, a, ip->tail, ip->toff, &t);
+            else
+                micro_kernel_off(K, a, src + q0, ip->off, &t);
+        }
+    }
+}
+
+/* The output of one image and group (channels from y, residual from add) */
+static void implicit_out_init(implicit_out *o, const implicit_plan *ip, float *y, const float *add, const float *bias)
+{
+    o->base = (tile){ .ldc = ip->npix, .clamp = ip->clamp, .lo = ip->lo, .hi = ip->hi,
+                      .gw = ip->direct ? 0 : ip->wg, .gow = ip->direct ? 0 : ip->p->ow };
+    o->y = y, o->add = add, o->bias = bias;
+    o->npix = ip->npix, o->mg = ip->mg, o->Q = ip->Q, o->direct = ip->direct;
+}
+
 void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch)
 {
-    const int64_t cg = p->c / p->group, mg = p->m / p->group;
-    const int64_t K = cg * p->kh * p->kw, npix = p->oh * p->ow, hw = p->h * p->w;
-    const int64_t panels = (mg + MR - 1) / MR;
-    const int direct = implicit_direct(p);
-    int64_t spy, spx, hg, wg;
-    implicit_geometry(p, &spy, &spx, &hg, &wg);
-    if (direct)
-        hg = p->h, wg = p->w;
-    const int64_t plane = hg * wg, Q = (p->oh - 1) * wg + p->ow;        /* grid positions used */
-    const int32_t ak = p->act.kind;
-    const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
-    const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
-    const float hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
-    int32_t *const off = (int32_t *)(void *)scratch, *const toff = off + K;
-    float *const pad = scratch + K, *const tail = scratch + 2 * K;
-    implicit_offsets(p, spy, spx, plane, wg, off);
-    /* tiles by rows where that computes no more columns (see tile_at) */
-    const int64_t tpr = !direct && (p->ow + TW - 1) / TW * TW <= wg ? (p->ow + TW - 1) / TW : 0;
-    const int64_t ntiles = tpr ? p->oh * tpr : (Q + TW - 1) / TW;
-    const int64_t tq = (Q / TW) * TW; /* direct: a partial tile starts at tq < Q */
-    if (direct)
-        for (int64_t k = 0; k < K; k++)
-            toff[k] = (int32_t)(k * TW);
+    implicit_plan ip;
+    implicit_plan_init(&ip, p, scratch);
+    const int64_t cg = ip.cg, mg = ip.mg, K = ip.K, npix = ip.npix, panels = ip.panels;
     /* blocks of at most 256 grid positions, their tiles shared out evenly
      * (9 tiles: 5 and 4, not 8 and 1) */
-    const int64_t nblocks = (ntiles + 256 / TW - 1) / (256 / TW);
+    const int64_t nblocks = (ip.ntiles + 256 / TW - 1) / (256 / TW);
 #ifdef _OPENMP
     const int nt = p->threads > 1 ? (int)p->threads : 1;
 #else
@@ -1040,11 +1153,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     while (npg < pairs && nblocks * npg % nt)
         npg++;
     npg = npg < pairs ? npg : pairs;
-    const int64_t nitems = nblocks * npg, nplanes = cg * spy * spx;
-    const int pf_out = mg * npix * (int64_t)sizeof(float) > PF_OUT_BYTES;
-    if (!direct)
-        for (int64_t s = 0; s < TW_MAX; s++) /* read past the last grid position */
-            pad[nplanes * plane + s] = 0.0f;
+    const int64_t nitems = nblocks * npg;
     /* one team for the whole call: the copy, then the tiles (a fork and join
      * cost microseconds, as much as a small layer) */
 #ifdef _OPENMP
@@ -1052,90 +1161,22 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
-            const float *xg = x + (n * p->c + g * cg) * hw;
+            const float *src = implicit_prepare(&ip, x + (n * p->c + g * cg) * ip.hw);
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
-            const float *src = direct ? xg : pad;
             implicit_out o;
-            o.base = (tile){ .ldc = npix, .clamp = clamp, .lo = lo, .hi = hi, .gw = direct ? 0 : wg,
-                             .gow = direct ? 0 : p->ow };
-            o.y = y + yoff, o.add = add ? add + yoff : 0, o.bias = b ? b + g * mg : 0;
-            o.npix = npix, o.mg = mg, o.Q = Q, o.direct = direct;
-            if (!direct) {
-                implicit_copy(p, xg, spy, spx, hg, wg, pad);
-            } else if (tq < Q) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-                for (int64_t k = 0; k < K; k++) {
-                    const float *s = xg + k * hw + tq;
-                    float *d = tail + k * TW;
-#if defined(__AVX512F__)
-                    /* Q - tq < TW <= 32 columns, by masked loads */
-                    const uint32_t m = (1u << (Q - tq)) - 1;
-                    _mm512_storeu_ps(d, _mm512_maskz_loadu_ps((__mmask16)(m & 0xffffu), s));
-                    if (TW > 16)
-                        _mm512_storeu_ps(d + 16, _mm512_maskz_loadu_ps((__mmask16)(m >> 16), s + 16));
-#else
-                    for (int64_t j = 0; j < TW; j++)
-                        d[j] = tq + j < Q ? s[j] : 0.0f;
-#endif
-                }
-            }
+            implicit_out_init(&o, &ip, y + yoff, add ? add + yoff : 0, b ? b + g * mg : 0);
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
             for (int64_t it = 0; it < nitems; it++) {
                 const int64_t jb = it / npg, pg = it % npg;
-                const int64_t t0 = jb * ntiles / nblocks, t1 = (jb + 1) * ntiles / nblocks;
-                const int64_t pend = min64((pg + 1) * pairs / npg * 2, panels);
-                for (int64_t pi = pg * pairs / npg * 2; pi < pend; pi++) {
-                    const float *a = ag + pi * MR * K;
-                    const int64_t m0 = pi * MR;
-#if defined(NNCC_SGEMM_OFF2)
-                    /* two panels at once where two remain (but for the tail
-                     * tile of a direct 1x1, which reads another B) */
-                    if (pi + 1 < pend) {
-                        tile_at w;
-                        tile_start(&w, t0, wg, tpr);
-                        for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
-                            const int64_t q0 = w.q0, fo = grid_first(p->ow, w.gy, w.gx);
-                            tile tt[2];
-                            for (int h = 0; h < 2; h++)
-                                implicit_tile(&tt[h], &o, m0 + h * MR, q0, w.gx, fo);
-                            if (direct && q0 + TW > Q)
-                                for (int h = 0; h < 2; h++)
-                                    micro_kernel_off(K, a + h * MR * K, tail, toff, &tt[h]);
-                            else {
-                                if (pf_out) {
-                                    prefetch_next_out(&tt[0]);
-                                    prefetch_next_out(&tt[1]);
-                                }
-                                micro_kernel_off2(K, a, a + MR * K, src + q0, off, &tt[0], &tt[1]);
-                            }
-                        }
-                        pi++;
-                        continue;
-                    }
-#endif
-                    tile_at w;
-                    tile_start(&w, t0, wg, tpr);
-                    for (int64_t ti = t0; ti < t1; ti++, tile_next(&w, wg, tpr)) {
-                        const int64_t q0 = w.q0;
-                        tile t;
-                        implicit_tile(&t, &o, m0, q0, w.gx, grid_first(p->ow, w.gy, w.gx));
-                        if (pf_out)
-                            prefetch_next_out(&t);
-                        if (direct && q0 + TW > Q)
-                            micro_kernel_off(K, a, tail, toff, &t);
-                        else
-                            micro_kernel_off(K, a, src + q0, off, &t);
-                    }
-                }
+                implicit_run(&ip, src, ag, pg * pairs / npg * 2, min64((pg + 1) * pairs / npg * 2, panels),
+                             jb * ip.ntiles / nblocks, (jb + 1) * ip.ntiles / nblocks, &o);
             }
         }
     }
-    if (ak != NNCC_ACT_NONE && !clamp)
+    if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
 }
 
