@@ -1180,6 +1180,57 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
 }
 
+/* ---- implicit GEMM + pooling (nncc_conv2d_implicit_pool_f32) ----
+ * A convolution whose only reader is a 2-D max/average pool (ResNet's and
+ * SqueezeNet's stems, conv -> Relu -> MaxPool 3x3/2) writes a large map
+ * that the pool reads once: 3.2 MB at 112x112x64, from memory both times.
+ * Here the convolution runs POOL_GROUP output channels (a panel pair) at a
+ * time into a per-thread buffer (12 x 112 x 112 floats: 600 KB, in L2), and
+ * those channels are pooled from it straight away; only the pooled map
+ * reaches Y. The input is prepared once for all groups. */
+#define POOL_GROUP (2 * MR)
+
+int64_t nncc_conv2d_implicit_pool_scratch_size(const nncc_conv2d_params *p)
+{
+    return nncc_conv2d_implicit_scratch_size(p) + POOL_GROUP * p->oh * p->ow * (p->threads > 1 ? p->threads : 1);
+}
+
+void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2d_params *q, const float *x,
+                                   const float *wp, const float *b, float *y, float *scratch)
+{
+    implicit_plan ip;
+    implicit_plan_init(&ip, p, scratch);
+    const int64_t npix = ip.npix, opix = q->oh * q->ow, ngroups = (p->m + POOL_GROUP - 1) / POOL_GROUP;
+    float *const bufs = scratch + nncc_conv2d_implicit_scratch_size(p);
+#ifdef _OPENMP
+    const int nt = p->threads > 1 ? (int)p->threads : 1;
+#endif
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t n = 0; n < p->n; n++) {
+        const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
+#ifdef _OPENMP
+        float *const buf = bufs + (int64_t)omp_get_thread_num() * POOL_GROUP * npix;
+#pragma omp for schedule(static)
+#else
+        float *const buf = bufs;
+#endif
+        for (int64_t gi = 0; gi < ngroups; gi++) {
+            const int64_t m0 = gi * POOL_GROUP, gm = min64(POOL_GROUP, p->m - m0);
+            implicit_out o;
+            implicit_out_init(&o, &ip, buf, 0, b ? b + m0 : 0);
+            o.mg = gm;
+            implicit_run(&ip, src, wp + m0 * ip.K, 0, (gm + MR - 1) / MR, 0, ip.ntiles, &o);
+            if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
+                nncc_act_f32(&p->act, gm * npix, buf);
+            nncc_pool2d_params one = *q; /* these channels, this thread */
+            one.n = 1, one.c = gm, one.threads = 0;
+            nncc_pool2d_fast_f32(&one, buf, y + (n * p->m + m0) * opix);
+        }
+    }
+}
+
 /* ---- the implicit GEMM transposed (nncc_conv2d_implicit_t_f32) ----
  * On a small map the implicit GEMM's tiles of 32 pixels waste lanes: a 7x7
  * map is 49 pixels in 64 columns, 14x14 is 196 in 224. Transposed,

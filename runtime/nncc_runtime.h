@@ -214,6 +214,16 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int6
 int nncc_pool2d_fast_ok(const nncc_pool2d_params *p);
 void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y);
 
+/* The implicit GEMM followed by a 2-D max/average pool of its output
+ * (nncc_pool2d_fast_ok(q)), without the convolution's full output: its
+ * channels are pooled a few at a time from a buffer in the scratch
+ * (nncc_conv2d_implicit_pool_scratch_size(p) floats). One group; the weight
+ * packed as for nncc_conv2d_implicit_f32; y is the pooled map. */
+int64_t nncc_conv2d_implicit_pool_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2d_params *q, const float *x,
+                                   const float *wp, const float *b, float *y, float *scratch);
+
+
 /* y(N,C) = mean over H*W of x(N,C,HW) */
 void nncc_global_avgpool_f32(int64_t nc, int64_t hw, const float *x, float *y);
 /* The same, vectorised (the sum in another order) and with OpenMP over the

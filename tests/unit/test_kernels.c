@@ -10,6 +10,7 @@
  *   nncc_conv2d_gemm_f32 (packed GEMM)  vs  nncc_conv2d_f32 (direct)
  *   nncc_conv2d_implicit_f32            vs  nncc_conv2d_f32
  *   nncc_conv2d_implicit_t_f32          vs  nncc_conv2d_f32
+ *   nncc_conv2d_implicit_pool_f32       vs  nncc_conv2d_f32 + nncc_pool2d_f32
  *   nncc_conv2d_winograd_f32 (3x3/1)    vs  nncc_conv2d_f32
  *   nncc_conv2d_depthwise_f32 (group C) vs  nncc_conv2d_f32
  *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
@@ -414,6 +415,61 @@ static void test_pool(void **state)
     }
 }
 
+/* nncc_conv2d_implicit_pool_f32 (the convolution pooled a panel pair of
+ * channels at a time) against the reference convolution, then the
+ * reference pool: stems (7x7/2 + MaxPool 3x3/2 pad 1, 3x3/2 + MaxPool ceil),
+ * channel counts that leave a partial group and a partial panel, a 1x1
+ * read in place, average pools, activations applied in the tile and after,
+ * two images. */
+static void run_conv_pool(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t s, int64_t pad,
+                          int act, int kind, int64_t pk, int64_t ps, int64_t ppad, int ceil_mode)
+{
+    nncc_conv2d_params p;
+    memset(&p, 0, sizeof p);
+    p.n = n, p.c = c, p.h = h, p.w = w, p.m = m, p.kh = p.kw = k, p.sh = p.sw = s, p.dh = p.dw = 1;
+    p.pt = p.pl = pad, p.group = 1, p.act.kind = act, p.act.alpha = -0.25f, p.act.beta = 0.5f;
+    p.oh = (h + 2 * pad - k) / s + 1, p.ow = (w + 2 * pad - k) / s + 1;
+    nncc_pool2d_params q;
+    memset(&q, 0, sizeof q);
+    q.kind = kind, q.n = n, q.c = m, q.h = p.oh, q.w = p.ow, q.kh = q.kw = pk, q.sh = q.sw = ps, q.dh = q.dw = 1;
+    q.pt = q.pl = q.pb = q.pr = ppad;
+    const int64_t span = p.oh + 2 * ppad - pk;
+    q.oh = q.ow = (ceil_mode ? (span + ps - 1) / ps : span / ps) + 1;
+    if (ceil_mode && (q.oh - 1) * ps >= p.oh + ppad)
+        q.oh = --q.ow;
+#ifdef NNCC_TEST_THREADS
+    p.threads = q.threads = NNCC_TEST_THREADS;
+#endif
+    const int64_t nx = n * c * h * w, nyc = n * m * p.oh * p.ow, ny = n * m * q.oh * q.ow;
+    float *x = rand_buf(nx), *wt = rand_buf(m * c * k * k), *b = rand_buf(m), *conv = rand_buf(nyc);
+    float *ref = rand_buf(ny), *got = rand_buf(ny);
+    const int64_t np = nncc_conv2d_packed_size(&p), ns = nncc_conv2d_implicit_pool_scratch_size(&p);
+    float *wp = rand_buf(np), *scratch = rand_buf(ns);
+    nncc_conv2d_pack_f32(&p, wt, wp);
+    nncc_conv2d_f32(&p, x, wt, b, NULL, conv);
+    nncc_pool2d_f32(&q, conv, ref, NULL);
+    nncc_conv2d_implicit_pool_f32(&p, &q, x, wp, b, got, scratch);
+    check_canary(got, ny, "conv+pool output");
+    check_canary(scratch, ns, "conv+pool scratch");
+    const double e = rel_err(got, ref, ny);
+    if (!(e <= TOL))
+        fail_msg("conv+pool: n%lld c%lld %lldx%lld m%lld k%lld s%lld, pool %d %lld/%lld: relative error %g",
+                 (long long)n, (long long)c, (long long)h, (long long)w, (long long)m, (long long)k, (long long)s, kind,
+                 (long long)pk, (long long)ps, e);
+    free(x), free(wt), free(b), free(conv), free(ref), free(got), free(wp), free(scratch);
+}
+
+static void test_conv_pool(void **state)
+{
+    (void)state;
+    run_conv_pool(1, 3, 64, 64, 64, 7, 2, 3, NNCC_ACT_RELU, NNCC_POOL_MAX, 3, 2, 1, 0);  /* resnet stem */
+    run_conv_pool(1, 3, 47, 47, 64, 3, 2, 0, NNCC_ACT_RELU, NNCC_POOL_MAX, 3, 2, 0, 1);  /* squeezenet, ceil */
+    run_conv_pool(2, 5, 20, 20, 29, 3, 1, 1, NNCC_ACT_CLIP, NNCC_POOL_MAX, 2, 2, 0, 0);  /* partial group */
+    run_conv_pool(1, 16, 9, 9, 20, 1, 1, 0, NNCC_ACT_NONE, NNCC_POOL_AVG, 3, 2, 1, 0);   /* 1x1 in place */
+    run_conv_pool(1, 4, 16, 16, 7, 3, 1, 1, NNCC_ACT_SIGMOID, NNCC_POOL_AVG, 2, 2, 0, 0); /* act after */
+    run_conv_pool(1, 3, 32, 32, 32, 3, 1, 1, NNCC_ACT_RELU, NNCC_POOL_MAX, 2, 2, 0, 0);  /* feature_extractor */
+}
+
 /* GlobalAveragePool: nncc_global_avgpool_fast_f32 sums in vector lanes,
  * the reference in order. Means of hw values in [-1, 1]: the two differ by a
  * few float roundings of partial sums at most 1 * hw, divided by hw, so
@@ -487,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_winograd_blocks),
         cmocka_unit_test(test_depthwise),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_conv_pool),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_gemm),
     };
