@@ -4,7 +4,7 @@ with onnx.helper, random weights, batch 1; no torch needed), GoogLeNet's
 inception (3a) and DenseNet-121's first dense block on their own, and the samples,
 prints nncc's arena, the lower bound (largest total live at one step) for
 the model's own order and for the order nncc chose, the naive sum of all
-intermediates, whether the plan is proven optimal, and how many Concat
+intermediates and kernel scratch (no reuse), whether the plan is proven optimal, and how many Concat
 inputs were written straight into their slice of the output (with the arena
 the other choice, every Concat copying, would need), at -O2 and -O0.
 Not a test: it asserts nothing.

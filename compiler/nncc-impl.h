@@ -168,6 +168,9 @@ typedef struct {
     /* set by fusion passes: work merged into this node's kernel */
     nncc_act_params act;       /* activation applied in the epilogue */
     int fused_add;             /* tensor added before the activation (residual), -1 none */
+    nncc_pool2d_params *fused_pool; /* Conv: a 2-D pool of its output run in the same kernel
+                                  (nncc_conv2d_implicit_pool_f32); the node's output is the
+                                  pool's. NULL none */
     const char *fused_from;    /* names of the nodes merged into this one, for comments */
     nncc_ew_chain *ew;         /* FusedElementwise only: its steps (passes/eltwise.c) */
     int64_t scratch_offset;    /* arena bytes of the kernel's scratch memory (memplan), -1 none */
@@ -322,6 +325,12 @@ nncc_status nncc_conv_params(nncc_graph *g, nncc_node *n, nncc_conv2d_params *p)
  * node, and with --report one line per Conv naming the algorithm it gets. */
 nncc_status nncc_conv_check_algos(nncc_graph *g);
 nncc_status nncc_pool_params(nncc_graph *g, nncc_node *n, nncc_pool2d_params *p);
+/* The nncc_pool2d_params struct p in the generated code; returns its name. */
+const char *nncc_emit_pool2d_params(nncc_emit *e, const nncc_pool2d_params *p);
+/* Whether Conv n (activation fused, no residual) and the pool that reads
+ * its output can run as one kernel (passes/fuse.c): the implicit GEMM is
+ * its kernel, one group, and q a pool the fast kernel runs. */
+bool nncc_conv_pool_fusable(nncc_graph *g, nncc_node *n, const nncc_pool2d_params *q);
 
 /* ops/data.c: Transpose's permutation (its perm, or the dims reversed),
  * normalised to [0, rank); an error if it is not a permutation. */

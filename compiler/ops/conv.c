@@ -134,6 +134,8 @@ static nncc_status conv_infer(nncc_graph *g, nncc_node *n)
     if (conv_params(g, n, &p) != NNCC_OK)
         return NNCC_ERR_INPUT;
     nncc_shape s = nncc_conv_out_shape(&nncc_in(g, n, 0)->shape, &p);
+    if (n->fused_pool) /* the output is the fused pool's (passes/fuse.c) */
+        s.d[2] = n->fused_pool->oh, s.d[3] = n->fused_pool->ow;
     nncc_set_out(g, n, 0, NNCC_DT_F32, &s);
     return NNCC_OK;
 }
@@ -286,6 +288,16 @@ static int64_t conv_largest_intermediate(nncc_graph *g)
         const int64_t b = nncc_shape_count(&x->shape) * (int64_t)nncc_dtype_size(x->dtype);
         most = b > most ? b : most;
     }
+    /* and the full output of a convolution whose pool was fused: what the
+     * arena would hold without that fusion (so that it does not change the
+     * choice for the other convolutions) */
+    for (int i = 0; i < g->n_n; i++) {
+        const nncc_pool2d_params *q = g->n[i].fused_pool;
+        if (!g->n[i].dead && q) {
+            const int64_t b = q->n * q->c * q->h * q->w * (int64_t)sizeof(float);
+            most = b > most ? b : most;
+        }
+    }
     return most;
 }
 
@@ -343,6 +355,8 @@ static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
 {
     if (g->ctx->opt.opt_level < 1)
         return CONV_DIRECT;
+    if (n->fused_pool) /* chosen when the pool was fused (nncc_conv_pool_fusable) */
+        return CONV_IMPLICIT;
     const char *req = conv_requested(g, n, false);
     for (int i = 0; req && i < CONV_N_ALGOS; i++)
         if (!strcmp(req, conv_algo_names[i]) && !conv_algo_unfit(g, n, p, i))
@@ -356,6 +370,15 @@ static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
     if (!conv_algo_unfit(g, n, p, CONV_IM2COL))
         return CONV_IM2COL;
     return CONV_DIRECT;
+}
+
+bool nncc_conv_pool_fusable(nncc_graph *g, nncc_node *n, const nncc_pool2d_params *q)
+{
+    nncc_conv2d_params p;
+    if (n->fused_pool || n->fused_add >= 0 || conv_params(g, n, &p) != NNCC_OK)
+        return false;
+    return p.group == 1 && p.kh * p.kw > 0 && conv_algo(g, n, &p) == CONV_IMPLICIT && nncc_pool2d_fast_ok(q) &&
+           q->n == p.n && q->c == p.m && q->h == p.oh && q->w == p.ow;
 }
 
 nncc_status nncc_conv_check_algos(nncc_graph *g)
@@ -390,9 +413,12 @@ nncc_status nncc_conv_check_algos(nncc_graph *g)
             }
         }
         if (o->report)
-            nncc_report(g, "conv", "'%s' %lldx%lld stride %lld,%lld, %lld -> %lld channels, group %lld: %s", n->name,
+            nncc_report(g, "conv", "'%s' %lldx%lld stride %lld,%lld, %lld -> %lld channels, group %lld: %s%s", n->name,
                         (long long)p.kh, (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.c,
-                        (long long)p.m, (long long)p.group, conv_algo_names[conv_algo(g, n, &p)]);
+                        (long long)p.m, (long long)p.group, conv_algo_names[conv_algo(g, n, &p)],
+                        !n->fused_pool                           ? ""
+                        : n->fused_pool->kind == NNCC_POOL_MAX ? ", MaxPool fused"
+                                                                 : ", AveragePool fused");
     }
     return st;
 }
@@ -406,7 +432,8 @@ static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
     case CONV_IM2COL:
         return nncc_conv2d_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_IMPLICIT:
-        return nncc_conv2d_implicit_scratch_size(&p) * (int64_t)sizeof(float);
+        return (n->fused_pool ? nncc_conv2d_implicit_pool_scratch_size(&p) : nncc_conv2d_implicit_scratch_size(&p)) *
+               (int64_t)sizeof(float);
     case CONV_IMPLICIT_T:
         return nncc_conv2d_implicit_t_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_DEPTHWISE:
@@ -464,6 +491,13 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
             nncc_fmt(g->ctx, "'%s' %s packed for %s (panels of %d output channels)", w->name,
                      nncc_shape_str(g->ctx, &w->shape), fn, tr ? NNCC_GEMM_TC : NNCC_GEMM_MR),
             wp, np);
+        if (n->fused_pool) {
+            /* the pool of the output in the same call: its channels a few at a time */
+            const char *q = nncc_emit_pool2d_params(e, n->fused_pool);
+            fprintf(e->f, "    nncc_conv2d_implicit_pool_f32(&%s, &%s, %s, %s, %s, %s, %s);\n", name, q, x, wn, b, y,
+                    nncc_emit_scratch(e, g, n));
+            return;
+        }
         fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s, %s);\n", fn, name, x, wn, b, add, y, nncc_emit_scratch(e, g, n));
         return;
     }

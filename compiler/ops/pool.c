@@ -109,11 +109,9 @@ static nncc_status pool_eval(nncc_graph *g, nncc_node *n, const void **in, void 
     return NNCC_OK;
 }
 
-static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+const char *nncc_emit_pool2d_params(nncc_emit *e, const nncc_pool2d_params *pp)
 {
-    nncc_pool2d_params p;
-    if (pool_params(g, n, &p) != NNCC_OK)
-        return;
+    const nncc_pool2d_params p = *pp;
     const char *name = nncc_emit_param(e, "nncc_pool2d_params");
     fprintf(e->pf, "{\n    .kind = %d, .count_include_pad = %d, .n = %lld, .c = %lld, .h = %lld, .w = %lld,\n"
                    "    .oh = %lld, .ow = %lld, .kh = %lld, .kw = %lld, .sh = %lld, .sw = %lld, .dh = %lld, .dw = %lld,\n"
@@ -127,6 +125,15 @@ static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     if (p.threads > 1)
         fprintf(e->pf, ", .threads = %lld", (long long)p.threads);
     fprintf(e->pf, "\n};\n");
+    return name;
+}
+
+static void pool_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
+{
+    nncc_pool2d_params p;
+    if (pool_params(g, n, &p) != NNCC_OK)
+        return;
+    const char *name = nncc_emit_pool2d_params(e, &p);
     /* from -O1 on, the vectorised kernel where it applies (2-D max/average,
      * no dilation, no indices), its planes shared by --threads threads;
      * -O0 keeps the reference */

@@ -3,6 +3,10 @@
  *
  *   Conv/Gemm -> activation          the activation runs in the epilogue
  *   Conv -> Add(other) [-> Relu]     the residual add (and Relu) run in the epilogue
+ *   Conv [-> act] -> MaxPool/AveragePool (2-D)
+ *                                    one kernel: the convolution's channels pooled
+ *                                    a few at a time from a buffer in cache, its
+ *                                    full map never written (not with --quantize)
  *   Add -> activation                the activation runs in the binary kernel
  *
  * Fused activations: Relu, LeakyRelu, Clip (constant bounds), Sigmoid, Tanh,
@@ -63,6 +67,24 @@ static bool as_activation(nncc_graph *g, nncc_node *n, nncc_act_params *a)
     }
 }
 
+/* Conv n's output pooled in the same kernel, where nncc_conv_pool_fusable
+ * says it can be: n takes over the pool's output. */
+static bool fuse_pool(nncc_graph *g, nncc_node *n, nncc_node *r)
+{
+    if (!r || (r->op != NNCC_OP_MaxPool && r->op != NNCC_OP_AveragePool) || (r->n_out > 1 && r->out[1] >= 0) ||
+        r->in[0] != n->out[0])
+        return false;
+    nncc_pool2d_params q;
+    if (nncc_pool_params(g, r, &q) != NNCC_OK || !nncc_conv_pool_fusable(g, n, &q))
+        return false;
+    nncc_pool2d_params *keep = nncc_alloc(g->ctx, sizeof *keep);
+    if (!keep)
+        return false;
+    *keep = q;
+    n->fused_pool = keep;
+    return true;
+}
+
 static void absorb(nncc_graph *g, nncc_node *into, nncc_node *from)
 {
     into->out[0] = from->out[0];
@@ -72,8 +94,7 @@ static void absorb(nncc_graph *g, nncc_node *into, nncc_node *from)
 
 nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o)
 {
-    (void)o;
-    int acts = 0, adds = 0;
+    int acts = 0, adds = 0, pools = 0;
     for (int i = 0; i < g->n_n; i++) {
         nncc_node *n = &g->n[i];
         if (n->dead || n->n_out < 1 || n->out[0] < 0)
@@ -101,11 +122,16 @@ nncc_status nncc_pass_fuse(nncc_graph *g, const nncc_options *o)
             n->act = a;
             absorb(g, n, r);
             acts++;
+            r = nncc_sole_reader(g, n->out[0]);
+        }
+        if (conv && !o->quantize && fuse_pool(g, n, r)) {
+            absorb(g, n, r);
+            pools++;
         }
     }
     nncc_graph_compact(g);
-    if (acts || adds)
-        nncc_report(g, "fuse", "%d activation%s and %d residual Add%s fused into the producing kernel", acts,
-                    acts == 1 ? "" : "s", adds, adds == 1 ? "" : "s");
+    if (acts || adds || pools)
+        nncc_report(g, "fuse", "%d activation%s, %d residual Add%s and %d pool%s fused into the producing kernel", acts,
+                    acts == 1 ? "" : "s", adds, adds == 1 ? "" : "s", pools, pools == 1 ? "" : "s");
     return NNCC_OK;
 }

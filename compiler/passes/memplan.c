@@ -496,7 +496,7 @@ typedef struct {
     int *sub;              /* per slice: its sub-range of the Concat output's buffer, -1 none */
     int *sbuf;             /* per step: the node's kernel scratch buffer in the plan, -1 none */
     int64_t *bytes;        /* per tensor: bytes it holds */
-    int64_t naive;         /* sum of the bytes of every arena tensor */
+    int64_t naive;         /* sum of the bytes of every arena tensor and scratch */
     int n_inplace;         /* elementwise outputs written over their input */
     int n_slices;          /* Concat inputs written into their slice of the output */
     nncc_plan plan;
@@ -697,6 +697,8 @@ static nncc_status plan_lifetimes(nncc_graph *g, const nncc_options *o, gplan *p
         p->sbuf[s] = -1;
         if (bytes > 0 && (p->sbuf[s] = nncc_plan_add(&p->plan, bytes, s, s)) < 0)
             return NNCC_ERR_NOMEM;
+        if (bytes > 0) /* without reuse, each scratch has its own bytes too */
+            p->naive += (bytes + o->align - 1) / o->align * o->align;
     }
     for (int t = 0; t < T; t++) {
         nncc_tensor *x = &g->t[t];
