@@ -1184,8 +1184,9 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
  * A convolution whose only reader is a 2-D max/average pool (ResNet's and
  * SqueezeNet's stems, conv -> Relu -> MaxPool 3x3/2) writes a large map
  * that the pool reads once: 3.2 MB at 112x112x64, from memory both times.
- * Here the convolution runs POOL_GROUP output channels (a panel pair) at a
- * time into a per-thread buffer (12 x 112 x 112 floats: 600 KB, in L2), and
+ * Here the convolution runs one or two panels of output channels (at most
+ * POOL_GROUP) at a time into a per-thread buffer (12 x 112 x 112 floats:
+ * 600 KB, in L2), and
  * those channels are pooled from it straight away; only the pooled map
  * reaches Y. The input is prepared once for all groups. */
 #define POOL_GROUP (2 * MR)
@@ -1200,11 +1201,19 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
 {
     implicit_plan ip;
     implicit_plan_init(&ip, p, scratch);
-    const int64_t npix = ip.npix, opix = q->oh * q->ow, ngroups = (p->m + POOL_GROUP - 1) / POOL_GROUP;
+    const int64_t npix = ip.npix, opix = q->oh * q->ow;
     float *const bufs = scratch + nncc_conv2d_implicit_scratch_size(p);
 #ifdef _OPENMP
     const int nt = p->threads > 1 ? (int)p->threads : 1;
+#else
+    const int nt = 1;
 #endif
+    /* groups of one or two panels, as many as give each thread the same
+     * number (feature_extractor's 6 panels on 2 threads: 4 groups, 3 panels
+     * a thread, not 3 groups, 4 and 2 panels) */
+    int64_t ngroups = (ip.panels + 1) / 2 > nt ? (ip.panels + 1) / 2 : nt;
+    ngroups = (ngroups + nt - 1) / nt * nt;
+    ngroups = ngroups < ip.panels ? ngroups : ip.panels;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -1217,11 +1226,12 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
         float *const buf = bufs;
 #endif
         for (int64_t gi = 0; gi < ngroups; gi++) {
-            const int64_t m0 = gi * POOL_GROUP, gm = min64(POOL_GROUP, p->m - m0);
+            const int64_t pa = gi * ip.panels / ngroups, pb = (gi + 1) * ip.panels / ngroups;
+            const int64_t m0 = pa * MR, gm = min64(pb * MR, p->m) - m0;
             implicit_out o;
             implicit_out_init(&o, &ip, buf, 0, b ? b + m0 : 0);
             o.mg = gm;
-            implicit_run(&ip, src, wp + m0 * ip.K, 0, (gm + MR - 1) / MR, 0, ip.ntiles, &o);
+            implicit_run(&ip, src, wp + m0 * ip.K, 0, pb - pa, 0, ip.ntiles, &o);
             if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
                 nncc_act_f32(&p->act, gm * npix, buf);
             nncc_pool2d_params one = *q; /* these channels, this thread */
