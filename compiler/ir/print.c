@@ -50,6 +50,10 @@ void nncc_graph_print(const nncc_graph *g, FILE *f)
                 fprintf(f, "%s", act_names[n->act.kind]);
             fprintf(f, "}");
         }
+        if (n->fused_pool) /* a pool of the output, in the same kernel */
+            fprintf(f, " {then %s %lldx%lld stride %lld,%lld}", n->fused_pool->kind == NNCC_POOL_MAX ? "MaxPool" : "AveragePool",
+                    (long long)n->fused_pool->kh, (long long)n->fused_pool->kw, (long long)n->fused_pool->sh,
+                    (long long)n->fused_pool->sw);
         for (int k = 0; n->ew && k < n->ew->n; k++) { /* FusedElementwise: its steps */
             const nncc_ew_step *st = &n->ew->step[k];
             fprintf(f, "%s%s", k ? ", " : " {", nncc_ops[st->src_op]->name);
