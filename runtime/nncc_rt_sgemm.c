@@ -606,23 +606,36 @@ static void micro_kernel_off(int64_t kc, const float *a, const float *b, const i
 }
 #endif
 
-int64_t nncc_conv2d_packed_size(const nncc_conv2d_params *p)
+/* The weight (M, K) of each group in panels of `width` output channels
+ * stored k-major, wp[group][panel][k][i], rows past the group's last zero:
+ * MR rows for the implicit GEMM and im2col, TC columns for implicit-t */
+static int64_t panels_size(const nncc_conv2d_params *p, int64_t width)
 {
     const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
-    return p->group * ((mg + MR - 1) / MR) * MR * K;
+    return p->group * ((mg + width - 1) / width) * width * K;
+}
+
+static void pack_panels(const nncc_conv2d_params *p, const float *w, float *wp, int64_t width)
+{
+    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
+    const int64_t panels = (mg + width - 1) / width;
+    for (int64_t g = 0; g < p->group; g++)
+        for (int64_t pi = 0; pi < panels; pi++)
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t i = 0; i < width; i++) {
+                    const int64_t m = pi * width + i;
+                    *wp++ = m < mg ? w[(g * mg + m) * K + k] : 0.0f;
+                }
+}
+
+int64_t nncc_conv2d_packed_size(const nncc_conv2d_params *p)
+{
+    return panels_size(p, MR);
 }
 
 void nncc_conv2d_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
 {
-    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
-    const int64_t panels = (mg + MR - 1) / MR;
-    for (int64_t g = 0; g < p->group; g++)
-        for (int64_t pi = 0; pi < panels; pi++)
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t i = 0; i < MR; i++) {
-                    const int64_t m = pi * MR + i;
-                    *wp++ = m < mg ? w[(g * mg + m) * K + k] : 0.0f;
-                }
+    pack_panels(p, w, wp, MR);
 }
 
 int64_t nncc_conv2d_scratch_size(const nncc_conv2d_params *p)
@@ -1265,21 +1278,12 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
 
 int64_t nncc_conv2d_implicit_t_packed_size(const nncc_conv2d_params *p)
 {
-    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
-    return p->group * ((mg + TC - 1) / TC) * TC * K;
+    return panels_size(p, TC);
 }
 
 void nncc_conv2d_implicit_t_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
 {
-    const int64_t mg = p->m / p->group, K = (p->c / p->group) * p->kh * p->kw;
-    const int64_t panels = (mg + TC - 1) / TC;
-    for (int64_t g = 0; g < p->group; g++)
-        for (int64_t pi = 0; pi < panels; pi++)
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t j = 0; j < TC; j++) {
-                    const int64_t m = pi * TC + j;
-                    *wp++ = m < mg ? w[(g * mg + m) * K + k] : 0.0f;
-                }
+    pack_panels(p, w, wp, TC);
 }
 
 int64_t nncc_conv2d_implicit_t_scratch_size(const nncc_conv2d_params *p)

@@ -76,6 +76,23 @@ static double try_conv(conv_kernel *fn, const char *what, const nncc_conv2d_para
     return e;
 }
 
+/* try_conv for a kernel with its own weight layout: packs w with `pack`
+ * (its `size` floats, canary checked) first */
+static double try_packed(conv_kernel *fn, const char *what, int64_t (*size)(const nncc_conv2d_params *),
+                         void (*pack)(const nncc_conv2d_params *, const float *, float *), const nncc_conv2d_params *p,
+                         const float *x, const float *w, const float *b, const float *add, const float *ref, int64_t ns)
+{
+    const int64_t nw = size(p);
+    float *wp = rand_buf(nw);
+    pack(p, w, wp);
+    char name[64];
+    snprintf(name, sizeof name, "%s weight", what);
+    check_canary(wp, nw, name);
+    const double e = try_conv(fn, what, p, x, wp, b, add, ref, ns);
+    free(wp);
+    return e;
+}
+
 static void run_conv(const conv_case *k)
 {
     nncc_conv2d_params p;
@@ -109,22 +126,14 @@ static void run_conv(const conv_case *k)
         e = try_conv(nncc_conv2d_implicit_f32, kernel, &p, x, wp, bb, aa, ref, nncc_conv2d_implicit_scratch_size(&p));
     }
     if (e <= TOL) {
-        const int64_t nwt = nncc_conv2d_implicit_t_packed_size(&p);
-        float *wt = rand_buf(nwt);
-        nncc_conv2d_implicit_t_pack_f32(&p, w, wt);
-        check_canary(wt, nwt, "transposed packed weight");
         kernel = "transposed implicit GEMM";
-        e = try_conv(nncc_conv2d_implicit_t_f32, kernel, &p, x, wt, bb, aa, ref, nncc_conv2d_implicit_t_scratch_size(&p));
-        free(wt);
+        e = try_packed(nncc_conv2d_implicit_t_f32, kernel, nncc_conv2d_implicit_t_packed_size,
+                       nncc_conv2d_implicit_t_pack_f32, &p, x, w, bb, aa, ref, nncc_conv2d_implicit_t_scratch_size(&p));
     }
     if (e <= TOL && p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.group == 1) {
-        const int64_t nwp = nncc_conv2d_winograd_packed_size(&p);
-        float *wp2 = rand_buf(nwp);
-        nncc_conv2d_winograd_pack_f32(&p, w, wp2);
-        check_canary(wp2, nwp, "Winograd weight");
         kernel = "Winograd";
-        e = try_conv(nncc_conv2d_winograd_f32, kernel, &p, x, wp2, bb, aa, ref, nncc_conv2d_winograd_scratch_size(&p));
-        free(wp2);
+        e = try_packed(nncc_conv2d_winograd_f32, kernel, nncc_conv2d_winograd_packed_size, nncc_conv2d_winograd_pack_f32,
+                       &p, x, w, bb, aa, ref, nncc_conv2d_winograd_scratch_size(&p));
     }
     if (e <= TOL && p.group == p.c) {
         kernel = "depthwise";
