@@ -90,7 +90,8 @@ def main():
         m = H.compile_model(onnx_path, os.path.join(d, "fe"), name="model", opt="-O2")
         with open(m.c_path) as f:
             code = f.read()
-        t.check("nncc_conv2d_gemm_f32(" in code or "nncc_conv2d_implicit_f32(" in code,
+        t.check(any(f + "(" in code for f in ("nncc_conv2d_gemm_f32", "nncc_conv2d_implicit_f32",
+                                              "nncc_conv2d_implicit_pool_f32")),
                 "feature_extractor -O2 does not use the packed convolution")
         # (its 10-column Gemm stays unpacked; nncc_sgemm_f32 runs under qemu in
         # the kernel tests above)
