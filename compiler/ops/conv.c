@@ -377,7 +377,7 @@ bool nncc_conv_pool_fusable(nncc_graph *g, nncc_node *n, const nncc_pool2d_param
     nncc_conv2d_params p;
     if (n->fused_pool || n->fused_add >= 0 || conv_params(g, n, &p) != NNCC_OK)
         return false;
-    return p.group == 1 && p.kh * p.kw > 0 && conv_algo(g, n, &p) == CONV_IMPLICIT && nncc_pool2d_fast_ok(q) &&
+    return p.group == 1 && conv_algo(g, n, &p) == CONV_IMPLICIT && nncc_pool2d_fast_ok(q) &&
            q->n == p.n && q->c == p.m && q->h == p.oh && q->w == p.ow;
 }
 
