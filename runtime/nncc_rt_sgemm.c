@@ -101,6 +101,19 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* A fused Relu (clamp 1: max with lo) or Clip (3: into [lo, hi]) on one
+ * value, NaN as the reference: Relu gives 0, Clip keeps it */
+static inline float clamp_act(float v, int clamp, float lo, float hi)
+{
+    if (clamp == 1)
+        v = v > lo ? v : lo;
+    if (clamp == 3) {
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+    }
+    return v;
+}
+
 /* Epilogue and store from an accumulator tile acc[MR][lda] (portable; full or partial tiles). */
 static void store_tile(const float *acc, int lda, const tile *t)
 {
@@ -116,14 +129,7 @@ static void store_tile(const float *acc, int lda, const tile *t)
             v += bias;
             if (add)
                 v += add[j];
-            /* NaN as the reference: Relu gives 0, Clip keeps it */
-            if (t->clamp == 1)
-                v = v > t->lo ? v : t->lo;
-            if (t->clamp == 3) {
-                v = v < t->lo ? t->lo : v;
-                v = v > t->hi ? t->hi : v;
-            }
-            c[j] = v;
+            c[j] = clamp_act(v, t->clamp, t->lo, t->hi);
         }
     }
 }
@@ -1486,14 +1492,7 @@ static void t_store(const float *tmp, int rv, const t_dst *d)
             float v = tmp[i * TC + j] + bj;
             if (ar)
                 v += ar[i];
-            /* NaN as the reference: Relu gives 0, Clip keeps it */
-            if (d->clamp == 1)
-                v = v > d->lo ? v : d->lo;
-            if (d->clamp == 3) {
-                v = v < d->lo ? d->lo : v;
-                v = v > d->hi ? d->hi : v;
-            }
-            yr[i] = v;
+            yr[i] = clamp_act(v, d->clamp, d->lo, d->hi);
         }
     }
 }
@@ -1859,14 +1858,7 @@ static float wino_epi(float v, float bias, const float *a, int clamp, float lo, 
     v += bias;
     if (a)
         v += *a;
-    /* NaN as the reference: Relu gives 0, Clip keeps it */
-    if (clamp == 1)
-        v = v > lo ? v : lo;
-    if (clamp == 3) {
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-    }
-    return v;
+    return clamp_act(v, clamp, lo, hi);
 }
 
 /* The output transform of n consecutive tiles of one tile row, output
@@ -2251,15 +2243,7 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
                 const int64_t nr = min64(NR, N - jp * NR);
                 float *yc = yr + jp * NR;
                 for (int64_t j = 0; j < nr; j++) {
-                    float v = acc[j] + (biased ? yc[j] : 0.0f);
-                    /* NaN as the reference: Relu gives 0, Clip keeps it */
-                    if (clamp == 1)
-                        v = v > lo ? v : lo;
-                    if (clamp == 3) {
-                        v = v < lo ? lo : v;
-                        v = v > hi ? hi : v;
-                    }
-                    yc[j] = v;
+                    yc[j] = clamp_act(acc[j] + (biased ? yc[j] : 0.0f), clamp, lo, hi);
                 }
             }
         }

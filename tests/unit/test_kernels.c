@@ -217,6 +217,16 @@ static int64_t rnd(int64_t lo, int64_t hi)
     return lo + (int64_t)((rng_state >> 8) % (uint32_t)(hi - lo + 1));
 }
 
+/* A random case's plane grown to one window where the padded plane is
+ * smaller than the (dilated) kernel */
+static void fit_window(conv_case *k)
+{
+    if (k->h + k->pt + k->pb < k->dh * (k->kh - 1) + 1)
+        k->h = k->dh * (k->kh - 1) + 1;
+    if (k->w + k->pl + k->pr < k->dw * (k->kw - 1) + 1)
+        k->w = k->dw * (k->kw - 1) + 1;
+}
+
 static void test_conv_random(void **state)
 {
     (void)state;
@@ -230,10 +240,7 @@ static void test_conv_random(void **state)
         k.sh = rnd(1, 3), k.sw = rnd(1, 3), k.dh = rnd(1, 2), k.dw = rnd(1, 2);
         k.pt = rnd(0, 2), k.pl = rnd(0, 2), k.pb = rnd(0, 2), k.pr = rnd(0, 2);
         k.h = rnd(1, 20), k.w = rnd(1, 30);
-        if (k.h + k.pt + k.pb < k.dh * (k.kh - 1) + 1)
-            k.h = k.dh * (k.kh - 1) + 1;
-        if (k.w + k.pl + k.pr < k.dw * (k.kw - 1) + 1)
-            k.w = k.dw * (k.kw - 1) + 1;
+        fit_window(&k);
         k.act = (int)rnd(0, 3);
         k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
         if (t % 3 == 0) { /* depthwise: one input channel per group */
@@ -283,10 +290,7 @@ static void test_winograd_blocks(void **state)
         k.kh = k.kw = 3, k.sh = k.sw = k.dh = k.dw = 1;
         k.pt = rnd(0, 3), k.pl = rnd(0, 3), k.pb = rnd(0, 3), k.pr = rnd(0, 3);
         k.h = rnd(1, 40), k.w = rnd(1, 90);
-        if (k.h + k.pt + k.pb < 3)
-            k.h = 3;
-        if (k.w + k.pl + k.pr < 3)
-            k.w = 3;
+        fit_window(&k);
         k.act = (int)rnd(0, 3);
         k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
         run_conv(&k);
@@ -338,10 +342,7 @@ static void test_depthwise(void **state)
         k.h = rnd(1, 18), k.w = t % 2 ? rnd(1, 9) : rnd(1, 70);
         if (t % 3 == 0) /* the narrow stride-1 shape */
             k.sh = k.sw = 1, k.pt = k.pl = k.pb = k.pr = 1, k.w = rnd(1, 8);
-        if (k.h + k.pt + k.pb < 3)
-            k.h = 3;
-        if (k.w + k.pl + k.pr < 3)
-            k.w = 3;
+        fit_window(&k);
         k.act = (int)rnd(0, 3);
         k.bias = (int)rnd(0, 1), k.add = (int)rnd(0, 1);
         run_conv(&k);
