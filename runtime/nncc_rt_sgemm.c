@@ -1209,16 +1209,27 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
  * A convolution whose only reader is a 2-D max/average pool (ResNet's and
  * SqueezeNet's stems, conv -> Relu -> MaxPool 3x3/2) writes a large map
  * that the pool reads once: 3.2 MB at 112x112x64, from memory both times.
- * Here the convolution runs one or two panels of output channels (at most
- * POOL_GROUP) at a time into a per-thread buffer (12 x 112 x 112 floats:
- * 600 KB, in L2), and
- * those channels are pooled from it straight away; only the pooled map
- * reaches Y. The input is prepared once for all groups. */
+ * Here the convolution runs two panels of output channels (POOL_GROUP) at
+ * a time into a per-thread buffer (12 x 112 x 112 floats: 600 KB, in L2),
+ * and those channels are pooled from it straight away; only the pooled map
+ * reaches Y. The input is prepared once for all channels. */
 #define POOL_GROUP (2 * MR)
 
 int64_t nncc_conv2d_implicit_pool_scratch_size(const nncc_conv2d_params *p)
 {
     return nncc_conv2d_implicit_scratch_size(p) + POOL_GROUP * p->oh * p->ow * (p->threads > 1 ? p->threads : 1);
+}
+
+/* The tiles of the conv's output rows [r0, r1) (a few columns more at the
+ * ends where tiles run across grid rows) */
+static void tiles_of_rows(const implicit_plan *ip, int64_t r0, int64_t r1, int64_t *t0, int64_t *t1)
+{
+    if (ip->tpr) {
+        *t0 = r0 * ip->tpr, *t1 = r1 * ip->tpr;
+        return;
+    }
+    *t0 = r0 * ip->wg / TW;
+    *t1 = min64(((r1 - 1) * ip->wg + ip->p->ow + TW - 1) / TW, ip->ntiles);
 }
 
 void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2d_params *q, const float *x,
@@ -1230,39 +1241,46 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
     float *const bufs = scratch + nncc_conv2d_implicit_scratch_size(p);
 #ifdef _OPENMP
     const int nt = p->threads > 1 ? (int)p->threads : 1;
-#else
-    const int nt = 1;
 #endif
-    /* groups of one or two panels, as many as give each thread the same
-     * number (feature_extractor's 6 panels on 2 threads: 4 groups, 3 panels
-     * a thread, not 3 groups, 4 and 2 panels) */
-    int64_t ngroups = (ip.panels + 1) / 2 > nt ? (ip.panels + 1) / 2 : nt;
-    ngroups = (ngroups + nt - 1) / nt * nt;
-    ngroups = ngroups < ip.panels ? ngroups : ip.panels;
+    /* each thread its share of the pooled rows, for all channels: the conv
+     * rows under them (one more at a seam) into its own buffer, two panels
+     * at a time, pooled from there. Split by rows, not by channels: 64
+     * channels are 10.67 panels of 6, which two threads shared 5 and 6. */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     for (int64_t n = 0; n < p->n; n++) {
         const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
 #ifdef _OPENMP
-        float *const buf = bufs + (int64_t)omp_get_thread_num() * POOL_GROUP * npix;
-#pragma omp for schedule(static)
+        const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
 #else
-        float *const buf = bufs;
+        const int64_t me = 0, team = 1;
 #endif
-        for (int64_t gi = 0; gi < ngroups; gi++) {
-            const int64_t pa = gi * ip.panels / ngroups, pb = (gi + 1) * ip.panels / ngroups;
-            const int64_t m0 = pa * MR, gm = min64(pb * MR, p->m) - m0;
+        float *const buf = bufs + me * POOL_GROUP * npix;
+        const int64_t a = me * q->oh / team, e = (me + 1) * q->oh / team;
+        const int64_t s = a * q->sh - q->pt; /* the first conv row the rows read */
+        const int64_t r0 = s > 0 ? s : 0, r1 = min64(p->oh, (e - 1) * q->sh - q->pt + q->kh);
+        int64_t t0, t1;
+        tiles_of_rows(&ip, r0, r1, &t0, &t1);
+        nncc_pool2d_params one = *q; /* rows [a, e) of one channel, this thread */
+        one.oh = e - a, one.h = r1 - r0;
+        one.pt = s > 0 ? 0 : q->pt;
+        for (int64_t pa = 0; a < e && pa < ip.panels; pa += 2) {
+            const int64_t pb = min64(pa + 2, ip.panels), m0 = pa * MR, gm = min64(pb * MR, p->m) - m0;
             implicit_out o;
             implicit_out_init(&o, &ip, buf, 0, b ? b + m0 : 0);
             o.mg = gm;
-            implicit_run(&ip, src, wp + m0 * ip.K, 0, pb - pa, 0, ip.ntiles, &o);
-            if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
-                nncc_act_f32(&p->act, gm * npix, buf);
-            nncc_pool2d_params one = *q; /* these channels, this thread */
-            one.n = 1, one.c = gm, one.threads = 0;
-            nncc_pool2d_fast_f32(&one, buf, y + (n * p->m + m0) * opix);
+            implicit_run(&ip, src, wp + m0 * ip.K, 0, pb - pa, t0, t1, &o);
+            for (int64_t c = 0; c < gm; c++) {
+                float *const rows = buf + c * npix + r0 * p->ow;
+                if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
+                    nncc_act_f32(&p->act, (r1 - r0) * p->ow, rows);
+                nncc_pool2d_plane_f32(&one, rows, y + (n * p->m + m0 + c) * opix + a * q->ow);
+            }
         }
+#ifdef _OPENMP
+#pragma omp barrier /* the next image's copy overwrites what this one reads */
+#endif
     }
 }
 

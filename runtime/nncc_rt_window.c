@@ -1192,20 +1192,23 @@ void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y)
     const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
-        plane q;
-        q.mode = p->kind == NNCC_POOL_MAX ? WIN_MAX : WIN_AVG;
-        q.include_pad = p->count_include_pad;
-        q.h = p->h, q.w = p->w, q.oh = p->oh, q.ow = p->ow, q.kh = p->kh, q.kw = p->kw;
-        q.sh = p->sh, q.sw = p->sw, q.pt = p->pt, q.pl = p->pl, q.pb = p->pb, q.pr = p->pr;
-        q.x = x + nc * p->h * p->w;
-        q.y = y + nc * p->oh * p->ow;
-        if (pool_plane(&q)) {
-            /* a NaN: this plane as the reference computes it */
-            nncc_pool2d_params one = *p;
-            one.n = 1, one.c = 1;
-            nncc_pool2d_f32(&one, q.x, q.y, 0);
-        }
+    for (int64_t nc = 0; nc < p->n * p->c; nc++)
+        nncc_pool2d_plane_f32(p, x + nc * p->h * p->w, y + nc * p->oh * p->ow);
+}
+
+void nncc_pool2d_plane_f32(const nncc_pool2d_params *p, const float *x, float *y)
+{
+    plane q;
+    q.mode = p->kind == NNCC_POOL_MAX ? WIN_MAX : WIN_AVG;
+    q.include_pad = p->count_include_pad;
+    q.h = p->h, q.w = p->w, q.oh = p->oh, q.ow = p->ow, q.kh = p->kh, q.kw = p->kw;
+    q.sh = p->sh, q.sw = p->sw, q.pt = p->pt, q.pl = p->pl, q.pb = p->pb, q.pr = p->pr;
+    q.x = x, q.y = y;
+    if (pool_plane(&q)) {
+        /* a NaN: this plane as the reference computes it */
+        nncc_pool2d_params one = *p;
+        one.n = 1, one.c = 1;
+        nncc_pool2d_f32(&one, x, y, 0);
     }
 }
 

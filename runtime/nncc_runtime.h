@@ -213,6 +213,10 @@ void nncc_pool2d_f32(const nncc_pool2d_params *p, const float *x, float *y, int6
  * go to nncc_pool2d_f32. */
 int nncc_pool2d_fast_ok(const nncc_pool2d_params *p);
 void nncc_pool2d_fast_f32(const nncc_pool2d_params *p, const float *x, float *y);
+/* One plane of it (x: H x W, y: OH x OW; p->n, p->c and p->threads not
+ * read), on the calling thread: for kernels that pool what they computed
+ * (nncc_conv2d_implicit_pool_f32). Only where nncc_pool2d_fast_ok(p). */
+void nncc_pool2d_plane_f32(const nncc_pool2d_params *p, const float *x, float *y);
 
 /* The implicit GEMM followed by a 2-D max/average pool of its output
  * (nncc_pool2d_fast_ok(q)), without the convolution's full output: its

@@ -430,7 +430,9 @@ static void test_pool(void **state)
  * reference pool: stems (7x7/2 + MaxPool 3x3/2 pad 1, 3x3/2 + MaxPool ceil),
  * channel counts that leave a partial group and a partial panel, a 1x1
  * read in place, average pools, activations applied in the tile and after,
- * two images. */
+ * two images; in the OpenMP build the pooled rows split among 3 threads
+ * (the conv rows under a seam computed by both), and fewer rows than
+ * threads. */
 static void run_conv_pool(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t s, int64_t pad,
                           int act, int kind, int64_t pk, int64_t ps, int64_t ppad, int ceil_mode)
 {
@@ -478,6 +480,7 @@ static void test_conv_pool(void **state)
     run_conv_pool(1, 16, 9, 9, 20, 1, 1, 0, NNCC_ACT_NONE, NNCC_POOL_AVG, 3, 2, 1, 0);   /* 1x1 in place */
     run_conv_pool(1, 4, 16, 16, 7, 3, 1, 1, NNCC_ACT_SIGMOID, NNCC_POOL_AVG, 2, 2, 0, 0); /* act after */
     run_conv_pool(1, 3, 32, 32, 32, 3, 1, 1, NNCC_ACT_RELU, NNCC_POOL_MAX, 2, 2, 0, 0);  /* feature_extractor */
+    run_conv_pool(2, 3, 4, 4, 8, 3, 1, 1, NNCC_ACT_RELU, NNCC_POOL_MAX, 3, 2, 1, 0);     /* 2 pooled rows: threads idle */
 }
 
 /* GlobalAveragePool: nncc_global_avgpool_fast_f32 sums in vector lanes,
