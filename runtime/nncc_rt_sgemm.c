@@ -1607,6 +1607,8 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
      * the same number of tiles to within one (3 panels of a 14x14 map on 2
      * threads: 21 and 21 tiles, where whole runs of tiles gave 5 and 4) */
     const int64_t units = panels * tiles;
+    /* a tile's share of the next panel's cache lines (T_PF_BYTES) */
+    const int64_t lines = K * TC / 16, share = (lines + tiles - 1) / tiles;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -1628,10 +1630,9 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
                     d.bias = b ? b + g * mg + m0 : 0, d.nm = (int)min64(TC, mg - m0);
                     d.yc = y + o, d.ac = add ? add + o : 0;
                     d.npf = 0;
-                    if (pi + 1 < panels) { /* this tile's share of the next panel (T_PF_BYTES) */
-                        const int64_t lines = K * TC / 16, sl = (lines + tiles - 1) / tiles;
-                        d.pf = (const char *)(wp + (g * panels + pi + 1) * K * TC) + t * sl * 64;
-                        d.npf = min64(sl, lines - t * sl);
+                    if (pi + 1 < panels) {
+                        d.pf = (const char *)(wp + (g * panels + pi + 1) * K * TC) + t * share * 64;
+                        d.npf = min64(share, lines - t * share);
                     }
                     t_tile((int)min64(R, p->ow - ox), K, src + oy * wg + ox, off, wp + (g * panels + pi) * K * TC, &d);
                 }

@@ -259,6 +259,20 @@ static inline __m512 even_lanes(__m512 a, __m512 b)
         a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
 }
 
+static inline __m512 odd_lanes(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+}
+
+/* The lanes of a strip's loads from input column c0 on (need of them, at
+ * most 64) that fall inside the row [0, W): bit j for column c0 + j */
+static inline uint64_t row_lanes(const plane *q, int64_t c0, int64_t need)
+{
+    const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
+    return hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
+}
+
 /* whether the plane (n floats) holds a NaN */
 static int plane_has_nan(const float *x, int64_t n)
 {
@@ -335,9 +349,7 @@ WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t k
     for (int64_t ox = 0; ox < q->ow; ox += 16) {
         const int64_t cnt = q->ow - ox < 16 ? q->ow - ox : 16, c0 = ox * sw - q->pl;
         const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
-        const int64_t need = sw * (cnt - 1) + kw; /* input lanes read from c0 */
-        const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
-        const uint64_t m = hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
+        const uint64_t m = row_lanes(q, c0, sw * (cnt - 1) + kw);
         const __m512 colcnt = mode == WIN_AVG ? avg_colcnt(q, c0, cnt, kw, sw) : one;
         for (int64_t oy = 0; oy < q->oh; oy++) {
             const int64_t iy0 = oy * q->sh - q->pt;
@@ -386,15 +398,11 @@ WIN_SPECIALISE void pool_rows512(const plane *q, const int mode, const int64_t k
 static int pool_max33s2_512(const plane *q)
 {
     __m512 sum = _mm512_setzero_ps();
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512 fill = _mm512_set1_ps(-INFINITY);
     for (int64_t ox = 0; ox < q->ow; ox += 16) {
         const int64_t cnt = q->ow - ox < 16 ? q->ow - ox : 16, c0 = 2 * ox - q->pl;
         const __mmask16 keep = (__mmask16)((1u << cnt) - 1);
-        const int64_t need = 2 * (cnt - 1) + 3; /* input lanes read from c0 */
-        const int64_t lo = -c0 > 0 ? -c0 : 0, hi = q->w - c0 < need ? q->w - c0 : need;
-        const uint64_t m = hi > lo ? (hi >= 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1) : 0;
+        const uint64_t m = row_lanes(q, c0, 2 * (cnt - 1) + 3);
         const __mmask16 ma = (__mmask16)m, mb = (__mmask16)(m >> 16), mc = (__mmask16)(m >> 32);
         /* row iy's three vectors (fill outside the plane) */
 #define NNCC_ROW3(iy, a, b, c)                                                   \
@@ -422,7 +430,7 @@ static int pool_max33s2_512(const plane *q)
             sa = _mm512_add_ps(sa, _mm512_add_ps(_mm512_add_ps(a1, a2), _mm512_add_ps(b1, b2)));
             sc = _mm512_add_ps(sc, _mm512_add_ps(c1, c2));
             pa = a2, pb = b2, pc = c2;
-            const __m512 e = _mm512_permutex2var_ps(a, even, b), o = _mm512_permutex2var_ps(a, odd, b);
+            const __m512 e = even_lanes(a, b), o = odd_lanes(a, b);
             const __m512 e2 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(e), 1));
             _mm512_mask_storeu_ps(q->y + oy * q->ow + ox, keep, _mm512_max_ps(_mm512_max_ps(e, o), e2));
         }
