@@ -1190,6 +1190,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
         npg++;
     npg = npg < pairs ? npg : pairs;
     const int64_t nitems = nblocks * npg;
+    nncc_par par;
+    nncc_par_init(&par, nt, nitems);
     /* one team for the whole call: the copy, then the tiles (a fork and join
      * cost microseconds, as much as a small layer) */
 #ifdef _OPENMP
@@ -1197,15 +1199,20 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
+            const int64_t me = nncc_par_me();
+            if (n + g > 0) { /* every thread done with the last group's items */
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp single
+#endif
+                nncc_par_init(&par, nt, nitems);
+            }
             const float *src = implicit_prepare(&ip, x + (n * p->c + g * cg) * ip.hw);
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
             implicit_out o;
             implicit_out_init(&o, &ip, y + yoff, add ? add + yoff : 0, b ? b + g * mg : 0);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (int64_t it = 0; it < nitems; it++) {
+            for (int64_t it, k = 0; (it = nncc_par_take(&par, me, &k)) >= 0;) {
                 const int64_t jb = it / npg, pg = it % npg;
                 implicit_run(&ip, src, ag, pg * pairs / npg * 2, min64((pg + 1) * pairs / npg * 2, panels),
                              jb * ip.ntiles / nblocks, (jb + 1) * ip.ntiles / nblocks, &o);
@@ -1252,46 +1259,54 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
     float *const bufs = scratch + nncc_conv2d_implicit_scratch_size(p);
 #ifdef _OPENMP
     const int nt = p->threads > 1 ? (int)p->threads : 1;
+#else
+    const int nt = 1;
 #endif
-    /* each thread its share of the pooled rows, for all channels: the conv
-     * rows under them (one more at a seam) into its own buffer, two panels
-     * at a time, pooled from there. Split by rows, not by channels: 64
-     * channels are 10.67 panels of 6, which two threads shared 5 and 6. */
+    /* bands of pooled rows, two a thread (nncc_par), for all channels: the
+     * conv rows under a band (one more at a seam) into the thread's buffer,
+     * two panels at a time, pooled from there. Split by rows, not by
+     * channels: 64 channels are 10.67 panels of 6, which two threads shared
+     * 5 and 6. */
+    const int64_t bands = nt > 1 ? 2 * nt : 1;
+    nncc_par par;
+    nncc_par_init(&par, nt, bands);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     for (int64_t n = 0; n < p->n; n++) {
-        const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
+        const int64_t me = nncc_par_me();
+        if (n > 0) { /* every thread done with the last image's bands */
 #ifdef _OPENMP
-        const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-        const int64_t me = 0, team = 1;
+#pragma omp barrier
+#pragma omp single
 #endif
+            nncc_par_init(&par, nt, bands);
+        }
+        const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
         float *const buf = bufs + me * POOL_GROUP * npix;
-        const int64_t a = me * q->oh / team, e = (me + 1) * q->oh / team;
-        const int64_t s = a * q->sh - q->pt; /* the first conv row the rows read */
-        const int64_t r0 = s > 0 ? s : 0, r1 = min64(p->oh, (e - 1) * q->sh - q->pt + q->kh);
-        int64_t t0, t1;
-        tiles_of_rows(&ip, r0, r1, &t0, &t1);
-        nncc_pool2d_params one = *q; /* rows [a, e) of one channel, this thread */
-        one.oh = e - a, one.h = r1 - r0;
-        one.pt = s > 0 ? 0 : q->pt;
-        for (int64_t pa = 0; a < e && pa < ip.panels; pa += 2) {
-            const int64_t pb = min64(pa + 2, ip.panels), m0 = pa * MR, gm = min64(pb * MR, p->m) - m0;
-            implicit_out o;
-            implicit_out_init(&o, &ip, buf, 0, b ? b + m0 : 0);
-            o.mg = gm;
-            implicit_run(&ip, src, wp + m0 * ip.K, 0, pb - pa, t0, t1, &o);
-            for (int64_t c = 0; c < gm; c++) {
-                float *const rows = buf + c * npix + r0 * p->ow;
-                if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
-                    nncc_act_f32(&p->act, (r1 - r0) * p->ow, rows);
-                nncc_pool2d_plane_f32(&one, rows, y + (n * p->m + m0 + c) * opix + a * q->ow);
+        for (int64_t u, k = 0; (u = nncc_par_take(&par, me, &k)) >= 0;) {
+            const int64_t a = u * q->oh / bands, e = (u + 1) * q->oh / bands;
+            const int64_t s = a * q->sh - q->pt; /* the first conv row the rows read */
+            const int64_t r0 = s > 0 ? s : 0, r1 = min64(p->oh, (e - 1) * q->sh - q->pt + q->kh);
+            int64_t t0, t1;
+            tiles_of_rows(&ip, r0, r1, &t0, &t1);
+            nncc_pool2d_params one = *q; /* rows [a, e) of one channel: the band */
+            one.oh = e - a, one.h = r1 - r0;
+            one.pt = s > 0 ? 0 : q->pt;
+            for (int64_t pa = 0; a < e && pa < ip.panels; pa += 2) {
+                const int64_t pb = min64(pa + 2, ip.panels), m0 = pa * MR, gm = min64(pb * MR, p->m) - m0;
+                implicit_out o;
+                implicit_out_init(&o, &ip, buf, 0, b ? b + m0 : 0);
+                o.mg = gm;
+                implicit_run(&ip, src, wp + m0 * ip.K, 0, pb - pa, t0, t1, &o);
+                for (int64_t c = 0; c < gm; c++) {
+                    float *const rows = buf + c * npix + r0 * p->ow;
+                    if (p->act.kind != NNCC_ACT_NONE && !ip.clamp)
+                        nncc_act_f32(&p->act, (r1 - r0) * p->ow, rows);
+                    nncc_pool2d_plane_f32(&one, rows, y + (n * p->m + m0 + c) * opix + a * q->ow);
+                }
             }
         }
-#ifdef _OPENMP
-#pragma omp barrier /* the next image's copy overwrites what this one reads */
-#endif
     }
 }
 
@@ -1609,33 +1624,38 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
     const int64_t units = panels * tiles;
     /* a tile's share of the next panel's cache lines (T_PF_BYTES) */
     const int64_t lines = K * TC / 16, share = (lines + tiles - 1) / tiles;
+    nncc_par par;
+    nncc_par_init(&par, nt, units);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
+            const int64_t me = nncc_par_me();
+            if (n + g > 0) { /* every thread done with the last group's units */
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp single
+#endif
+                nncc_par_init(&par, nt, units);
+            }
             const float *xg = x + (n * p->c + g * cg) * hw;
             const int64_t yoff = (n * p->m + g * mg) * npix;
             if (!direct)
                 implicit_copy(p, xg, spy, spx, hg, wg, pad);
             const float *src = direct ? xg : pad;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (int64_t it = 0; it < nt; it++) {
-                t_dst d = { .npix = npix, .clamp = clamp, .lo = lo, .hi = hi };
-                for (int64_t u = it * units / nt; u < (it + 1) * units / nt; u++) {
-                    const int64_t pi = u / tiles, t = u % tiles, m0 = pi * TC;
-                    const int64_t oy = t / per_row, ox = t % per_row * R, o = yoff + m0 * npix + oy * p->ow + ox;
-                    d.bias = b ? b + g * mg + m0 : 0, d.nm = (int)min64(TC, mg - m0);
-                    d.yc = y + o, d.ac = add ? add + o : 0;
-                    d.npf = 0;
-                    if (pi + 1 < panels) {
-                        d.pf = (const char *)(wp + (g * panels + pi + 1) * K * TC) + t * share * 64;
-                        d.npf = min64(share, lines - t * share);
-                    }
-                    t_tile((int)min64(R, p->ow - ox), K, src + oy * wg + ox, off, wp + (g * panels + pi) * K * TC, &d);
+            t_dst d = { .npix = npix, .clamp = clamp, .lo = lo, .hi = hi };
+            for (int64_t u, k = 0; (u = nncc_par_take(&par, me, &k)) >= 0;) {
+                const int64_t pi = u / tiles, t = u % tiles, m0 = pi * TC;
+                const int64_t oy = t / per_row, ox = t % per_row * R, o = yoff + m0 * npix + oy * p->ow + ox;
+                d.bias = b ? b + g * mg + m0 : 0, d.nm = (int)min64(TC, mg - m0);
+                d.yc = y + o, d.ac = add ? add + o : 0;
+                d.npf = 0;
+                if (pi + 1 < panels) {
+                    d.pf = (const char *)(wp + (g * panels + pi + 1) * K * TC) + t * share * 64;
+                    d.npf = min64(share, lines - t * share);
                 }
+                t_tile((int)min64(R, p->ow - ox), K, src + oy * wg + ox, off, wp + (g * panels + pi) * K * TC, &d);
             }
         }
     }
@@ -2073,33 +2093,25 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     const int nt = p->threads > 1 ? (int)p->threads : 1;
     /* the work items: (image, block, range of output panels), in that
      * order; the panels are split (at pairs) only when there are fewer
-     * than 8 blocks a thread. An item costs its micro-kernel tiles times
-     * its panels (the last block of an image may have fewer tiles), and
-     * each thread takes the items whose middle falls in its share of the
-     * total: a contiguous run, so it transforms each block it meets once. */
+     * than 8 blocks a thread. Each thread takes a contiguous run of items
+     * (nncc_par), so it transforms each block it meets once. */
     const int64_t pairs = (panels + 1) / 2, nbt = p->n * nb;
     const int64_t mparts = nt > 1 ? min64(pairs, (8 * nt + nbt - 1) / nbt) : 1;
-    const int64_t items = nbt * mparts, total = p->n * ((T + TW - 1) / TW) * panels;
+    const int64_t items = nbt * mparts;
+    nncc_par par;
+    nncc_par_init(&par, nt, items);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
 #endif
     {
-#ifdef _OPENMP
-        const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-        const int64_t me = 0, team = 1;
-#endif
+        const int64_t me = nncc_par_me();
         float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C, bw);
-        int64_t have = -1, done = 0; /* the (image, block) V holds; the cost of the items before */
-        for (int64_t it = 0; it < items; it++) {
+        int64_t have = -1; /* the (image, block) V holds */
+        for (int64_t it, k = 0; (it = nncc_par_take(&par, me, &k)) >= 0;) {
             const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * bw;
             const int64_t t1 = min64(t0 + bw, T), nsub = (t1 - t0 + TW - 1) / TW;
             const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
-            const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts)), cost = nsub * (p1 - p0);
-            const int64_t mid2 = 2 * done + cost; /* twice the item's middle */
-            done += cost;
-            if (mid2 * team / (2 * total) != me)
-                continue;
+            const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts));
             if (have != nbk) {
                 wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, bw, V);
                 have = nbk;
@@ -2269,7 +2281,10 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
     const int biased = p->bias != NNCC_BIAS_NONE && c;
 #ifdef _OPENMP
     const int nt = p->threads > 1 && M * N * K >= PAR_MACS ? (int)p->threads : 1;
+#else
+    const int nt = 1;
 #endif
+    nncc_par par;
     if (biased || K == 0) {
         if (biased)
             fill_bias(p, c, y);
@@ -2282,10 +2297,11 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
             const float *x = p->trans_a ? a + i : a + i * K;
             const int64_t xs = p->trans_a ? M : 1;
             float *yr = y + i * N;
+            nncc_par_init(&par, nt, panels);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && panels > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1 && panels > 1)
 #endif
-            for (int64_t jp = 0; jp < panels; jp++) {
+            for (int64_t me = nncc_par_me(), k = 0, jp; (jp = nncc_par_take(&par, me, &k)) >= 0;) {
                 float acc[NR];
                 gemv_panel(K, x, xs, bp + jp * K * NR, acc);
                 const int64_t nr = min64(NR, N - jp * NR);
@@ -2309,11 +2325,12 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
                 const int64_t mc = min64(MC, M - i0), ipanels = (mc + MR - 1) / MR;
                 pack_a_gemm(p, a, i0, mc, k0, kc, scratch);
                 /* B panels write disjoint columns of Y: threads share them
-                 * (dynamic: a thread the OS holds back takes fewer) */
+                 * (nncc_par: a thread the OS holds back takes fewer) */
+                nncc_par_init(&par, nt, nq);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(dynamic) if (nt > 1 && nq > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1 && nq > 1)
 #endif
-                for (int64_t q = 0; q < nq; q++) {
+                for (int64_t me = nncc_par_me(), k = 0, q; (q = nncc_par_take(&par, me, &k)) >= 0;) {
                     const int64_t jp = q * step;
                     const float *b0 = bp + jp * K * NR + k0 * NR;
                     for (int64_t ip = 0; ip < ipanels; ip++) {

@@ -941,21 +941,16 @@ WIN_SPECIALISE void dw_planes512(const nncc_conv2d_params *p, const float *x, co
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f, hi = ak == NNCC_ACT_CLIP ? p->act.beta : 0.0f;
     const int64_t mult = p->m / p->c, osz = p->oh * p->ow, ntap = p->kh * p->kw, ps = dw_plane_size(p);
+    nncc_par par;
+    nncc_par_init(&par, nt, p->n * p->c);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#else
-    (void)nt;
+#pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
-    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
+    for (int64_t me = nncc_par_me(), k = 0, nc; (nc = nncc_par_take(&par, me, &k)) >= 0;) {
         /* the channel; no division with one image (a division costs as
          * much as a small plane's set-up) */
         const int64_t c = nc < p->c ? nc : nc % p->c;
-#ifdef _OPENMP
-        const float *const zr = scratch + (int64_t)omp_get_thread_num() * ps;
-#else
-        const float *const zr = scratch;
-        (void)ps;
-#endif
+        const float *const zr = scratch + me * ps;
         for (int64_t j = 0; j < mult; j++) {
             const int64_t m = c * mult + j, o = (nc * mult + j) * osz; /* output plane (n, m) */
             const float *wm = w + m * ntap, *xc = x + nc * p->h * p->w;
@@ -994,12 +989,11 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
 #ifdef _OPENMP
     const int64_t work = p->n * (p->c * p->h * p->w + p->m * osz); /* floats read and written */
     const int nt = p->threads > 1 && p->n * p->c > 1 && work >= WIN_PAR_MIN ? (int)p->threads : 1;
+#else
+    const int nt = 1;
 #endif
 #if defined(NNCC_WIN_AVX512)
     if ((p->sw == 1 || p->sw == 2) && p->kw <= 16) {
-#ifndef _OPENMP
-        const int nt = 1;
-#endif
         dw_plan plan;
         dw_plan_init(p, &plan);
         /* a zero row (rows outside the input) in each thread's scratch */
@@ -1035,15 +1029,13 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
     int64_t hp, wp;
     dw_geometry(p, &hp, &wp);
     const int64_t ps = dw_plane_size(p);
+    nncc_par par;
+    nncc_par_init(&par, nt, p->n * p->c);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
-    for (int64_t nc = 0; nc < p->n * p->c; nc++) {
-#ifdef _OPENMP
-        float *const pad = scratch + (int64_t)omp_get_thread_num() * ps;
-#else
-        float *const pad = scratch;
-#endif
+    for (int64_t me = nncc_par_me(), k = 0, nc; (nc = nncc_par_take(&par, me, &k)) >= 0;) {
+        float *const pad = scratch + me * ps;
         const int64_t n = nc / p->c, c = nc % p->c;
         for (int64_t s = hp * wp; s < ps; s++)
             pad[s] = 0.0f;

@@ -90,6 +90,73 @@ typedef struct {
 void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y);
 
 /* ------------------------------------------------------------------------ */
+/* Work sharing among a kernel's OpenMP threads                              */
+/* ------------------------------------------------------------------------ */
+/* Units [0, units) in one contiguous run per thread, as a static schedule
+ * splits them. Inside the team's parallel region thread `me` calls
+ * nncc_par_take(s, me, &k) (k starting at 0) until it returns -1: its own
+ * run's units first, in order (the static schedule's cache locality, one
+ * uncontended atomic add per unit), then whatever is left of the other
+ * runs. So a thread that the machine holds back (another program on its
+ * core, a slower core) does not hold up the layer: the others take its
+ * units. Initialise before the region, or in a `single` after a barrier.
+ * Inline, so that each kernel file gets the version its own flags
+ * (-fopenmp or not) call for. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#define NNCC_PAR_MAX 64 /* runs; threads past the 64th only take others' units */
+typedef struct {
+    int64_t next, end;
+    int64_t pad[6]; /* a cache line per run */
+} nncc_par_run;
+typedef struct {
+    nncc_par_run run[NNCC_PAR_MAX];
+    int64_t nt;
+} nncc_par;
+
+static inline void nncc_par_init(nncc_par *s, int64_t nt, int64_t units)
+{
+    nt = nt < 1 ? 1 : nt > NNCC_PAR_MAX ? NNCC_PAR_MAX : nt;
+    s->nt = nt;
+    for (int64_t t = 0; t < nt; t++) {
+        s->run[t].next = t * units / nt;
+        s->run[t].end = (t + 1) * units / nt;
+    }
+}
+
+static inline int64_t nncc_par_take(nncc_par *s, int64_t me, int64_t *k)
+{
+    for (; *k < s->nt; ++*k) {
+        nncc_par_run *r = &s->run[(me + *k) % s->nt];
+        int64_t u;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+        u = r->next;
+        if (u >= r->end) /* done: no write to another thread's line */
+            continue;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+        u = r->next++;
+        if (u < r->end)
+            return u;
+    }
+    return -1;
+}
+
+/* this thread's number in its team (0 without OpenMP) */
+static inline int64_t nncc_par_me(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* Convolution                                                               */
 /* ------------------------------------------------------------------------ */
 typedef struct {

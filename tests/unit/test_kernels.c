@@ -16,6 +16,9 @@
  *   nncc_pool2d_fast_f32 (max, average) vs  nncc_pool2d_f32
  *   nncc_global_avgpool_fast_f32        vs  nncc_global_avgpool_f32
  *   nncc_gemm_f32 (blocked)             vs  nncc_gemm_ref_f32 (plain loops)
+ *   nncc_par_take (the threads' work sharing): every unit once, own run
+ *   first; in the OpenMP builds, a thread that comes late finds its run
+ *   taken
  *
  * Built twice by CMake: as test_kernels (the target's default flags, so the
  * portable micro-kernel) and, where the compiler takes -mavx2 -mfma, as
@@ -560,6 +563,68 @@ static void test_gemm(void **state)
     run_gemm(64, 300, 200, 0, 0, NNCC_BIAS_FULL, NNCC_ACT_RELU);
 }
 
+/* One thread alone takes every unit once: its own run in order, then the
+ * other runs' from the next thread on (units 10 in runs of 3, 3, 4) */
+static void test_par_order(void **state)
+{
+    (void)state;
+    static const int64_t want[3][10] = { { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+                                         { 3, 4, 5, 6, 7, 8, 9, 0, 1, 2 },
+                                         { 6, 7, 8, 9, 0, 1, 2, 3, 4, 5 } };
+    for (int64_t me = 0; me < 3; me++) {
+        nncc_par s;
+        nncc_par_init(&s, 3, 10);
+        int64_t k = 0;
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(nncc_par_take(&s, me, &k), want[me][i]);
+        assert_int_equal(nncc_par_take(&s, me, &k), -1);
+    }
+    nncc_par s; /* fewer units than runs ([0,0) [0,1) [1,1) [1,2)): the empty ones give nothing */
+    nncc_par_init(&s, 4, 2);
+    int64_t k = 0;
+    assert_int_equal(nncc_par_take(&s, 3, &k), 1);
+    assert_int_equal(nncc_par_take(&s, 3, &k), 0);
+    assert_int_equal(nncc_par_take(&s, 3, &k), -1);
+}
+
+#ifdef _OPENMP
+/* With OpenMP: 3 threads share 3000 units; thread 2 starts only after the
+ * other two have finished, so they must have taken its whole run, and
+ * every unit goes to exactly one thread (with fewer threads than asked
+ * for, the others take the missing thread's run all the same) */
+static void test_par_late_thread(void **state)
+{
+    (void)state;
+    enum { UNITS = 3000 };
+    static int taken[UNITS];
+    int done = 0, got2 = 0;
+    nncc_par s;
+    nncc_par_init(&s, 3, UNITS);
+    memset(taken, 0, sizeof taken);
+#pragma omp parallel num_threads(3)
+    {
+        const int64_t me = nncc_par_me();
+        for (int d = 0; me == 2 && d < 2;) { /* no barrier: the others never wait for this one */
+#pragma omp atomic read
+            d = done;
+        }
+        int n = 0;
+        for (int64_t u, k = 0; (u = nncc_par_take(&s, me, &k)) >= 0; n++) {
+#pragma omp atomic update
+            taken[u]++;
+        }
+        if (me < 2) {
+#pragma omp atomic update
+            done++;
+        } else
+            got2 = n;
+    }
+    for (int u = 0; u < UNITS; u++)
+        assert_int_equal(taken[u], 1);
+    assert_int_equal(got2, 0);
+}
+#endif
+
 int main(void)
 {
     if (kt_cpu_lacks_target())
@@ -573,6 +638,10 @@ int main(void)
         cmocka_unit_test(test_conv_pool),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_par_order),
+#ifdef _OPENMP
+        cmocka_unit_test(test_par_late_thread),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
