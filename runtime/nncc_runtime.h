@@ -104,8 +104,10 @@ void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y);
  * (-fopenmp or not) call for. */
 #ifdef _OPENMP
 #include <omp.h>
-#endif
 #define NNCC_PAR_MAX 64 /* runs; threads past the 64th only take others' units */
+#else
+#define NNCC_PAR_MAX 1 /* one thread: 72 bytes of stack, not 4 KB (firmware stacks are small) */
+#endif
 typedef struct {
     int64_t next, end;
     int64_t pad[6]; /* a cache line per run */

@@ -563,14 +563,21 @@ static void test_gemm(void **state)
     run_gemm(64, 300, 200, 0, 0, NNCC_BIAS_FULL, NNCC_ACT_RELU);
 }
 
-/* One thread alone takes every unit once: its own run in order, then the
- * other runs' from the next thread on (units 10 in runs of 3, 3, 4) */
+/* One thread alone takes every unit once: with OpenMP its own run in
+ * order, then the other runs' from the next thread on (units 10 in runs of
+ * 3, 3, 4); without, there is one run (NNCC_PAR_MAX 1) */
 static void test_par_order(void **state)
 {
     (void)state;
+#if NNCC_PAR_MAX >= 4
     static const int64_t want[3][10] = { { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
                                          { 3, 4, 5, 6, 7, 8, 9, 0, 1, 2 },
                                          { 6, 7, 8, 9, 0, 1, 2, 3, 4, 5 } };
+#else
+    static const int64_t want[3][10] = { { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+                                         { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+                                         { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 } };
+#endif
     for (int64_t me = 0; me < 3; me++) {
         nncc_par s;
         nncc_par_init(&s, 3, 10);
@@ -582,8 +589,8 @@ static void test_par_order(void **state)
     nncc_par s; /* fewer units than runs ([0,0) [0,1) [1,1) [1,2)): the empty ones give nothing */
     nncc_par_init(&s, 4, 2);
     int64_t k = 0;
-    assert_int_equal(nncc_par_take(&s, 3, &k), 1);
-    assert_int_equal(nncc_par_take(&s, 3, &k), 0);
+    assert_int_equal(nncc_par_take(&s, 3, &k), NNCC_PAR_MAX >= 4 ? 1 : 0);
+    assert_int_equal(nncc_par_take(&s, 3, &k), NNCC_PAR_MAX >= 4 ? 0 : 1);
     assert_int_equal(nncc_par_take(&s, 3, &k), -1);
 }
 
