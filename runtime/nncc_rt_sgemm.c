@@ -1200,13 +1200,8 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
             const int64_t me = nncc_par_me();
-            if (n + g > 0) { /* every thread done with the last group's items */
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp single
-#endif
-                nncc_par_init(&par, nt, nitems);
-            }
+            if (n + g > 0) /* every thread done with the last group's items */
+                nncc_par_next_round(&par, nt, nitems);
             const float *src = implicit_prepare(&ip, x + (n * p->c + g * cg) * ip.hw);
             const float *ag = wp + g * panels * MR * K;
             const int64_t yoff = (n * p->m + g * mg) * npix;
@@ -1275,13 +1270,8 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
 #endif
     for (int64_t n = 0; n < p->n; n++) {
         const int64_t me = nncc_par_me();
-        if (n > 0) { /* every thread done with the last image's bands */
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp single
-#endif
-            nncc_par_init(&par, nt, bands);
-        }
+        if (n > 0) /* every thread done with the last image's bands */
+            nncc_par_next_round(&par, nt, bands);
         const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
         float *const buf = bufs + me * POOL_GROUP * npix;
         for (int64_t u, k = 0; (u = nncc_par_take(&par, me, &k)) >= 0;) {
@@ -1632,13 +1622,8 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
     for (int64_t n = 0; n < p->n; n++) {
         for (int64_t g = 0; g < p->group; g++) {
             const int64_t me = nncc_par_me();
-            if (n + g > 0) { /* every thread done with the last group's units */
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp single
-#endif
-                nncc_par_init(&par, nt, units);
-            }
+            if (n + g > 0) /* every thread done with the last group's units */
+                nncc_par_next_round(&par, nt, units);
             const float *xg = x + (n * p->c + g * cg) * hw;
             const int64_t yoff = (n * p->m + g * mg) * npix;
             if (!direct)

@@ -99,7 +99,7 @@ void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y);
  * uncontended atomic add per unit), then whatever is left of the other
  * runs. So a thread that the machine holds back (another program on its
  * core, a slower core) does not hold up the layer: the others take its
- * units. Initialise before the region, or in a `single` after a barrier.
+ * units. Initialise before the region (nncc_par_next_round inside it).
  * Inline, so that each kernel file gets the version its own flags
  * (-fopenmp or not) call for. */
 #ifdef _OPENMP
@@ -146,6 +146,17 @@ static inline int64_t nncc_par_take(nncc_par *s, int64_t me, int64_t *k)
             return u;
     }
     return -1;
+}
+
+/* Inside the region, between two rounds of units (the next image or
+ * group): every thread finishes the last round, then one starts the next */
+static inline void nncc_par_next_round(nncc_par *s, int64_t nt, int64_t units)
+{
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp single
+#endif
+    nncc_par_init(s, nt, units);
 }
 
 /* this thread's number in its team (0 without OpenMP) */
