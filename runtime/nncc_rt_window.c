@@ -946,7 +946,7 @@ WIN_SPECIALISE void dw_planes512(const nncc_conv2d_params *p, const float *x, co
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
-    for (int64_t me = nncc_par_me(), k = 0, nc; (nc = nncc_par_take(&par, me, &k)) >= 0;) {
+    for (int64_t me = nncc_par_me(), run = 0, nc; (nc = nncc_par_take(&par, me, &run)) >= 0;) {
         /* the channel; no division with one image (a division costs as
          * much as a small plane's set-up) */
         const int64_t c = nc < p->c ? nc : nc % p->c;
@@ -1034,7 +1034,7 @@ void nncc_conv2d_depthwise_f32(const nncc_conv2d_params *p, const float *x, cons
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
-    for (int64_t me = nncc_par_me(), k = 0, nc; (nc = nncc_par_take(&par, me, &k)) >= 0;) {
+    for (int64_t me = nncc_par_me(), run = 0, nc; (nc = nncc_par_take(&par, me, &run)) >= 0;) {
         float *const pad = scratch + me * ps;
         const int64_t n = nc / p->c, c = nc % p->c;
         for (int64_t s = hp * wp; s < ps; s++)
