@@ -38,9 +38,6 @@
 
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define NNCC_SGEMM_AVX2 1
@@ -747,20 +744,22 @@ void nncc_conv2d_gemm_f32(const nncc_conv2d_params *p, const float *x, const flo
             const int64_t yoff = (n * p->m + g * mg) * npix;
             const int64_t nblocks = (npix + NC - 1) / NC;
             /* blocks of NC pixels write disjoint columns of Y: with OpenMP
-             * (and p->threads > 1) threads share them, each with its own
-             * block of scratch */
+             * (and p->threads > 1) threads share them (nncc_par), each with
+             * its own block of scratch */
 #ifdef _OPENMP
             const int nt = p->threads > 1 ? (int)p->threads : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblocks > 1)
+#else
+            const int nt = 1;
 #endif
-            for (int64_t jb = 0; jb < nblocks; jb++) {
+            nncc_par par;
+            nncc_par_init(&par, nt, nblocks);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1 && nblocks > 1)
+#endif
+            for (int64_t me = nncc_par_me(), run = 0, jb; (jb = nncc_par_take(&par, me, &run)) >= 0;) {
                 const int64_t j0 = jb * NC;
                 const int64_t nc = min64(NC, npix - j0), ncp = (nc + NR - 1) / NR * NR;
-#ifdef _OPENMP
-                float *const bp = scratch + (int64_t)omp_get_thread_num() * min64(K, KC) * min64((npix + NR - 1) / NR * NR, NC);
-#else
-                float *const bp = scratch;
-#endif
+                float *const bp = scratch + me * min64(K, KC) * min64((npix + NR - 1) / NR * NR, NC);
                 for (int64_t k0 = 0; k0 < K; k0 += KC) {
                     const int64_t kc = min64(KC, K - k0);
                     const int last = k0 + kc == K;
@@ -1207,7 +1206,7 @@ void nncc_conv2d_implicit_f32(const nncc_conv2d_params *p, const float *x, const
             const int64_t yoff = (n * p->m + g * mg) * npix;
             implicit_out o;
             implicit_out_init(&o, &ip, y + yoff, add ? add + yoff : 0, b ? b + g * mg : 0);
-            for (int64_t it, k = 0; (it = nncc_par_take(&par, me, &k)) >= 0;) {
+            for (int64_t it, run = 0; (it = nncc_par_take(&par, me, &run)) >= 0;) {
                 const int64_t jb = it / npg, pg = it % npg;
                 implicit_run(&ip, src, ag, pg * pairs / npg * 2, min64((pg + 1) * pairs / npg * 2, panels),
                              jb * ip.ntiles / nblocks, (jb + 1) * ip.ntiles / nblocks, &o);
@@ -1274,7 +1273,7 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
             nncc_par_next_round(&par, nt, bands);
         const float *src = implicit_prepare(&ip, x + n * p->c * ip.hw);
         float *const buf = bufs + me * POOL_GROUP * npix;
-        for (int64_t u, k = 0; (u = nncc_par_take(&par, me, &k)) >= 0;) {
+        for (int64_t u, run = 0; (u = nncc_par_take(&par, me, &run)) >= 0;) {
             const int64_t a = u * q->oh / bands, e = (u + 1) * q->oh / bands;
             const int64_t s = a * q->sh - q->pt; /* the first conv row the rows read */
             const int64_t r0 = s > 0 ? s : 0, r1 = min64(p->oh, (e - 1) * q->sh - q->pt + q->kh);
@@ -1630,7 +1629,7 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
                 implicit_copy(p, xg, spy, spx, hg, wg, pad);
             const float *src = direct ? xg : pad;
             t_dst d = { .npix = npix, .clamp = clamp, .lo = lo, .hi = hi };
-            for (int64_t u, k = 0; (u = nncc_par_take(&par, me, &k)) >= 0;) {
+            for (int64_t u, run = 0; (u = nncc_par_take(&par, me, &run)) >= 0;) {
                 const int64_t pi = u / tiles, t = u % tiles, m0 = pi * TC;
                 const int64_t oy = t / per_row, ox = t % per_row * R, o = yoff + m0 * npix + oy * p->ow + ox;
                 d.bias = b ? b + g * mg + m0 : 0, d.nm = (int)min64(TC, mg - m0);
@@ -2092,7 +2091,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
         const int64_t me = nncc_par_me();
         float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C, bw);
         int64_t have = -1; /* the (image, block) V holds */
-        for (int64_t it, k = 0; (it = nncc_par_take(&par, me, &k)) >= 0;) {
+        for (int64_t it, run = 0; (it = nncc_par_take(&par, me, &run)) >= 0;) {
             const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * bw;
             const int64_t t1 = min64(t0 + bw, T), nsub = (t1 - t0 + TW - 1) / TW;
             const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
@@ -2286,7 +2285,7 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1 && panels > 1)
 #endif
-            for (int64_t me = nncc_par_me(), k = 0, jp; (jp = nncc_par_take(&par, me, &k)) >= 0;) {
+            for (int64_t me = nncc_par_me(), run = 0, jp; (jp = nncc_par_take(&par, me, &run)) >= 0;) {
                 float acc[NR];
                 gemv_panel(K, x, xs, bp + jp * K * NR, acc);
                 const int64_t nr = min64(NR, N - jp * NR);
@@ -2315,7 +2314,7 @@ static void sgemm_one(const nncc_sgemm_params *p, const float *a, const float *b
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1 && nq > 1)
 #endif
-                for (int64_t me = nncc_par_me(), k = 0, q; (q = nncc_par_take(&par, me, &k)) >= 0;) {
+                for (int64_t me = nncc_par_me(), run = 0, q; (q = nncc_par_take(&par, me, &run)) >= 0;) {
                     const int64_t jp = q * step;
                     const float *b0 = bp + jp * K * NR + k0 * NR;
                     for (int64_t ip = 0; ip < ipanels; ip++) {

@@ -52,9 +52,6 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>

@@ -94,7 +94,8 @@ void nncc_act_f32(const nncc_act_params *a, int64_t n, float *y);
 /* ------------------------------------------------------------------------ */
 /* Units [0, units) in one contiguous run per thread, as a static schedule
  * splits them. Inside the team's parallel region thread `me` calls
- * nncc_par_take(s, me, &k) (k starting at 0) until it returns -1: its own
+ * nncc_par_take(s, me, &run) (run starting at 0: which run it is taking
+ * from, counted from its own) until it returns -1: its own
  * run's units first, in order (the static schedule's cache locality, one
  * uncontended atomic add per unit), then whatever is left of the other
  * runs. So a thread that the machine holds back (another program on its
@@ -127,10 +128,10 @@ static inline void nncc_par_init(nncc_par *s, int64_t nt, int64_t units)
     }
 }
 
-static inline int64_t nncc_par_take(nncc_par *s, int64_t me, int64_t *k)
+static inline int64_t nncc_par_take(nncc_par *s, int64_t me, int64_t *run)
 {
-    for (; *k < s->nt; ++*k) {
-        nncc_par_run *r = &s->run[(me + *k) % s->nt];
+    for (; *run < s->nt; ++*run) {
+        nncc_par_run *r = &s->run[(me + *run) % s->nt];
         int64_t u;
 #ifdef _OPENMP
 #pragma omp atomic read
