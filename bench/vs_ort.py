@@ -27,6 +27,12 @@ Prints a markdown table: median latency and the p10-p90 spread of all
 single-inference times, nncc / ORT (below 1: nncc faster), GFLOP/s (2 flops
 per multiply-accumulate counted by nncc --report) and % of the peak: T
 times bench/peak.c's one-core FMA throughput, built with the same flags.
+With 2 threads on Linux it also measures, before and after every round, how
+far apart CPUs 0 and 1 are (bench/pingpong.c: a cache line's round trip):
+a VM's host moves its vCPUs between one L3 (under ~150 ns) and two dies
+(~400 ns), where two-thread runs of both runtimes slow down. The table gets
+the range, and a second table gives nncc / ORT from only the rounds that
+ran wholly on one L3 and only those wholly on two dies.
 
   python3 bench/vs_ort.py --nncc build/nncc
   python3 bench/vs_ort.py --models resnet18 --threads 1 --rounds 5
@@ -178,21 +184,51 @@ def bench_model(args, name, workdir, cflags_base, peak):
             v["runner"].time(2)
             one.append(float(np.median(v["runner"].time(3))))
     runs = args.runs or int(min(500, max(3, args.round_ms * 1e3 / max(one))))
+    trips = []  # the vCPUs' round trip before and after each round (where measured)
     for r in range(args.rounds):
+        before = round_trip(args.pingpong) if args.pingpong else None
         for v in variants:
             if v["kind"] == "nncc":
                 out = compare.sh(v["argv"] + [str(runs)], env=v["env"])
                 v["times"] += [float(x) for x in out.split()]
             else:
                 v["times"] += v["runner"].time(runs)
+        if args.pingpong:
+            trips.append((before, round_trip(args.pingpong)))
         print("  %s: round %d/%d (%d runs each)" % (name, r + 1, args.rounds, runs), file=sys.stderr)
     rows = []
     for t in args.threads:
         nv = [v for v in variants if v["t"] == t and v["kind"] == "nncc"][0]
         ov = [v for v in variants if v["t"] == t and v["kind"] == "ort"][0]
         rows.append(dict(model=name, t=t, macs=macs, err=nv["err"], nncc=np.array(nv["times"]),
-                         ort=np.array(ov["times"]), runs=runs, peak=peak * t))
+                         ort=np.array(ov["times"]), runs=runs, peak=peak * t, trips=trips))
     return rows
+
+
+# a round whose round trips before and after are both below NEAR_NS ran with
+# the two vCPUs on one L3, both above FAR_NS on two dies; others are mixed
+NEAR_NS, FAR_NS = 200.0, 300.0
+
+
+def by_placement(r):
+    """{"one L3": (nncc/ORT of the medians, rounds), "two dies": ...} from
+    the rounds that ran wholly in one placement"""
+    out = {}
+    for label, inside in (("one L3", lambda a, b: a < NEAR_NS and b < NEAR_NS),
+                          ("two dies", lambda a, b: a > FAR_NS and b > FAR_NS)):
+        pick = [i for i, (a, b) in enumerate(r["trips"]) if inside(a, b)]
+        if pick:
+            k = r["runs"]
+            n = np.concatenate([r["nncc"][i * k:(i + 1) * k] for i in pick])
+            o = np.concatenate([r["ort"][i * k:(i + 1) * k] for i in pick])
+            out[label] = (float(np.median(n)) / float(np.median(o)), len(pick))
+    return out
+
+
+def round_trip(exe):
+    """ns for a cache line between CPUs 0 and 1 and back (bench/pingpong.c)"""
+    m = re.search(r"round trip ([\d.]+) ns", compare.sh([exe, "0", "1"]))
+    return float(m.group(1)) if m else float("nan")
 
 
 def fmt_us(us):
@@ -222,6 +258,12 @@ def main():
     peak_exe = os.path.join(workdir, "peak")
     compare.sh([args.cc, "-std=c99"] + cflags + [os.path.join(HERE, "peak.c"), "-o", peak_exe])
     peak = float(re.search(r"peak_gflops: ([\d.]+)", compare.sh([peak_exe])).group(1))
+    # where the two vCPUs sit decides what two threads cost (README: vCPU
+    # placement): measured before every round, shown next to the figures
+    args.pingpong = None
+    if max(args.threads) > 1 and (os.cpu_count() or 1) > 1 and sys.platform.startswith("linux"):
+        args.pingpong = os.path.join(workdir, "pingpong")
+        compare.sh([args.cc, "-O2", "-pthread", os.path.join(HERE, "pingpong.c"), "-o", args.pingpong])
 
     rows = []
     for name in args.models.split(","):
@@ -238,10 +280,13 @@ def main():
     print("nncc -O2, %s %s; ONNX Runtime %s (all graph optimisations, io_binding); batch 1" % (
         compare.sh([args.cc, "--version"]).splitlines()[0], " ".join(cflags), ort.__version__))
     print("timing: %d interleaved rounds; median and p10-p90 of all single-inference times" % args.rounds)
+    if args.pingpong:
+        print("vCPU round trip: CPU 0 -> 1 -> 0 of a cache line (bench/pingpong.c) before and after each round, "
+              "min-max; under %.0f ns the two vCPUs share an L3, over %.0f ns they sit on two dies" % (NEAR_NS, FAR_NS))
     print()
     print("| model | threads | nncc | p10-p90 | ONNX Runtime | p10-p90 | nncc / ORT | nncc GFLOP/s | % of peak "
-          "| ORT GFLOP/s | max rel. err |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ORT GFLOP/s | max rel. err |" + (" vCPU round trip |" if args.pingpong else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if args.pingpong else ""))
     for r in rows:
         n, o = r["nncc"], r["ort"]
         mn, mo = float(np.median(n)), float(np.median(o))
@@ -249,7 +294,18 @@ def main():
         print("| %s | %d | %s | %s-%s | %s | %s-%s | %.2f | %.1f | %.0f%% | %.1f | %.1e |" % (
             r["model"], r["t"], fmt_us(mn), fmt_us(np.percentile(n, 10)), fmt_us(np.percentile(n, 90)),
             fmt_us(mo), fmt_us(np.percentile(o, 10)), fmt_us(np.percentile(o, 90)), mn / mo, gf(mn),
-            100.0 * gf(mn) / r["peak"], gf(mo), r["err"]))
+            100.0 * gf(mn) / r["peak"], gf(mo), r["err"]) +
+            (" %.0f-%.0f ns |" % (min(map(min, r["trips"])), max(map(max, r["trips"]))) if r["trips"] else ""))
+    if args.pingpong:
+        print()
+        print("nncc / ORT by where the vCPUs sat (the rounds that ran wholly in one placement):")
+        print()
+        print("| model | threads | one L3 | rounds | two dies | rounds |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in rows:
+            b = by_placement(r)
+            cell = lambda k: ("%.2f | %d" % b[k]) if k in b else "- | 0"  # noqa: E731
+            print("| %s | %d | %s | %s |" % (r["model"], r["t"], cell("one L3"), cell("two dies")))
     return 0
 
 
