@@ -57,7 +57,7 @@ static const char *usage =
     "  --plan-time SEC    budget of the exact arena search (default 1; the search\n"
     "                     counts steps, so the plan is the same on any machine)\n"
     "  --align N          align every tensor in the arena to N bytes (a power of\n"
-    "                     two, default 16)\n"
+    "                     two, default 16; the static arena's base is on 64 or N)\n"
     "  --canary           test builds: guard bytes around every tensor, checked\n"
     "                     after each node (a run returns 1000+node on overwrite)\n"
     "  --conv-algo [NODE=]ALGO\n"
