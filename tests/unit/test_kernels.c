@@ -183,6 +183,9 @@ static void test_conv_fixed(void **state)
         { 1, 3, 11, 21, 3, 3, 5, 1, 1, 2, 2, 2, 4, 2, 4, 3, NNCC_ACT_RELU, 0, 1 },     /* dilated depthwise */
         { 1, 40, 28, 28, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 1, 1 },   /* 1x1, in place: 784 pixels */
         { 1, 24, 15, 15, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_CLIP, 1, 0 },   /* 1x1, partial tail tile */
+        { 2, 8, 7, 7, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, NNCC_ACT_CLIP, 1, 1 },      /* 1x1 7x7 in place, groups:
+                                                                                            * one row of 49 pixels */
+        { 1, 40, 13, 13, 70, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_RELU, 1, 1 },    /* 1x1 13x13: 169 in tiles of 13 */
         { 1, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NNCC_ACT_RELU, 1, 1 },     /* 7x7 grid of width 9 */
         { 1, 3, 33, 35, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, NNCC_ACT_RELU, 0, 0 },     /* dilated, padded */
         { 1, 5, 8, 8, 9, 1, 1, 1, 1, 1, 1, 1, 0, 2, 1, 1, NNCC_ACT_NONE, 1, 1 },       /* 1x1 with pads */
