@@ -71,8 +71,10 @@ static const char *usage =
     "                     blocks: less scratch),\n"
     "                     depthwise (group == C), winograd (3x3 stride 1:\n"
     "                     F(2x2,3x3); auto picks it for 16+ channels from 8x8\n"
-    "                     up), direct (the reference). --report names each\n"
-    "                     Conv's choice\n"
+    "                     up), winograd4 (F(4x4,3x3): fewer multiplies, more\n"
+    "                     rounding; auto picks it over winograd without\n"
+    "                     --threads on maps such as 27x27 and 56x56), direct\n"
+    "                     (the reference). --report names each Conv's choice\n"
     "  --quantize int8    post-training quantisation: Conv/Gemm (with fused Relu/\n"
     "                     Relu6) run as int8 kernels (weights int8 per output\n"
     "                     channel, activations int8 per tensor, bias int32,\n"
@@ -224,7 +226,7 @@ int main(int argc, char **argv)
             const char *v = argv[++i], *eq = strrchr(v, '=');
             if (!nncc_conv_algo_name_ok(eq ? eq + 1 : v) || eq == v) {
                 fprintf(stderr, "nncc: --conv-algo wants [NODE=]ALGO with ALGO one of auto, implicit, im2col, "
-                                "depthwise, winograd, direct; got '%s'\n", v);
+                                "depthwise, winograd, winograd4, direct; got '%s'\n", v);
                 return 2;
             }
             if (o.n_conv_algo >= 16) {

@@ -1690,35 +1690,46 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
  * (wino_per_thread). */
 #define WINO_NB (2 * TW_MAX) /* tiles per block: two 32-column micro-kernel tiles */
 
-/* th x tw tiles over the output */
-static void wino_tiles(const nncc_conv2d_params *p, int64_t *th, int64_t *tw)
+/* th x tw tiles over the output (2x2 outputs a tile, F(4x4): 4x4) */
+static void wino_tiles(const nncc_conv2d_params *p, int64_t *th, int64_t *tw, int f4)
 {
-    *th = (p->oh + 1) / 2, *tw = (p->ow + 1) / 2;
+    const int64_t e = f4 ? 4 : 2;
+    *th = (p->oh + e - 1) / e, *tw = (p->ow + e - 1) / e;
 }
 
 /* Tiles per block: WINO_NB, or half that where the whole map has at most
  * WINO_NB tiles (a 16x16 map: two blocks, half the scratch, a block for
- * each of two threads) */
-static int64_t wino_bw(const nncc_conv2d_params *p)
+ * each of two threads) or, F(4x4), where V would pass 512 KB */
+static int64_t wino_bw(const nncc_conv2d_params *p, int f4)
 {
     int64_t th, tw;
-    wino_tiles(p, &th, &tw);
-    return th * tw <= WINO_NB ? WINO_NB / 2 : WINO_NB;
+    wino_tiles(p, &th, &tw, f4);
+    return th * tw <= WINO_NB || (f4 && 36 * p->c * WINO_NB > 131072) ? WINO_NB / 2 : WINO_NB;
 }
 
-/* The distance between V_xi and V_xi+1 (floats): C x bw and 16 more,
- * so that the 16 stores of a tile's transform do not all fall in one L1 set
+/* The distance between rows c and c+1 of one V_xi: bw, and for F(4x4) 16
+ * more, so that its transform stores 16 tiles at a time whatever their
+ * count (the columns past the tiles are another tile row's, written after,
+ * or past the block, zeroed after) */
+static int64_t wino_rs(int64_t bw, int f4)
+{
+    return f4 ? bw + 16 : bw;
+}
+
+/* The distance between V_xi and V_xi+1 (floats): C rows and 16 more,
+ * so that the stores of a tile's transform do not all fall in one L1 set
  * (C * bw floats are a multiple of 4 KB). */
-static int64_t wino_vs(int64_t c, int64_t bw)
+static int64_t wino_vs(int64_t c, int64_t bw, int f4)
 {
-    return c * bw + 16;
+    return c * wino_rs(bw, f4) + 16;
 }
 
-/* Floats of one thread's part of the scratch: V and Mt. */
-static int64_t wino_per_thread(const nncc_conv2d_params *p)
+/* Floats of one thread's part of the scratch: V and Mt (and for F(4x4) 16
+ * floats that its output transform may read past Mt's end) */
+static int64_t wino_per_thread(const nncc_conv2d_params *p, int f4)
 {
-    const int64_t bw = wino_bw(p);
-    return 16 * wino_vs(p->c, bw) + 16 * 2 * MR * bw;
+    const int64_t bw = wino_bw(p, f4), np = f4 ? 36 : 16;
+    return np * wino_vs(p->c, bw, f4) + np * 2 * MR * bw + (f4 ? 16 : 0);
 }
 
 int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
@@ -1726,12 +1737,18 @@ int64_t nncc_conv2d_winograd_packed_size(const nncc_conv2d_params *p)
     return 16 * ((p->m + MR - 1) / MR) * MR * p->c;
 }
 
-void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+int64_t nncc_conv2d_winograd4_packed_size(const nncc_conv2d_params *p)
 {
-    static const double G[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+    return 36 * ((p->m + MR - 1) / MR) * MR * p->c;
+}
+
+/* U_xi = (G g G^T)[r][s], xi = r * a + s, for the a x a points (G: a x 3),
+ * computed in double and rounded once */
+static void wino_pack(const nncc_conv2d_params *p, const float *w, float *wp, const double (*G)[3], int a)
+{
     const int64_t panels = (p->m + MR - 1) / MR;
-    for (int xi = 0; xi < 16; xi++) {
-        const int r = xi / 4, s = xi % 4;
+    for (int xi = 0; xi < a * a; xi++) {
+        const int r = xi / a, s = xi % a;
         float *d = wp + xi * panels * MR * p->c;
         for (int64_t pi = 0; pi < panels; pi++)
             for (int64_t c = 0; c < p->c; c++)
@@ -1749,6 +1766,23 @@ void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, 
     }
 }
 
+void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+{
+    static const double G[4][3] = { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } };
+    wino_pack(p, w, wp, G, 4);
+}
+
+void nncc_conv2d_winograd4_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp)
+{
+    static const double G[6][3] = { { 1.0 / 4, 0, 0 },
+                                    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+                                    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+                                    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+                                    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+                                    { 0, 0, 1 } };
+    wino_pack(p, w, wp, G, 6);
+}
+
 /* Floats of the scratch the threads share: off[C] (int32) and W zeros,
  * each rounded up to 16. */
 static int64_t wino_shared(const nncc_conv2d_params *p)
@@ -1758,7 +1792,12 @@ static int64_t wino_shared(const nncc_conv2d_params *p)
 
 int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p)
 {
-    return wino_shared(p) + (p->threads > 1 ? p->threads : 1) * wino_per_thread(p);
+    return wino_shared(p) + (p->threads > 1 ? p->threads : 1) * wino_per_thread(p, 0);
+}
+
+int64_t nncc_conv2d_winograd4_scratch_size(const nncc_conv2d_params *p)
+{
+    return wino_shared(p) + (p->threads > 1 ? p->threads : 1) * wino_per_thread(p, 1);
 }
 
 #if defined(NNCC_SGEMM_AVX2) && !defined(NNCC_SGEMM_WIDE)
@@ -2037,7 +2076,7 @@ static void wino_out_run(const nncc_conv2d_params *p, const float *mm, int64_t m
 static void wino_in_block(const nncc_conv2d_params *p, const float *x, const float *zrow, int64_t tw, int64_t t0,
                           int64_t t1, int64_t bw, float *V)
 {
-    const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C, bw);
+    const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C, bw, 0);
     const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
     for (int64_t t = t0; t < t1;) {
         const int64_t ty = t / tw, tx = t % tw, n = min64(tw - tx, t1 - t);
@@ -2062,13 +2101,232 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
                 V[xi * vs + c * bw + j] = 0.0f;
 }
 
-void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
-                              const float *add, float *y, float *scratch)
+
+/* ---- Winograd F(4x4, 3x3) ----
+ * The same scheme with 4x4 output tiles from 6x6 input patches (tiles
+ * overlap by 2), 36 products of C x tiles, 1/4 of the direct
+ * convolution's multiply-adds (F(2x2): 4/9); with the points 0, +-1, +-2:
+ *     G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ *          1/24 -1/12 1/6; 0 0 1]
+ *     B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+ *            0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *     A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * The transforms run on 16 tiles of a tile row at a time, as rows of 16
+ * floats (loops of 16 that compilers vectorise for any target); gathering
+ * the patches' columns (stride 4) and spreading the output columns back
+ * are permutes with AVX-512, element by element otherwise. Larger
+ * weights (36 x C x M) and values (V's entries grow ~4x more than
+ * F(2x2)'s): float32 sums stay well within 1e-4 of the direct
+ * convolution on the bench models (tests/e2e/test_bench_models.py). */
+#define W4 16 /* tiles transformed at once */
+
+/* o[i * os][l] = sum_q B^T[i][q] d[q * ds][l] for the 6 rows of B^T */
+static inline void w4_bt(const float *restrict d, int64_t ds, float *restrict o, int64_t os)
+{
+    for (int l = 0; l < W4; l++) {
+        const float d0 = d[l], d1 = d[ds + l], d2 = d[2 * ds + l], d3 = d[3 * ds + l], d4 = d[4 * ds + l];
+        const float d5 = d[5 * ds + l];
+        o[l] = 4.0f * d0 - 5.0f * d2 + d4;
+        o[os + l] = d3 + d4 - 4.0f * (d1 + d2);
+        o[2 * os + l] = d4 - d3 + 4.0f * (d1 - d2);
+        o[3 * os + l] = d4 - d2 + 2.0f * (d3 - d1);
+        o[4 * os + l] = d4 - d2 + 2.0f * (d1 - d3);
+        o[5 * os + l] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* o[i * os][l] = sum_q A^T[i][q] m[q * ms][l] for the 4 rows of A^T */
+static inline void w4_at(const float *restrict m, int64_t ms, float *restrict o, int64_t os)
+{
+    for (int l = 0; l < W4; l++) {
+        const float m0 = m[l], m1 = m[ms + l], m2 = m[2 * ms + l], m3 = m[3 * ms + l], m4 = m[4 * ms + l];
+        const float m5 = m[5 * ms + l];
+        const float a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+        o[l] = m0 + a + c;
+        o[os + l] = b + 2.0f * e;
+        o[2 * os + l] = a + 4.0f * c;
+        o[3 * os + l] = b + 8.0f * e + m5;
+    }
+}
+
+/* The columns ix .. ix + 4 * W4 + 1 of a row that W4 tiles from column ix
+ * read, as 5 vectors of 16 (AVX-512): which lanes are inside [0, w), found
+ * once for all the rows and channels of a run of tiles */
+typedef struct {
+    int64_t ix, w;
+#if defined(NNCC_SGEMM_WIDE)
+    int64_t at[5];            /* where vector k's load starts (inside the row) */
+    __mmask16 kl[5], km[5];   /* its lanes loaded, and where they go */
+    int lo[5];                /* lanes moved up (the row's left edge) */
+#endif
+} w4_cols;
+
+static void w4_cols_init(w4_cols *g, int64_t ix, int64_t w)
+{
+    g->ix = ix, g->w = w;
+#if defined(NNCC_SGEMM_WIDE)
+    for (int k = 0; k < 5; k++) {
+        const int64_t col = ix + 16 * k;
+        const int lo = col < 0 ? (int)min64(-col, 16) : 0, hi = col < w ? (int)min64(w - col, 16) : 0;
+        g->lo[k] = hi > lo ? lo : 0;
+        g->kl[k] = hi > lo ? (__mmask16)((1u << (hi - lo)) - 1) : 0;
+        g->km[k] = (__mmask16)(g->kl[k] << g->lo[k]);
+        g->at[k] = hi > lo ? col + lo : 0;
+    }
+#endif
+}
+
+/* d[q][l] = row[ix + 4l + q] for the W4 tiles of g (0 outside [0, w); row
+ * NULL: a row outside the input) */
+static void w4_gather(const float *row, const w4_cols *g, float (*d)[W4])
+{
+    if (!row) {
+        memset(d, 0, 6 * W4 * sizeof(float));
+        return;
+    }
+#if defined(NNCC_SGEMM_WIDE)
+    __m512 z[5];
+    for (int k = 0; k < 5; k++) {
+        z[k] = _mm512_maskz_loadu_ps(g->kl[k], row + g->at[k]);
+        if (g->lo[k]) {
+            const __m512i up = _mm512_sub_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                _mm512_set1_epi32(g->lo[k]));
+            z[k] = _mm512_maskz_permutexvar_ps(g->km[k], up, z[k]);
+        }
+    }
+    /* lanes 0..7: column 4l + q of l = 0..7, lanes 8..15: of q + 1 */
+    const __m512i i01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i i23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    const __m512 a01 = _mm512_permutex2var_ps(z[0], i01, z[1]), b01 = _mm512_permutex2var_ps(z[2], i01, z[3]);
+    const __m512 a23 = _mm512_permutex2var_ps(z[0], i23, z[1]), b23 = _mm512_permutex2var_ps(z[2], i23, z[3]);
+    const __m512 q0 = _mm512_shuffle_f32x4(a01, b01, 0x44), q1 = _mm512_shuffle_f32x4(a01, b01, 0xee);
+    const __m512 q2 = _mm512_shuffle_f32x4(a23, b23, 0x44), q3 = _mm512_shuffle_f32x4(a23, b23, 0xee);
+    /* columns 4l + 4 and 4l + 5: q0 and q1 one tile on, columns 64 and 65 last */
+    const __m512i i64 = _mm512_castps_si512(z[4]);
+    const __m512 q4 = _mm512_castsi512_ps(_mm512_alignr_epi32(i64, _mm512_castps_si512(q0), 1));
+    const __m512 q5 =
+        _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_alignr_epi32(i64, i64, 1), _mm512_castps_si512(q1), 1));
+    _mm512_storeu_ps(d[0], q0), _mm512_storeu_ps(d[1], q1), _mm512_storeu_ps(d[2], q2);
+    _mm512_storeu_ps(d[3], q3), _mm512_storeu_ps(d[4], q4), _mm512_storeu_ps(d[5], q5);
+#else
+    for (int l = 0; l < W4; l++)
+        for (int q = 0; q < 6; q++) {
+            const int64_t c = g->ix + 4 * l + q;
+            d[q][l] = c >= 0 && c < g->w ? row[c] : 0.0f;
+        }
+#endif
+}
+
+/* Step 1 for F(4x4): tiles [t0, t1) of image x(C,H,W) into V[xi][c][t - t0]
+ * (rows rs apart); columns past the tiles, to a whole micro-kernel tile,
+ * zeroed */
+static void wino4_in_block(const nncc_conv2d_params *p, const float *x, int64_t tw, int64_t t0, int64_t t1,
+                           int64_t bw, float *V)
+{
+    const int64_t C = p->c, nt = t1 - t0, rs = wino_rs(bw, 1), vs = wino_vs(C, bw, 1), hw = p->h * p->w;
+    const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
+    float d[6][W4], t[6][6][W4], u[6][W4]; /* t[s][r]: row r of the patches after B^T along it */
+    for (int64_t ti = t0; ti < t1;) {
+        const int64_t ty = ti / tw, tx = ti % tw, n = min64(min64(tw - tx, t1 - ti), W4);
+        const int64_t iy = 4 * ty - p->pt;
+        w4_cols g;
+        w4_cols_init(&g, 4 * tx - p->pl, p->w);
+        for (int64_t c = 0; c < C; c++) {
+            const float *xc = x + c * hw;
+            for (int r = 0; r < 6; r++) {
+                w4_gather(iy + r >= 0 && iy + r < p->h ? xc + (iy + r) * p->w : 0, &g, d);
+                w4_bt(d[0], W4, t[0][r], 6 * W4);
+            }
+            /* then down each column s: V[r' * 6 + s] = sum_r B^T[r'][r] t[s][r]
+             * (all W4 columns stored: see wino_rs) */
+            float *vc = V + c * rs + (ti - t0);
+            for (int s2 = 0; s2 < 6; s2++) {
+                w4_bt(t[s2][0], W4, u[0], W4); /* (constant strides: vectorised) */
+                for (int r = 0; r < 6; r++)
+                    memcpy(vc + (r * 6 + s2) * vs, u[r], sizeof u[r]);
+            }
+        }
+        ti += n;
+    }
+    for (int xi = 0; xi < 36; xi++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = nt; j < zend; j++)
+                V[xi * vs + c * rs + j] = 0.0f;
+}
+
+/* The output transform for F(4x4) of n <= W4 tiles of one tile row,
+ * output channel at mm (m_xi of tile j at mm[xi * ms + j]): Y = A^T M A,
+ * plus bias, residual and Relu/Clip, into the plane y (residual plane a,
+ * or NULL) at tile (ty, tx). */
+static void wino4_out16(const nncc_conv2d_params *p, const float *mm, int64_t ms, int64_t n, int64_t ty, int64_t tx,
+                        float bias, const float *a, float *y, int clamp, float lo, float hi)
+{
+    float w[4][6][W4], o[4][4][W4];
+    /* A^T down each column q of the 6x6 (w[r'][q]), then along each row */
+    for (int q = 0; q < 6; q++)
+        w4_at(mm + q * ms, 6 * ms, w[0][q], 6 * W4);
+    for (int r = 0; r < 4; r++)
+        w4_at(w[r][0], W4, o[r][0], W4);
+    const int64_t ox = 4 * tx, cols = min64(4 * n, p->ow - ox);
+    for (int r = 0; r < 4 && 4 * ty + r < p->oh; r++) {
+        const int64_t at = (4 * ty + r) * p->ow + ox;
+#if defined(NNCC_SGEMM_WIDE)
+        /* column 4l + c of the row from o[r][c][l]: pairs, then pairs of pairs */
+        const __m512i ip = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const __m512i iq = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const __m512 c0 = _mm512_loadu_ps(o[r][0]), c1 = _mm512_loadu_ps(o[r][1]);
+        const __m512 c2 = _mm512_loadu_ps(o[r][2]), c3 = _mm512_loadu_ps(o[r][3]);
+        const __m512d p01 = _mm512_castps_pd(_mm512_permutex2var_ps(c0, ip, c1));
+        const __m512d p01h = _mm512_castps_pd(_mm512_permutex2var_ps(c0, iq, c1));
+        const __m512d p23 = _mm512_castps_pd(_mm512_permutex2var_ps(c2, ip, c3));
+        const __m512d p23h = _mm512_castps_pd(_mm512_permutex2var_ps(c2, iq, c3));
+        const __m512i jl = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), jh = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+        __m512 v[4];
+        v[0] = _mm512_castpd_ps(_mm512_permutex2var_pd(p01, jl, p23));
+        v[1] = _mm512_castpd_ps(_mm512_permutex2var_pd(p01, jh, p23));
+        v[2] = _mm512_castpd_ps(_mm512_permutex2var_pd(p01h, jl, p23h));
+        v[3] = _mm512_castpd_ps(_mm512_permutex2var_pd(p01h, jh, p23h));
+        const __m512 bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+        for (int k = 0; k < 4 && 16 * k < cols; k++) {
+            const int64_t left = cols - 16 * k;
+            const __mmask16 km = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            __m512 x = _mm512_add_ps(v[k], bv);
+            if (a)
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(km, a + at + 16 * k));
+            /* max/min return the second operand for a NaN: Relu gives 0,
+             * Clip keeps it, as the reference */
+            if (clamp == 1)
+                x = _mm512_max_ps(x, lov);
+            else if (clamp == 3)
+                x = _mm512_min_ps(hiv, _mm512_max_ps(lov, x));
+            _mm512_mask_storeu_ps(y + at + 16 * k, km, x);
+        }
+#else
+        for (int64_t j = 0; j < cols; j++)
+            y[at + j] = wino_epi(o[r][j % 4][j / 4], bias, a ? a + at + j : 0, clamp, lo, hi);
+#endif
+    }
+}
+
+static void wino4_out_run(const nncc_conv2d_params *p, const float *mm, int64_t ms, int64_t n, int64_t ty, int64_t tx,
+                          float bias, const float *a, float *y, int clamp, float lo, float hi)
+{
+    for (int64_t j = 0; j < n; j += W4)
+        wino4_out16(p, mm + j, ms, min64(W4, n - j), ty, tx + j, bias, a, y, clamp, lo, hi);
+}
+#undef W4
+
+/* F(2x2, 3x3) or (f4) F(4x4, 3x3): the driver both share (a constant
+ * where inlined) */
+static inline void wino_run(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                            const float *add, float *y, float *scratch, const int f4)
 {
     int64_t th, tw;
-    wino_tiles(p, &th, &tw);
+    wino_tiles(p, &th, &tw, f4);
+    const int np = f4 ? 36 : 16; /* the products */
     const int64_t C = p->c, M = p->m, T = th * tw, hw = p->h * p->w, npix = p->oh * p->ow;
-    const int64_t bw = wino_bw(p), panels = (M + MR - 1) / MR, nb = (T + bw - 1) / bw;
+    const int64_t bw = wino_bw(p, f4), panels = (M + MR - 1) / MR, nb = (T + bw - 1) / bw;
+    const int64_t rs = wino_rs(bw, f4), vs = wino_vs(C, bw, f4);
     const int32_t ak = p->act.kind;
     const int clamp = ak == NNCC_ACT_RELU ? 1 : ak == NNCC_ACT_CLIP ? 3 : 0;
     const float lo = ak == NNCC_ACT_CLIP ? p->act.alpha : 0.0f;
@@ -2076,7 +2334,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     int32_t *const off = (int32_t *)(void *)scratch;
     float *const zrow = scratch + (C + 15) / 16 * 16, *const thr = scratch + wino_shared(p);
     for (int64_t c = 0; c < C; c++)
-        off[c] = (int32_t)(c * bw);
+        off[c] = (int32_t)(c * rs);
     for (int64_t s = 0; s < p->w; s++)
         zrow[s] = 0.0f;
     const int nt = p->threads > 1 ? (int)p->threads : 1;
@@ -2094,7 +2352,7 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
 #endif
     {
         const int64_t me = nncc_par_me();
-        float *const V = thr + me * wino_per_thread(p), *const Mt = V + 16 * wino_vs(C, bw);
+        float *const V = thr + me * wino_per_thread(p, f4), *const Mt = V + np * vs;
         int64_t have = -1; /* the (image, block) V holds */
         for (int64_t it, run = 0; (it = nncc_par_take(&par, me, &run)) >= 0;) {
             const int64_t nbk = it / mparts, mp = it % mparts, n = nbk / nb, t0 = nbk % nb * bw;
@@ -2102,7 +2360,10 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
             const int64_t p0 = min64(panels, 2 * (pairs * mp / mparts));
             const int64_t p1 = min64(panels, 2 * (pairs * (mp + 1) / mparts));
             if (have != nbk) {
-                wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, bw, V);
+                if (f4)
+                    wino4_in_block(p, x + n * C * hw, tw, t0, t1, bw, V);
+                else
+                    wino_in_block(p, x + n * C * hw, zrow, tw, t0, t1, bw, V);
                 have = nbk;
             }
             for (int64_t pi = p0; pi < p1;) {
@@ -2112,8 +2373,8 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
                 const int two = 0;
 #endif
                 /* 2. Mt[xi][h * MR + i][j] = U_xi V_xi for the one or two panels */
-                for (int xi = 0; xi < 16; xi++) {
-                    const float *ax = wp + (xi * panels + pi) * MR * C, *vx = V + xi * wino_vs(C, bw);
+                for (int xi = 0; xi < np; xi++) {
+                    const float *ax = wp + (xi * panels + pi) * MR * C, *vx = V + xi * vs;
                     for (int64_t sb = 0; sb < nsub; sb++) {
                         tile tt[2];
                         for (int h = 0; h < 2; h++) {
@@ -2139,8 +2400,12 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
                     const int64_t yo = (n * M + m) * npix;
                     for (int64_t t = t0; t < t1;) {
                         const int64_t ty = t / tw, tx = t % tw, cnt = min64(tw - tx, t1 - t);
-                        wino_out_run(p, mm + (t - t0), 2 * MR * bw, cnt, ty, tx, b ? b[m] : 0.0f,
-                                     add ? add + yo : 0, y + yo, clamp, lo, hi);
+                        if (f4)
+                            wino4_out_run(p, mm + (t - t0), 2 * MR * bw, cnt, ty, tx, b ? b[m] : 0.0f,
+                                          add ? add + yo : 0, y + yo, clamp, lo, hi);
+                        else
+                            wino_out_run(p, mm + (t - t0), 2 * MR * bw, cnt, ty, tx, b ? b[m] : 0.0f,
+                                         add ? add + yo : 0, y + yo, clamp, lo, hi);
                         t += cnt;
                     }
                 }
@@ -2150,6 +2415,18 @@ void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const
     }
     if (ak != NNCC_ACT_NONE && !clamp)
         nncc_act_f32(&p->act, p->n * p->m * npix, y);
+}
+
+void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                              const float *add, float *y, float *scratch)
+{
+    wino_run(p, x, wp, b, add, y, scratch, 0);
+}
+
+void nncc_conv2d_winograd4_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                               const float *add, float *y, float *scratch)
+{
+    wino_run(p, x, wp, b, add, y, scratch, 1);
 }
 
 /* ---- Gemm and MatMul with a constant B (nncc_sgemm_f32) ----

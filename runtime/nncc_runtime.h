@@ -241,6 +241,13 @@ void nncc_conv2d_winograd_pack_f32(const nncc_conv2d_params *p, const float *w, 
 int64_t nncc_conv2d_winograd_scratch_size(const nncc_conv2d_params *p);
 void nncc_conv2d_winograd_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
                               const float *add, float *y, float *scratch);
+/* The same by F(4x4, 3x3): 36 products, a quarter of the direct
+ * convolution's multiply-adds (nncc_rt_sgemm.c) */
+int64_t nncc_conv2d_winograd4_packed_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd4_pack_f32(const nncc_conv2d_params *p, const float *w, float *wp);
+int64_t nncc_conv2d_winograd4_scratch_size(const nncc_conv2d_params *p);
+void nncc_conv2d_winograd4_f32(const nncc_conv2d_params *p, const float *x, const float *wp, const float *b,
+                               const float *add, float *y, float *scratch);
 
 /* Depthwise convolution (group == C, M a multiple of C), the same result as
  * nncc_conv2d_f32 with the plain weight, vectorised along output rows

@@ -207,11 +207,23 @@ const char *nncc_emit_conv2d_params(nncc_emit *e, const nncc_conv2d_params *p)
  *              14x14 630 against 1020; it loses at 7x7 (16 tiles fill half
  *              a 32-column micro-kernel tile: 512->512 1550 against 1210) and
  *              with few channels (3->64 at 224x224: 2100 against 1240).
+ *   winograd4  F(4x4, 3x3) (nncc_conv2d_winograd4_f32) where winograd is
+ *              picked and conv_winograd4_wins: larger maps, one thread.
  * Each is checked against the reference in tests/unit/test_kernels.c. */
-enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT, CONV_IMPLICIT_T, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_N_ALGOS };
+enum {
+    CONV_DIRECT,
+    CONV_IM2COL,
+    CONV_IMPLICIT,
+    CONV_IMPLICIT_T,
+    CONV_DEPTHWISE,
+    CONV_WINOGRAD,
+    CONV_WINOGRAD4,
+    CONV_N_ALGOS
+};
 static const char *const conv_algo_names[CONV_N_ALGOS] = {
-    [CONV_DIRECT] = "direct", [CONV_IM2COL] = "im2col", [CONV_IMPLICIT] = "implicit", [CONV_IMPLICIT_T] = "implicit-t",
-    [CONV_DEPTHWISE] = "depthwise", [CONV_WINOGRAD] = "winograd"
+    [CONV_DIRECT] = "direct",       [CONV_IM2COL] = "im2col",       [CONV_IMPLICIT] = "implicit",
+    [CONV_IMPLICIT_T] = "implicit-t", [CONV_DEPTHWISE] = "depthwise", [CONV_WINOGRAD] = "winograd",
+    [CONV_WINOGRAD4] = "winograd4"
 };
 
 int nncc_conv_algo_name_ok(const char *name)
@@ -264,6 +276,7 @@ static const char *conv_algo_unfit(nncc_graph *g, nncc_node *n, const nncc_conv2
     case CONV_DEPTHWISE:
         return p->group == p->c ? NULL : "it needs one input channel per group (group == C)";
     case CONV_WINOGRAD:
+    case CONV_WINOGRAD4:
         if (!wconst)
             return "the weight is not a constant nncc can transform";
         if (p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->dh != 1 || p->dw != 1 || p->group != 1)
@@ -324,6 +337,33 @@ static bool conv_winograd_wins(nncc_graph *g, const nncc_conv2d_params *p)
            nncc_conv2d_winograd_scratch_size(&one) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
 }
 
+/* Whether F(4x4, 3x3) is picked over F(2x2) (where Winograd wins): its 36
+ * products' columns (tiles of 4x4 rounded up to whole micro-kernel tiles)
+ * at most 0.7 of F(2x2)'s 16 products' (its transforms cost more a tile),
+ * and its scratch (36 x C x 32 or 64 floats) within the same bound. Single
+ * layers, 1 thread, on the AVX-512 machine (F(2x2) -> F(4x4), us): 64->64
+ * at 56x56 589 -> 499, 128->128 at 28x28 571 -> 503, 16->64 at 55x55 209 ->
+ * 182, 32->128 at 27x27 179 -> 166; losing at 16x16 (31 -> 47), 13x13 and
+ * 14x14 (16 tiles fill half a micro-kernel tile: 611 -> 841 at 256->256),
+ * which the rule leaves to F(2x2). Only without --threads: at 2 threads
+ * on the same machine whole models gained with it where the two vCPUs
+ * shared an L3 (ResNet-18 7.8 -> 7.0 ms) but lost where they sat on two
+ * dies (9.6-10.3 -> 11.1-11.6 ms; SqueezeNet 2.56 -> 3.01), the state the
+ * host leaves them in for minutes at a time (README: vCPU placement). */
+static bool conv_winograd4_wins(nncc_graph *g, const nncc_conv2d_params *p)
+{
+    if (p->threads > 1)
+        return false;
+    const int64_t tile_cols = 2 * NNCC_GEMM_NR;
+    nncc_conv2d_params one = *p;
+    one.threads = 1;
+    const int64_t t2 = ((p->oh + 1) / 2) * ((p->ow + 1) / 2), t4 = ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
+    const int64_t c2 = 16 * ((t2 + tile_cols - 1) / tile_cols * tile_cols);
+    const int64_t c4 = 36 * ((t4 + tile_cols - 1) / tile_cols * tile_cols);
+    return 10 * c4 <= 7 * c2 &&
+           nncc_conv2d_winograd4_scratch_size(&one) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
+}
+
 /* Whether the transposed implicit GEMM is picked over the implicit GEMM:
  * the share of the micro-kernels' lanes that compute outputs (implicit:
  * the grid positions, output pixels and for a kernel wider than 1 the
@@ -364,7 +404,7 @@ static int conv_algo(nncc_graph *g, nncc_node *n, const nncc_conv2d_params *p)
     if (p->group == p->c)
         return CONV_DEPTHWISE;
     if (!conv_algo_unfit(g, n, p, CONV_WINOGRAD) && conv_winograd_wins(g, p))
-        return CONV_WINOGRAD;
+        return conv_winograd4_wins(g, p) ? CONV_WINOGRAD4 : CONV_WINOGRAD;
     if (!conv_algo_unfit(g, n, p, CONV_IMPLICIT))
         return conv_transposed_wins(p) ? CONV_IMPLICIT_T : CONV_IMPLICIT;
     if (!conv_algo_unfit(g, n, p, CONV_IM2COL))
@@ -440,6 +480,8 @@ static int64_t conv_scratch(nncc_graph *g, nncc_node *n)
         return nncc_conv2d_depthwise_scratch_size(&p) * (int64_t)sizeof(float);
     case CONV_WINOGRAD:
         return nncc_conv2d_winograd_scratch_size(&p) * (int64_t)sizeof(float);
+    case CONV_WINOGRAD4:
+        return nncc_conv2d_winograd4_scratch_size(&p) * (int64_t)sizeof(float);
     default:
         return 0;
     }
@@ -454,21 +496,22 @@ static void conv_emit_c(nncc_emit *e, nncc_graph *g, nncc_node *n)
     const int algo = conv_algo(g, n, &p);
     const char *x = nncc_emit_ref(e, g, n->in[0]), *b = nncc_emit_ref(e, g, n->n_in > 2 ? n->in[2] : -1);
     const char *add = nncc_emit_ref(e, g, n->fused_add), *y = nncc_emit_ref(e, g, n->out[0]);
-    if (algo == CONV_WINOGRAD) {
-        /* U = G g G^T for each of the 16 tile positions, packed, at compile time */
+    if (algo == CONV_WINOGRAD || algo == CONV_WINOGRAD4) {
+        /* U = G g G^T for each of the 16 (36) tile positions, packed, at compile time */
+        const bool f4 = algo == CONV_WINOGRAD4;
+        const char *fn = f4 ? "nncc_conv2d_winograd4_f32" : "nncc_conv2d_winograd_f32";
         nncc_tensor *w = nncc_in(g, n, 1);
-        int64_t np = nncc_conv2d_winograd_packed_size(&p);
+        int64_t np = f4 ? nncc_conv2d_winograd4_packed_size(&p) : nncc_conv2d_winograd_packed_size(&p);
         float *wp = nncc_alloc_array(g->ctx, (size_t)np + 1, sizeof(float));
         if (!wp)
             return;
-        nncc_conv2d_winograd_pack_f32(&p, w->data, wp);
+        (f4 ? nncc_conv2d_winograd4_pack_f32 : nncc_conv2d_winograd_pack_f32)(&p, w->data, wp);
         const char *wn = nncc_emit_weights_f32(
-            e, "wwinograd",
-            nncc_fmt(g->ctx, "'%s' %s transformed for nncc_conv2d_winograd_f32 (16 x panels of %d output channels)",
-                     w->name, nncc_shape_str(g->ctx, &w->shape), NNCC_GEMM_MR),
+            e, f4 ? "wwinograd4" : "wwinograd",
+            nncc_fmt(g->ctx, "'%s' %s transformed for %s (%d x panels of %d output channels)", w->name,
+                     nncc_shape_str(g->ctx, &w->shape), fn, f4 ? 36 : 16, NNCC_GEMM_MR),
             wp, np);
-        fprintf(e->f, "    nncc_conv2d_winograd_f32(&%s, %s, %s, %s, %s, %s, %s);\n", name, x, wn, b, add, y,
-                nncc_emit_scratch(e, g, n));
+        fprintf(e->f, "    %s(&%s, %s, %s, %s, %s, %s, %s);\n", fn, name, x, wn, b, add, y, nncc_emit_scratch(e, g, n));
         return;
     }
     if (algo == CONV_IM2COL || algo == CONV_IMPLICIT || algo == CONV_IMPLICIT_T) {

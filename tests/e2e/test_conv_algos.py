@@ -11,7 +11,8 @@ stride's phases: channels across the lanes), MaxPool 3x3/2 pad 1, MaxPool 2x2/2,
 AveragePool 3x3/1 pad 1 with and without count_include_pad.
 
 Compiled at -O2 with the automatic choice, then with each global
---conv-algo (winograd: F(2x2,3x3) on the 3x3 stride-1 convs) (which falls back where an algorithm does not fit), at -O0, and
+--conv-algo (winograd: F(2x2,3x3) on the 3x3 stride-1 convs, winograd4:
+F(4x4,3x3)) (which falls back where an algorithm does not fit), at -O0, and
 built with the default flags and with -march=native (the AVX2/AVX-512
 kernels where the CPU has them); each must match ORT within TOL. --report
 must name each Conv's algorithm; a per-node request that does not fit, or
@@ -87,7 +88,7 @@ def main():
 
     variants = [("auto", "-O2", []), ("O0", "-O0", [])]
     variants += [(a, "-O2", ["--conv-algo", a]) for a in ("direct", "im2col", "implicit", "implicit-t", "depthwise",
-                                                               "winograd")]
+                                                               "winograd", "winograd4")]
     for name, opt, extra in variants:
         for flags in ([], ["-O2", "-march=native"]):
             tag = "%s %s" % (name, " ".join(flags) or "default flags")
