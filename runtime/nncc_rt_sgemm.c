@@ -2114,10 +2114,11 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
  * The transforms run on 16 tiles of a tile row at a time, as rows of 16
  * floats (loops of 16 that compilers vectorise for any target); gathering
  * the patches' columns (stride 4) and spreading the output columns back
- * are permutes with AVX-512, element by element otherwise. Larger
- * weights (36 x C x M) and values (V's entries grow ~4x more than
- * F(2x2)'s): float32 sums stay well within 1e-4 of the direct
- * convolution on the bench models (tests/e2e/test_bench_models.py). */
+ * are permutes with AVX-512, element by element otherwise. The weights
+ * take 36 x C x M floats (4x the direct convolution's), and the scaling
+ * in B^T, G and A^T costs rounding: up to 7.3e-5 of the largest output on
+ * random data (tests/unit/test_kernels.c; F(2x2) within 3e-5), 5e-7 at
+ * ResNet-18's output against ONNX Runtime. */
 #define W4 16 /* tiles transformed at once */
 
 /* o[i * os][l] = sum_q B^T[i][q] d[q * ds][l] for the 6 rows of B^T */

@@ -2,8 +2,11 @@
 make_resnet18.py: unfused BatchNorm, residual Adds, downsample convs),
 compiled by nncc -O2, built with gcc -O2, compared with ONNX Runtime.
 Prints nncc's and gcc's wall times (information only: timing never fails a
-test) and checks that the generated .c is at most 3.5x the .onnx size
-(float32 weights written as 0x%08x, i.e. 11 bytes per 4-byte weight, is 2.75x).
+test) and checks that the generated .c is at most 3.75x the .onnx size
+(float32 weights written as 0x%08x, i.e. 11 bytes per 4-byte weight, is 2.75x;
+the Winograd layers store their transformed weights, 16/9 (F(2x2)) or 36/9
+(F(4x4)) of the raw ones: 3.15M floats more than ResNet-18's 11.69M without
+threads, 2.75 x 1.27 = 3.49x, 3.55x measured with the code around them).
 """
 import os
 import sys
@@ -19,7 +22,7 @@ import make_resnet18  # noqa: E402
 # order by nncc's kernels and by ORT's (MLAS); through 20 convolutions with
 # up to 4608-long dot products that rounding noise stays well below 1e-4.
 TOL = 1e-4
-MAX_C_RATIO = 3.5
+MAX_C_RATIO = 3.75
 
 
 def main():
