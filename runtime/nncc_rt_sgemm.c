@@ -1304,7 +1304,9 @@ void nncc_conv2d_implicit_pool_f32(const nncc_conv2d_params *p, const nncc_pool2
  * map is 49 pixels in 64 columns, 14x14 is 196 in 224. Transposed,
  * Y^T(P x M) = X_col^T(P x K) W^T(K x M): a tile holds R consecutive output
  * pixels of one output row (the row split evenly in tiles of at most
- * T_ROWS: 7x7 in rows of 7, 56 in four of 14) by TC = 32 output channels.
+ * T_ROWS: a 3x3's 7x7 in rows of 7, 56 in four of 14; a 1x1 read in place
+ * takes its map as one row: 49 pixels in 13, 13, 13, 10) by TC = 32 output
+ * channels.
  * Step k broadcasts the R pixels' values of im2col row k (consecutive grid
  * positions, read in place as by the implicit GEMM: same offsets, same
  * padded copy) and multiplies them into row k of the channel panel, packed
