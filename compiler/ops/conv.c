@@ -355,13 +355,11 @@ static bool conv_winograd4_wins(nncc_graph *g, const nncc_conv2d_params *p)
     if (p->threads > 1)
         return false;
     const int64_t tile_cols = 2 * NNCC_GEMM_NR;
-    nncc_conv2d_params one = *p;
-    one.threads = 1;
     const int64_t t2 = ((p->oh + 1) / 2) * ((p->ow + 1) / 2), t4 = ((p->oh + 3) / 4) * ((p->ow + 3) / 4);
     const int64_t c2 = 16 * ((t2 + tile_cols - 1) / tile_cols * tile_cols);
     const int64_t c4 = 36 * ((t4 + tile_cols - 1) / tile_cols * tile_cols);
     return 10 * c4 <= 7 * c2 &&
-           nncc_conv2d_winograd4_scratch_size(&one) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
+           nncc_conv2d_winograd4_scratch_size(p) * (int64_t)sizeof(float) <= conv_largest_intermediate(g);
 }
 
 /* Whether the transposed implicit GEMM is picked over the implicit GEMM:
