@@ -2071,6 +2071,18 @@ static void wino_out_run(const nncc_conv2d_params *p, const float *mm, int64_t m
     }
 }
 
+/* Zeroes columns [nt, up to a whole micro-kernel tile) of the np x C rows
+ * of V (rows rs apart, V_xi vs apart), so the products past a block's nt
+ * tiles read no stale values */
+static void wino_zero_tail(float *V, int np, int64_t C, int64_t rs, int64_t vs, int64_t nt, int64_t bw)
+{
+    const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
+    for (int xi = 0; xi < np; xi++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t j = nt; j < zend; j++)
+                V[xi * vs + c * rs + j] = 0.0f;
+}
+
 /* Step 1 for tiles [t0, t1) of image x(C,H,W): V[xi][c][t - t0], read
  * straight from the input (padding: rows and columns outside it are 0);
  * columns [t1 - t0, up to a whole micro-kernel tile) are zeroed so the
@@ -2079,7 +2091,6 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
                           int64_t t1, int64_t bw, float *V)
 {
     const int64_t C = p->c, nt = t1 - t0, vs = wino_vs(C, bw, 0);
-    const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
     for (int64_t t = t0; t < t1;) {
         const int64_t ty = t / tw, tx = t % tw, n = min64(tw - tx, t1 - t);
 #if defined(NNCC_SGEMM_WIDE)
@@ -2097,10 +2108,7 @@ static void wino_in_block(const nncc_conv2d_params *p, const float *x, const flo
 #endif
         t += n;
     }
-    for (int xi = 0; xi < 16; xi++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t j = nt; j < zend; j++)
-                V[xi * vs + c * bw + j] = 0.0f;
+    wino_zero_tail(V, 16, C, bw, vs, nt, bw);
 }
 
 
@@ -2227,7 +2235,6 @@ static void wino4_in_block(const nncc_conv2d_params *p, const float *x, int64_t 
                            int64_t bw, float *V)
 {
     const int64_t C = p->c, nt = t1 - t0, rs = wino_rs(bw, 1), vs = wino_vs(C, bw, 1), hw = p->h * p->w;
-    const int64_t zend = min64((nt + TW - 1) / TW * TW, bw);
     float d[6][W4], t[6][6][W4], u[6][W4]; /* t[s][r]: row r of the patches after B^T along it */
     for (int64_t ti = t0; ti < t1;) {
         const int64_t ty = ti / tw, tx = ti % tw, n = min64(min64(tw - tx, t1 - ti), W4);
@@ -2251,10 +2258,7 @@ static void wino4_in_block(const nncc_conv2d_params *p, const float *x, int64_t 
         }
         ti += n;
     }
-    for (int xi = 0; xi < 36; xi++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t j = nt; j < zend; j++)
-                V[xi * vs + c * rs + j] = 0.0f;
+    wino_zero_tail(V, 36, C, rs, vs, nt, bw);
 }
 
 /* The output transform for F(4x4) of n <= W4 tiles of one tile row,
