@@ -223,6 +223,10 @@ static void test_conv_fixed(void **state)
         { 1, 24, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, NNCC_ACT_CLIP, 1, 1 },    /* strided, 2 groups */
         { 2, 12, 5, 1, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_NONE, 0, 1 },      /* rows of 1 pixel */
         { 1, 8, 11, 12, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_SIGMOID, 1, 0 },  /* 12 rows, 17 channels */
+        /* a 1x1 that copies its tiles (K >= 128, 32+ panels): 33 panels (one
+         * alone), 63 pixels (a partial tile); two images of two groups */
+        { 1, 130, 9, 7, 197, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, NNCC_ACT_CLIP, 1, 1 },
+        { 2, 256, 5, 8, 384, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, NNCC_ACT_RELU, 1, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_conv(&cases[i]);
