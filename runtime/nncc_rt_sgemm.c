@@ -855,7 +855,7 @@ static void implicit_geometry(const nncc_conv2d_params *p, int64_t *spy, int64_t
  * panels. The copy is paid once per tile and thread, against at least 16
  * pairs of panels. One thread on a Xeon (AVX-512, 2 MB L2), alternated:
  * 512x512x512 130-134 -> 147-155 GFLOP/s; 512 -> 512 channels at 32x32
- * 70 -> 147. Copying 2 tiles ahead of each row read is in the copy loop;
+ * 70 -> 147. The copy fetches the row 16 ahead of the one it copies;
  * the outputs of the next pair of panels are fetched for writing. */
 static int implicit_pack(const nncc_conv2d_params *p)
 {
