@@ -88,6 +88,11 @@ static void test_sgemm_blocks(void **state)
 {
     (void)state;
     run_sgemm(1, 1000, 512, 0, 1, NNCC_BIAS_ROW, NNCC_ACT_NONE);  /* resnet18's fc at batch 1 */
+    /* matrix-vector in groups of up to 4 panels: 5 = 4 + 1, 19 = 4 x 4 + 3
+     * panels; odd K; B of 1.2 MB (prefetched) */
+    run_sgemm(1, 80, 33, 0, 0, NNCC_BIAS_ROW, NNCC_ACT_RELU);
+    run_sgemm(2, 290, 77, 1, 1, NNCC_BIAS_COL, NNCC_ACT_NONE);
+    run_sgemm(1, 600, 513, 0, 1, NNCC_BIAS_NONE, NNCC_ACT_CLIP);
     run_sgemm(2, 37, 300, 1, 0, NNCC_BIAS_FULL, NNCC_ACT_RELU);   /* matrix-vector, transposed A, 2 K blocks */
     run_sgemm(200, 45, 600, 0, 1, NNCC_BIAS_COL, NNCC_ACT_CLIP);  /* 3 A blocks, 3 K blocks */
     run_sgemm(97, 64, 257, 1, 1, NNCC_BIAS_SCALAR, NNCC_ACT_RELU); /* one row and one k past a block */
