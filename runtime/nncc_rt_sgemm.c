@@ -1415,7 +1415,11 @@ int64_t nncc_conv2d_implicit_t_scratch_size(const nncc_conv2d_params *p)
  * T_SUB) of a tile: row i = sum over k of a[off[k] + i] * b[k][0..TC). With
  * AVX-512 the tile goes on to Y from the registers (t_out512); elsewhere
  * into tmp[i][0..TC), for t_store. */
-/* the first and last of the R pixels of im2col row k + T_PF_X (or K - 1) */
+/* the first and last of the R pixels of im2col row k + T_PF_X (or K - 1);
+ * only for a 1x1 read in place (pfx): a 3x3 reads the padded copy its
+ * team just made (a few hundred KB, mostly in this core's L2), and there
+ * the hints cost more load slots than they save (512 -> 512 at 7x7, one
+ * thread, alone: 141 GFLOP/s with them, 147 without) */
 #if defined(NNCC_SGEMM_WIDE) || defined(NNCC_SGEMM_AVX2)
 NNCC_TILE_INLINE void t_prefetch_x(const int R, int64_t K, int64_t k, const float *a, const int32_t *off)
 {
@@ -1484,7 +1488,8 @@ NNCC_TILE_INLINE void t_out512(const __m512 *r, int rv, int nch, float *yc, int6
         }
 }
 
-NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d)
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d,
+                             int pfx)
 {
 #define NNCC_TZ(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0
     NNCC_TZ(0); NNCC_TZ(1); NNCC_TZ(2); NNCC_TZ(3); NNCC_TZ(4); NNCC_TZ(5); NNCC_TZ(6);
@@ -1494,7 +1499,8 @@ NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32
         const float *ak = a + off[k];
         NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES);
         NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES + 64);
-        t_prefetch_x(R, K, k, a, off);
+        if (pfx)
+            t_prefetch_x(R, K, k, a, off);
         if (k < d->npf)
             NNCC_PREFETCH_L2(d->pf + 64 * k);
         const __m512 v0 = _mm512_loadu_ps(b), v1 = _mm512_loadu_ps(b + 16);
@@ -1531,7 +1537,8 @@ NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32
 }
 #elif defined(NNCC_SGEMM_AVX2)
 #define T_SUB 3 /* 12 ymm accumulators */
-NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp,
+                             int pfx)
 {
 #define NNCC_TZ(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0
     NNCC_TZ(0); NNCC_TZ(1); NNCC_TZ(2);
@@ -1540,7 +1547,8 @@ NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32
         const float *ak = a + off[k];
         NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES);
         NNCC_PREFETCH((uintptr_t)b + T_PF_BYTES + 64);
-        t_prefetch_x(R, K, k, a, off);
+        if (pfx)
+            t_prefetch_x(R, K, k, a, off);
         const __m256 v0 = _mm256_loadu_ps(b), v1 = _mm256_loadu_ps(b + 8);
         const __m256 v2 = _mm256_loadu_ps(b + 16), v3 = _mm256_loadu_ps(b + 24);
 #define NNCC_TF(i)                                          \
@@ -1566,8 +1574,10 @@ NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32
 }
 #elif defined(NNCC_SGEMM_NEON)
 #define T_SUB 2 /* 16 q accumulators */
-NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp,
+                             int pfx)
 {
+    (void)pfx; /* no prefetch here */
     float32x4_t c0[8], c1[8];
     for (int j = 0; j < 8; j++)
         c0[j] = c1[j] = vdupq_n_f32(0.0f);
@@ -1590,8 +1600,10 @@ NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32
 #else
 #define T_SUB 2
 /* portable: constant trip counts over j, which compilers vectorise */
-NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp)
+NNCC_TILE_INLINE void t_rows(const int R, int64_t K, const float *a, const int32_t *off, const float *b, float *tmp,
+                             int pfx)
 {
+    (void)pfx; /* no prefetch here */
     float acc[2][TC];
     for (int j = 0; j < TC; j++)
         acc[0][j] = acc[1][j] = 0.0f;
@@ -1627,7 +1639,7 @@ static void t_store(const float *tmp, int rv, const t_dst *d)
 
 /* A tile of rv <= T_ROWS pixels: t_rows with a constant row count (in
  * calls of at most T_SUB rows) */
-static void t_tile(int rv, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d)
+static void t_tile(int rv, int64_t K, const float *a, const int32_t *off, const float *b, const t_dst *d, int pfx)
 {
 #if defined(NNCC_SGEMM_WIDE)
 #define NNCC_T_DST d
@@ -1639,7 +1651,7 @@ static void t_tile(int rv, int64_t K, const float *a, const int32_t *off, const 
         switch (rv - i0 < T_SUB ? rv - i0 : T_SUB) {
 #define NNCC_TC(r)                                         \
     case r:                                                \
-        t_rows(r, K, a + i0, off, b, NNCC_T_DST);          \
+        t_rows(r, K, a + i0, off, b, NNCC_T_DST, pfx);     \
         break;
             NNCC_TC(1)
             NNCC_TC(2)
@@ -1724,7 +1736,7 @@ void nncc_conv2d_implicit_t_f32(const nncc_conv2d_params *p, const float *x, con
                     d.pf = (const char *)(wp + (g * panels + pi + 1) * K * TC) + t * share * 64;
                     d.npf = min64(share, lines - t * share);
                 }
-                t_tile((int)min64(R, cols - ox), K, src + oy * wg + ox, off, wp + (g * panels + pi) * K * TC, &d);
+                t_tile((int)min64(R, cols - ox), K, src + oy * wg + ox, off, wp + (g * panels + pi) * K * TC, &d, direct);
             }
         }
     }
